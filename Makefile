@@ -1,0 +1,30 @@
+# Every target bootstraps what it needs: a fresh clone runs `make test` with nothing installed by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/leadpipe demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m benchmarks
+
+check: install
+	PATH=$(VENV)/bin:$$PATH scripts/check
+
+clean:
+	rm -rf $(VENV) .leadpipe runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,202 @@
+"""Run the benchmark suite and print one results table (``make bench``).
+
+Environment: ``BENCH_ROWS`` (default 1,000,000; 100,000 is measured too when
+larger), ``BENCH_SEED`` (default 7), ``BENCH_BASELINE_BUDGET`` (seconds the naive
+baseline may take at one size before it is timed on a sample and extrapolated;
+default 300), ``BENCH_BASELINE_SAMPLE`` (that sample's size; default 200,000) and
+``BENCH_LEADPIPE`` (the command to run instead of the ``leadpipe`` console script).
+Progress goes to stderr; stdout gets only the table. Exits 1 if a run failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks._measure import Measurement
+from benchmarks.baseline_naive import measure_baseline
+from benchmarks.check import (
+    OVERHEAD_ROWS,
+    Overhead,
+    measure_check,
+    measure_prefect_overhead,
+    outcome_counts,
+    stage_durations,
+)
+from benchmarks.generate import make_export
+
+SMALL_ROWS = 100_000
+TABLE_WIDTH = 160
+
+
+@dataclass(frozen=True)
+class Settings:
+    rows: int
+    seed: int
+    baseline_budget_s: float
+    baseline_sample: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            rows=int(os.environ.get("BENCH_ROWS", "1_000_000")),
+            seed=int(os.environ.get("BENCH_SEED", "7")),
+            baseline_budget_s=float(os.environ.get("BENCH_BASELINE_BUDGET", "300")),
+            baseline_sample=int(os.environ.get("BENCH_BASELINE_SAMPLE", "200_000")),
+        )
+
+    @property
+    def sizes(self) -> list[int]:
+        return [SMALL_ROWS, self.rows] if self.rows > SMALL_ROWS else [self.rows]
+
+
+@dataclass
+class SizeResult:
+    """Everything measured at one export size."""
+
+    rows: int
+    export: Path
+    export_note: str
+    baseline: Measurement
+    check: Measurement
+
+
+@dataclass
+class Results:
+    sizes: list[SizeResult] = field(default_factory=list)
+    overhead: Overhead | None = None
+
+    @property
+    def ok(self) -> bool:
+        runs = [m for s in self.sizes for m in (s.baseline, s.check)]
+        return all(m.ok for m in runs) and (self.overhead is None or self.overhead.ok)
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    progress = Console(stderr=True)
+    started = time.perf_counter()
+    results = Results()
+    for rows in settings.sizes:
+        results.sizes.append(_measure_size(rows, settings, results, progress))
+    progress.log(f"Prefect start-up overhead on {OVERHEAD_ROWS} rows (local, then prefect) …")
+    results.overhead = measure_prefect_overhead(make_export(OVERHEAD_ROWS, settings.seed))
+    # Piped output (make bench | tee) would otherwise wrap at 80 columns.
+    out = Console() if sys.stdout.isatty() else Console(width=TABLE_WIDTH)
+    out.print(_table(results, settings, time.perf_counter() - started))
+    return 0 if results.ok else 1
+
+
+def _measure_size(rows: int, settings: Settings, results: Results, progress: Console) -> SizeResult:
+    progress.log(f"export of {rows:,} rows …")
+    export, export_note = _export(rows, settings.seed)
+    sample = _baseline_sample(rows, settings, results)
+    what = f"first {sample:,} of {rows:,}" if sample else f"{rows:,}"
+    progress.log(f"naive baseline on {what} rows …")
+    baseline = measure_baseline(export, rows, sample)
+    progress.log(f"leadpipe check on {rows:,} rows …")
+    check = measure_check(export, rows)
+    return SizeResult(rows, export, export_note, baseline, check)
+
+
+def _export(rows: int, seed: int) -> tuple[Path, str]:
+    started = time.perf_counter()
+    path = make_export(rows, seed)
+    seconds = time.perf_counter() - started
+    return path, ("cached" if seconds < 1 else f"generated in {seconds:.1f} s")
+
+
+def _baseline_sample(rows: int, settings: Settings, results: Results) -> int | None:
+    """Rows to time the baseline on, or None for all: sample when a smaller run predicts overrun."""
+    measured = [s.baseline for s in results.sizes if s.baseline.ok and not s.baseline.note]
+    if not measured or rows <= settings.baseline_sample:
+        return None
+    predicted = rows / measured[-1].rows_per_second
+    return settings.baseline_sample if predicted > settings.baseline_budget_s else None
+
+
+def _table(results: Results, settings: Settings, elapsed: float) -> Table:
+    table = Table(
+        title=f"leadpipe benchmarks (seed {settings.seed}, {os.cpu_count()} CPUs)",
+        caption_justify="left",
+    )
+    table.add_column("measurement", no_wrap=True)
+    for column in ("rows", "seconds", "rows/s", "peak RSS (MB)", "ratio vs baseline"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("note")
+    for size in results.sizes:
+        _add_size_rows(table, size)
+    if results.overhead is not None:
+        _add_overhead_row(table, results.overhead)
+    table.caption = _caption(results, elapsed)
+    return table
+
+
+def _add_size_rows(table: Table, size: SizeResult) -> None:
+    baseline, check = size.baseline, size.check
+    table.add_row(*_cells(baseline), "1.00×" if baseline.ok else "—", baseline.note)
+    ratio = f"{baseline.seconds / check.seconds:.1f}×" if baseline.ok and check.ok else "—"
+    table.add_row(*_cells(check), ratio, check.note)
+    for stage, seconds in stage_durations(check).items():
+        rate = f"{size.rows / seconds:,.0f}" if seconds > 0 else "—"
+        table.add_row(f"  └ stage {stage}", "", f"{seconds:.2f}", rate, "", "", "")
+    table.add_section()
+
+
+def _add_overhead_row(table: Table, overhead: Overhead) -> None:
+    local, prefect = overhead.local, overhead.prefect
+    if overhead.ok:
+        seconds = f"{overhead.seconds:.1f}"
+        note = f"--engine prefect {prefect.seconds:.1f} s − --engine local {local.seconds:.1f} s"
+    else:
+        seconds = "failed"
+        note = prefect.note if not prefect.ok else local.note
+    table.add_row("Prefect start-up overhead", f"{OVERHEAD_ROWS:,}", seconds, "", "", "", note)
+
+
+def _cells(measurement: Measurement) -> tuple[str, str, str, str, str]:
+    rss = measurement.peak_rss_mb
+    seconds = f"{measurement.seconds:.1f}" if measurement.ok else "failed"
+    rate = f"{measurement.rows_per_second:,.0f}" if measurement.ok else "—"
+    return (
+        measurement.name,
+        f"{measurement.rows:,}",
+        seconds,
+        rate,
+        f"{rss:,.0f}" if rss is not None and rss == rss else "—",
+    )
+
+
+def _caption(results: Results, elapsed: float) -> str:
+    lines = []
+    for size in results.sizes:
+        lines.append(f"{size.export.name}: {size.export_note}")
+        counts = outcome_counts(size.check)
+        if counts:
+            lines.append(f"  leadpipe outcomes: {_format_counts(counts)}")
+        if size.baseline.extra:
+            lines.append(f"  baseline: {_format_counts(size.baseline.extra)}")
+    lines.append(
+        "ratio = baseline seconds / leadpipe seconds, same run; peak RSS = largest process "
+        "of the command's tree; wall times include interpreter start-up and imports."
+    )
+    lines.append(f"total benchmark time {elapsed:.0f} s")
+    return "\n".join(lines)
+
+
+def _format_counts(counts: Mapping[str, object]) -> str:
+    return ", ".join(
+        f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+        for key, value in counts.items()
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

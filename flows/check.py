@@ -1,0 +1,158 @@
+"""`leadpipe check`: read -> map -> normalise -> validate -> dedupe -> report, nothing sent.
+
+`CHECK_STAGES` is the job, written once; `run_check` runs it with either engine. Each stage is
+one call into `transforms/` plus the bookkeeping of the run state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from prefect import flow
+
+from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
+from flows._phonebook import load_phone_book, save_phone_book
+from flows.config import CheckOptions
+from transforms.dedupe import dedupe
+from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
+from transforms.normalise import normalise
+from transforms.read import SourceTable, read_source
+from transforms.report import build_report, count_outcomes, top_reasons, write_report
+from transforms.validate import validate
+
+__all__ = ["CHECK_OUTCOMES", "CHECK_STAGES", "CheckState", "check_flow", "run_check"]
+
+CHECK_OUTCOMES = ("valid", "invalid", "duplicate")
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """What the check job knows so far; each stage returns a new one."""
+
+    options: CheckOptions
+    table: SourceTable | None = None
+    mapping: ResolvedMapping | None = None
+    frame: pl.DataFrame | None = None
+    rows: pl.DataFrame | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def need_frame(self) -> pl.DataFrame:
+        assert self.frame is not None, "a stage ran before the one that makes its input"
+        return self.frame
+
+
+def _read(state: CheckState) -> CheckState:
+    opts = state.options
+    table = read_source(opts.source, scratch=opts.out_dir / ".scratch", sheet=opts.sheet)
+    return replace(state, table=table, frame=table.frame)
+
+
+def _map(state: CheckState) -> CheckState:
+    assert state.table is not None
+    mapping = resolve_mapping(state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping)
+    return replace(state, mapping=mapping, frame=apply_mapping(state.need_frame().lazy(), mapping).collect())
+
+
+def _normalise(state: CheckState) -> CheckState:
+    opts = state.options
+    book = load_phone_book(opts.home)
+    frame = normalise(state.need_frame().lazy(), book, default_region=opts.default_region).collect()
+    save_phone_book(opts.home, book)
+    phones = {"parsed": book.added.height, "known_before": book.known.height}
+    return replace(state, frame=frame, facts={**state.facts, "phones": phones})
+
+
+def _validate(state: CheckState) -> CheckState:
+    return replace(state, frame=validate(state.need_frame()))
+
+
+def _dedupe(state: CheckState) -> CheckState:
+    return replace(state, frame=dedupe(state.need_frame().lazy(), state.options.duplicates).collect())
+
+
+def _report(state: CheckState) -> CheckState:
+    rows = build_report(state.need_frame().lazy()).collect()
+    return replace(state, rows=rows, frame=None)
+
+
+CHECK_STAGES: tuple[Stage[CheckState], ...] = (
+    Stage("read", _read),
+    Stage("map", _map),
+    Stage("normalise", _normalise),
+    Stage("validate", _validate),
+    Stage("dedupe", _dedupe),
+    Stage("report", _report),
+)
+
+
+def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    runner = run_as_task if engine == "prefect" else run_locally
+    state, durations = run_stages(CHECK_STAGES, CheckState(options), runner)
+    assert state.rows is not None
+    summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
+    write_report(state.rows, summary, options.out_dir)
+    shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
+    return summary
+
+
+@flow(name="leadpipe-check", validate_parameters=False, persist_result=False)
+def check_flow(options: CheckOptions) -> dict[str, Any]:
+    """The check job as a Prefect flow: one task per stage."""
+    return _execute(options, "prefect")
+
+
+def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
+    """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
+    if engine == "prefect":
+        return check_flow(options)
+    return _execute(options, "local")
+
+
+def _summary(
+    state: CheckState, durations: dict[str, float], engine: Engine, started: datetime, seconds: float
+) -> dict[str, Any]:
+    opts, table, mapping, rows = state.options, state.table, state.mapping, state.rows
+    assert table is not None and mapping is not None and rows is not None
+    return {
+        "run_id": opts.run_id,
+        "job": "check",
+        "mode": "check",
+        "dry_run": True,
+        "engine": engine,
+        "source": {
+            "path": str(opts.source),
+            "format": table.format,
+            "encoding": table.encoding,
+            "delimiter": table.delimiter,
+            "sheet": table.sheet,
+            "columns": len(table.headers),
+            "ignored_columns": list(table.ignored_columns),
+        },
+        "target": None,
+        "mapping": {
+            "preset": mapping.preset,
+            "detected": mapping.detected,
+            "coverage": mapping.coverage,
+            "mapping_file": mapping.mapping_file,
+            "fields": {k: list(v) for k, v in mapping.sources.items()},
+            "custom_columns": list(mapping.custom_columns),
+            "dropped_columns": list(mapping.dropped),
+        },
+        "options": {"default_region": opts.default_region, "duplicates": opts.duplicates},
+        "rows": rows.height,
+        "counts": count_outcomes(rows, CHECK_OUTCOMES),
+        "reasons": top_reasons(rows),
+        "requests": {"sent": 0, "retried": 0, "throttled": 0},
+        "phones": state.facts.get("phones", {}),
+        "durations": durations,
+        "seconds": round(seconds, 3),
+        "started_at": started.isoformat(timespec="seconds"),
+        "out_dir": str(opts.out_dir),
+    }

@@ -1,0 +1,204 @@
+"""The `leadpipe` command line (Typer). Parses arguments, calls a job, shows the outcome.
+
+Exit status: 0 the run finished (row problems are in the report); 2 usage or config error;
+3 the run could not proceed (unreadable file, ...). Errors are one line on stderr, never a
+traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the summary and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import CheckOptions, engine_choice, leadpipe_home, load_config, new_run_id, pick
+from schemas.exceptions import ImporterError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="leadpipe",
+    help="Bulk lead importer: check, plan and load lead exports into Omni, Apten and Octanist.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_err = Console(stderr=True)
+_out = Console()
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="leadpipe.toml with defaults for any option.")]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", help="prefect (default; env LEADPIPE_ENGINE) or local.")
+]
+
+
+@app.command()
+def check(
+    source: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, XLSX, NDJSON or .csv.gz export.")],
+    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected from headers).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="TOML mapping file extending a preset.")] = None,
+    default_region: Annotated[
+        str | None, typer.Option("--default-region", help="Region for phones without a country, e.g. US.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
+    duplicates: Annotated[
+        str | None, typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject.")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")] = False,
+    engine: EngineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read, map, normalise and validate an export; write a per-row report. Sends nothing."""
+    args = dict(locals())
+    _guard(lambda: _check(args, as_json))
+
+
+def _check(args: dict[str, Any], as_json: bool) -> None:
+    conf = load_config(args["config"])
+    run_id = new_run_id()
+    mapping = pick(args["mapping"], conf, "mapping")
+    options = CheckOptions(
+        source=args["source"],
+        out_dir=Path(pick(args["out"], conf, "out", f"runs/{run_id}")),
+        run_id=run_id,
+        home=leadpipe_home(),
+        preset=pick(args["preset"], conf, "preset"),
+        mapping=Path(mapping) if mapping else None,
+        default_region=_upper(pick(args["default_region"], conf, "default_region")),
+        duplicates=pick(args["duplicates"], conf, "duplicates", "last"),
+        sheet=pick(args["sheet"], conf, "sheet"),
+    )
+    from flows.check import run_check
+
+    with _progress(enabled=not as_json):
+        summary = run_check(options, engine_choice(args["engine"], conf))
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    else:
+        _show_summary(summary)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where the demo's run directories go.")] = Path("runs/demo"),
+    engine: EngineOpt = None,
+) -> None:
+    """Check the bundled sample exports and show what leadpipe makes of them."""
+
+    def _demo() -> None:
+        from flows.check import run_check
+
+        chosen = engine_choice(engine, {}) if engine or os.environ.get("LEADPIPE_ENGINE") else "local"
+        for sample, region in (("hubspot_contacts.csv", None), ("salesforce_leads.csv", "US")):
+            run_id = new_run_id()
+            options = CheckOptions(
+                source=SAMPLES / sample, out_dir=out / Path(sample).stem, run_id=run_id,
+                home=leadpipe_home(), default_region=region,
+            )
+            _out.rule(f"leadpipe check data/samples/{sample}")
+            with _progress(enabled=True):
+                _show_summary(run_check(options, chosen))
+
+    _guard(_demo)
+
+
+def _upper(value: str | None) -> str | None:
+    return value.strip().upper() if value else None
+
+
+def _guard(action: Callable[[], None]) -> None:
+    """Run a command; turn our errors into one line and an exit status, never a traceback."""
+    try:
+        action()
+    except ImporterError as exc:
+        _err.print(f"[bold red]leadpipe: error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err.print("leadpipe: interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
+        if os.environ.get("LEADPIPE_DEBUG"):
+            raise
+        _err.print(
+            f"leadpipe: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(set LEADPIPE_DEBUG=1 for the traceback)",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(3) from None
+
+
+class _StageStatus(logging.Handler):
+    """Shows the stage that is running on the terminal's status line."""
+
+    def __init__(self, update: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._update = update
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.endswith("started"):
+            self._update(f"[bold]{message.split()[1]}[/]…")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[None]:
+    if not enabled or not _err.is_terminal:
+        yield
+        return
+    engine_logger = logging.getLogger("flows._engine")
+    with _err.status("starting…") as status:
+        handler = _StageStatus(lambda text: status.update(text))
+        engine_logger.addHandler(handler)
+        engine_logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            engine_logger.removeHandler(handler)
+
+
+def _show_summary(summary: dict[str, Any]) -> None:
+    source, mapping = summary["source"], summary["mapping"]
+    how = "detected" if mapping["detected"] else "chosen"
+    _out.print(
+        f"[bold]{summary['rows']}[/] rows from {source['path']} ({source['format']}"
+        f"{', ' + source['encoding'] if source['encoding'] else ''}); preset [bold]{mapping['preset']}[/] "
+        f"({how}, {mapping['coverage']:.0%} of columns mapped)"
+    )
+    counts = Table(title="Outcomes", show_edge=False)
+    counts.add_column("outcome")
+    counts.add_column("rows", justify="right")
+    for outcome, n in summary["counts"].items():
+        counts.add_row(outcome, str(n))
+    _out.print(counts)
+    if summary["reasons"]:
+        reasons = Table(title="Top reasons", show_edge=False)
+        for column in ("reason", "rows", "first row", "example"):
+            reasons.add_column(column, overflow="fold")
+        for r in summary["reasons"]:
+            reasons.add_row(r["reason_code"], str(r["count"]), str(r["example_row"]), r["example"])
+        _out.print(reasons)
+    _out.print(f"Report: {summary['out_dir']}/rows.csv  ({summary['seconds']:.1f} s, engine {summary['engine']})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    width = shutil.get_terminal_size((100, 20)).columns
+    _out.width = _err.width = max(width, 80)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Options of a run, read once at the edge (CLI flags over leadpipe.toml over defaults).
+
+`leadpipe.toml` may set any option by its flag name with `_` for `-`, at the top level::
+
+    default_region = "US"
+    preset = "hubspot"
+    duplicates = "first"
+    engine = "local"
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+from flows._engine import Engine
+from flows.exceptions import ConfigError
+from transforms.dedupe import DuplicatePolicy
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DEFAULT_HOME",
+    "CheckOptions",
+    "engine_choice",
+    "leadpipe_home",
+    "load_config",
+    "new_run_id",
+    "pick",
+]
+
+DEFAULT_HOME = Path(".leadpipe")
+DEFAULT_ENGINE: Engine = "prefect"
+DEFAULT_DUPLICATES: DuplicatePolicy = "last"
+_ENGINES = ("prefect", "local")
+_POLICIES = ("first", "last", "reject")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything `leadpipe check` needs; plain values, so Prefect shows them as parameters."""
+
+    source: Path
+    out_dir: Path
+    run_id: str
+    home: Path = DEFAULT_HOME
+    preset: str | None = None
+    mapping: Path | None = None
+    default_region: str | None = None
+    duplicates: DuplicatePolicy = DEFAULT_DUPLICATES
+    sheet: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.default_region is not None and self.default_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(
+                f"--default-region {self.default_region!r} is not a region code (use ISO alpha-2, e.g. US, GB, DE)"
+            )
+        if self.duplicates not in _POLICIES:
+            raise ConfigError(f"--duplicates must be one of {', '.join(_POLICIES)}, not {self.duplicates!r}")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: `20261122T071500Z-3f9a1c`."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def leadpipe_home() -> Path:
+    """LEADPIPE_HOME, default ./.leadpipe (journal, state, caches)."""
+    return Path(os.environ.get("LEADPIPE_HOME") or DEFAULT_HOME)
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    """Top-level options of a leadpipe.toml (empty when no file is given)."""
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def pick(flag: Any, config: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A flag wins over the config file, which wins over the default."""
+    return flag if flag is not None else config.get(key, default)
+
+
+def engine_choice(flag: str | None, config: dict[str, Any]) -> Engine:
+    """--engine, else the config, else LEADPIPE_ENGINE, else prefect."""
+    value = pick(flag, config, "engine") or os.environ.get("LEADPIPE_ENGINE") or DEFAULT_ENGINE
+    if value not in _ENGINES:
+        raise ConfigError(f"--engine must be prefect or local, not {value!r}")
+    return value  # type: ignore[no-any-return]

@@ -1,0 +1,200 @@
+"""Map source columns to the canonical lead: presets, user mapping files, preset detection.
+
+`resolve_mapping` decides, from the file's headers, which source column feeds which canonical
+field (`ResolvedMapping`); `apply_mapping` is the pure polars step that builds the canonical
+columns from it. Columns that map to nothing land in `custom` unless the mapping drops them.
+
+    >>> m = resolve_mapping(("E-mail", "Tel", "Shoe size"), preset="generic")
+    >>> m.sources["email"], m.custom_columns
+    (('E-mail',), ('Shoe size',))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from schemas.fields import CANONICAL_FIELDS, CHECKLIST_ITEM, CUSTOM_ENTRY
+from schemas.presets import (
+    MappingSpec,
+    available_presets,
+    header_key,
+    load_mapping_file,
+    load_preset,
+)
+from transforms.exceptions import MappingError
+from transforms.read import READ_ERROR
+
+__all__ = ["ResolvedMapping", "apply_mapping", "detect_preset", "resolve_mapping"]
+
+_GENERIC = "generic"
+
+
+@dataclass(frozen=True)
+class ResolvedMapping:
+    """Which file columns feed which target, for one file."""
+
+    preset: str
+    detected: bool
+    coverage: float
+    sources: dict[str, tuple[str, ...]]
+    values: dict[str, dict[str, str]]
+    constants: dict[str, str]
+    custom_columns: tuple[str, ...]
+    dropped: tuple[str, ...]
+    mapping_file: str | None = None
+
+
+def detect_preset(headers: tuple[str, ...]) -> tuple[str, float]:
+    """The preset that claims the most headers; `generic` wins ties (it is the neutral choice)."""
+    best: tuple[int, int, float, str] | None = None
+    for name in available_presets():
+        spec = load_preset(name)
+        claimed = len(_claim(spec, _index(headers)))
+        precision = claimed / max(len(spec.fields), 1)
+        rank = (claimed, int(name == _GENERIC), precision, name)
+        if best is None or rank[:3] > best[:3]:
+            best = rank
+    assert best is not None
+    return best[3], best[0] / max(len(headers), 1)
+
+
+def resolve_mapping(
+    headers: tuple[str, ...], *, preset: str | None = None, mapping_file: Path | None = None
+) -> ResolvedMapping:
+    """Resolve a preset (given or detected) and an optional user mapping file against headers."""
+    user = load_mapping_file(mapping_file) if mapping_file else None
+    base_name = preset or (user.extends if user else None)
+    detected = base_name is None
+    coverage = 0.0
+    if base_name is None:
+        base_name, coverage = detect_preset(headers)
+    spec = load_preset(base_name)
+    if user is not None:
+        _require_columns(user, headers, mapping_file)
+        spec = user.merged_over(spec)
+    index = _index(headers)
+    sources = _claim(spec, index)
+    claimed = {h for cols in sources.values() for h in cols}
+    dropped = tuple(h for h in headers if header_key(h) in {header_key(d) for d in spec.drop})
+    custom = tuple(h for h in headers if h not in claimed and h not in dropped)
+    if not detected:
+        coverage = len(claimed) / max(len(headers), 1)
+    return ResolvedMapping(
+        preset=base_name,
+        detected=detected,
+        coverage=round(coverage, 3),
+        sources=sources,
+        values={t: {header_key(k): v for k, v in words.items()} for t, words in spec.values.items()},
+        constants=dict(spec.constants),
+        custom_columns=custom,
+        dropped=dropped,
+        mapping_file=str(mapping_file) if mapping_file else None,
+    )
+
+
+def _index(headers: tuple[str, ...]) -> dict[str, str]:
+    """`header_key` -> the first header with that key."""
+    index: dict[str, str] = {}
+    for header in headers:
+        index.setdefault(header_key(header), header)
+    return index
+
+
+def _claim(spec: MappingSpec, index: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Per target, the file headers its aliases name; each header feeds one target only."""
+    taken: set[str] = set()
+    sources: dict[str, tuple[str, ...]] = {}
+    for target, aliases in spec.fields.items():
+        found = [index[k] for k in map(header_key, aliases) if k in index and index[k] not in taken]
+        found = list(dict.fromkeys(found))
+        if found:
+            sources[target] = tuple(found)
+            taken.update(found)
+    return sources
+
+
+def _require_columns(user: MappingSpec, headers: tuple[str, ...], path: Path | None) -> None:
+    keys = {header_key(h) for h in headers}
+    for target, aliases in user.fields.items():
+        if not any(header_key(a) in keys for a in aliases):
+            named = " or ".join(repr(a) for a in aliases)
+            raise MappingError(
+                f"mapping file {path} maps {target} to {named}, which the file does not have "
+                f"(its columns: {', '.join(headers)})"
+            )
+
+
+def apply_mapping(lf: pl.LazyFrame, mapping: ResolvedMapping) -> pl.LazyFrame:
+    """Build the canonical columns (all text, plus `custom` and `checklist` lists)."""
+    plain = {t: _field_expr(t, mapping) for t in (*CANONICAL_FIELDS, "full_name")}
+    first, last = _split_full_name(plain.pop("full_name"))
+    plain["first_name"] = pl.coalesce(plain["first_name"], first)
+    plain["last_name"] = pl.coalesce(plain["last_name"], last)
+    plain["custom"] = _entries(_custom_sources(mapping), CUSTOM_ENTRY, "key")
+    plain["checklist"] = _entries(_prefixed(mapping, "checklist."), CHECKLIST_ITEM, "code")
+    return lf.select(
+        "source_file",
+        "source_row",
+        *[plain[f].alias(f) for f in CANONICAL_FIELDS],
+        READ_ERROR,
+    )
+
+
+def _blank_to_null(column: str) -> pl.Expr:
+    value = pl.col(column).cast(pl.String)
+    return pl.when(value.str.strip_chars() == "").then(None).otherwise(value)
+
+
+def _field_expr(target: str, mapping: ResolvedMapping) -> pl.Expr:
+    columns = mapping.sources.get(target, ())
+    expr = pl.coalesce(*[_blank_to_null(c) for c in columns]) if columns else pl.lit(None, pl.String)
+    words = mapping.values.get(target)
+    if words:
+        key = expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
+        expr = pl.coalesce(key.replace_strict(words, default=None, return_dtype=pl.String), expr)
+    if target in mapping.constants:
+        expr = pl.coalesce(expr, pl.lit(mapping.constants[target]))
+    return expr
+
+
+def _split_full_name(full: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """`Ann Marie Smith` -> (`Ann Marie`, `Smith`); a single word is a first name."""
+    parts = full.str.strip_chars().str.extract_groups(r"^(.*\S)\s+(\S+)$")
+    first = pl.coalesce(parts.struct.field("1"), full.str.strip_chars())
+    return first, parts.struct.field("2")
+
+
+def _prefixed(mapping: ResolvedMapping, prefix: str) -> dict[str, pl.Expr]:
+    return {
+        target.removeprefix(prefix): _field_expr(target, mapping)
+        for target in (*mapping.sources, *mapping.constants)
+        if target.startswith(prefix)
+    }
+
+
+def _custom_sources(mapping: ResolvedMapping) -> dict[str, pl.Expr]:
+    named = _prefixed(mapping, "custom.")
+    return {**named, **{h: _blank_to_null(h) for h in mapping.custom_columns if h not in named}}
+
+
+def _entries(values: dict[str, pl.Expr], dtype: pl.Struct, key_name: str) -> pl.Expr:
+    """A list of structs, one per non-null value, e.g. [{key: "city", value: "Oslo"}]."""
+    if not values:
+        return pl.lit([], dtype=pl.List(dtype))
+    items = [
+        pl.struct(
+            *[
+                pl.lit(key).alias(key_name) if f.name == key_name
+                else value.alias("value") if f.name == "value"
+                else pl.lit(None, pl.String).alias(f.name)
+                for f in dtype.fields
+            ]
+        )
+        for key, value in values.items()
+    ]
+    return pl.concat_list(items).list.eval(
+        pl.element().filter(pl.element().struct.field("value").is_not_null())
+    )

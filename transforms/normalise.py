@@ -1,0 +1,39 @@
+"""The `normalise` stage: values, emails, phones, then time zones (which need the phone).
+
+Each normaliser replaces its field with the normalised value and writes `_err_<field>`
+("code|message") where a non-blank value could not be understood; `validate` turns those into
+per-row reasons. Country comes first because it gives each phone its region.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.emails import normalise_emails
+from transforms.phones import PhoneBook, normalise_phones
+from transforms.timezones import normalise_timezones
+from transforms.values import normalise_values
+
+__all__ = ["ERROR_FIELDS", "normalise"]
+
+# Fields that may carry an `_err_<field>` column after `normalise`, in report order.
+ERROR_FIELDS: tuple[str, ...] = (
+    "email",
+    "phone",
+    "country",
+    "timezone",
+    "value",
+    "opted_out",
+    "email_verified",
+    "follow_up_step",
+)
+
+
+def normalise(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) -> pl.LazyFrame:
+    """Normalise the canonical columns of a mapped frame (see the module docstring)."""
+    return (
+        lf.pipe(normalise_values)
+        .pipe(normalise_emails)
+        .pipe(normalise_phones, book, default_region=default_region)
+        .pipe(normalise_timezones)
+    )

@@ -1,0 +1,147 @@
+"""Phones to E.164, with the extension, the raw text and the zones the number implies.
+
+The cleaning that spreadsheets make necessary (numbers stored as floats, or in scientific
+notation when that is exact) is vectorised. Parsing and validity follow Google's libphonenumber
+(the `phonenumbers` package) exactly: each distinct (cleaned value, region) is parsed once by
+`parse_phone_values`, the one per-value function, and joined back. A `PhoneBook` remembers
+results across runs (the flow persists it), so scheduled re-runs skip known numbers.
+
+    >>> frame = pl.LazyFrame({"phone": ["'+1 212-555-0100 x12"], "country": [None]})
+    >>> normalise_phones(frame, PhoneBook(), default_region=None).collect()["phone"].item()
+    '+12125550100'
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+import polars as pl
+from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import timezone as phone_timezone
+
+__all__ = [
+    "PHONE_RESULT_SCHEMA",
+    "PhoneBook",
+    "clean_phone",
+    "normalise_phones",
+    "parse_phone_values",
+]
+
+KEY_COLUMNS = ("phone_key", "region")
+PHONE_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "phone_key": pl.String(),
+    "region": pl.String(),
+    "e164": pl.String(),
+    "extension": pl.String(),
+    "error": pl.String(),
+    "zones": pl.List(pl.String),
+}
+
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "the country code is missing or unknown",
+    NumberParseException.NOT_A_NUMBER: "it is not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "it is too short",
+    NumberParseException.TOO_LONG: "it is too long",
+}
+_POSSIBILITY = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "the country code is unknown",
+    phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+    phonenumbers.ValidationResult.TOO_LONG: "it is too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "it has an impossible length",
+}
+_NO_ZONE = "Etc/Unknown"
+
+
+def clean_phone(raw: str | pl.Expr) -> pl.Expr:
+    """Undo what spreadsheets do to numbers; leave everything else to libphonenumber.
+
+    `14155550100.0` -> `14155550100`; `1.4155550100E+10` -> `14155550100` (only when the
+    mantissa holds every digit: `4.15556E+10` lost digits and stays as it is, to be rejected).
+    """
+    text = (pl.col(raw) if isinstance(raw, str) else raw).str.strip_chars()
+    as_float = text.str.extract(r"^(\+?[0-9]+)\.0+$", 1)
+    mantissa = text.str.extract_groups(r"^([1-9])\.([0-9]+)[eE]\+?([0-9]+)$")
+    digits = mantissa.struct.field("2")
+    exponent = mantissa.struct.field("3").cast(pl.Int64, strict=False)
+    from_scientific = (
+        pl.when(digits.str.len_chars() == exponent)
+        .then(mantissa.struct.field("1") + digits)
+        .otherwise(None)
+    )
+    return pl.coalesce(as_float, from_scientific, text)
+
+
+class PhoneBook:
+    """Known parse results by (cleaned value, region); grows as runs resolve new numbers.
+
+    `known` comes from the persistent cache (or is empty); `added` holds what this run
+    resolved, for the flow to persist. Keyed per `phonenumbers` version by the caller.
+    """
+
+    def __init__(self, known: pl.DataFrame | None = None) -> None:
+        self.known = known if known is not None else pl.DataFrame(schema=PHONE_RESULT_SCHEMA)
+        self.added = pl.DataFrame(schema=PHONE_RESULT_SCHEMA)
+
+    def resolve(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Results for every distinct key, parsing only those not already known."""
+        unknown = keys.join(self.known, on=list(KEY_COLUMNS), how="anti", nulls_equal=True)
+        fresh = parse_phone_values(unknown)
+        self.added = pl.concat([self.added, fresh])
+        known = self.known.join(keys, on=list(KEY_COLUMNS), how="semi", nulls_equal=True)
+        return pl.concat([known, fresh])
+
+
+def parse_phone_values(keys: pl.DataFrame) -> pl.DataFrame:
+    """Parse each (phone_key, region) row with libphonenumber: the one per-value function.
+
+    Returns PHONE_RESULT_SCHEMA: `e164` and `extension` for valid numbers, else `error` as
+    "code|message"; `zones` are the tz database zones the number belongs to.
+    """
+    rows = [_parse_one(key, region) for key, region in keys.select(KEY_COLUMNS).iter_rows()]
+    return pl.DataFrame(rows, schema=PHONE_RESULT_SCHEMA, orient="row")
+
+
+def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
+    try:
+        number = phonenumbers.parse(key, region)
+    except NumberParseException as exc:
+        reason = _PARSE_ERRORS.get(exc.error_type, str(exc))
+        if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and region is None:
+            reason = "it has no country code and the row has no country (use --default-region)"
+        return (key, region, None, None, f"invalid_phone|{_quote(key)} is not a valid phone number: {reason}", [])
+    if not phonenumbers.is_valid_number(number):
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        reason = _POSSIBILITY.get(possible, "no numbering plan has such a number")
+        where = f" for {region}" if region and not key.lstrip().startswith(("+", "tel:+")) else ""
+        return (key, region, None, None, f"invalid_phone|{_quote(key)} is not a valid phone number{where}: {reason}", [])
+    zones = [z for z in phone_timezone.time_zones_for_number(number) if z != _NO_ZONE]
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return (key, region, e164, number.extension or None, None, zones)
+
+
+def _quote(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def normalise_phones(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) -> pl.LazyFrame:
+    """Replace `phone` with E.164; add `phone_raw`, `phone_ext`, `_phone_zones`, `_err_phone`.
+
+    The region of a row is its `country` (alpha-2, already normalised), else `default_region`.
+    """
+    keyed = lf.with_columns(
+        pl.col("phone").alias("phone_raw"),
+        clean_phone("phone").alias("phone_key"),
+        pl.coalesce(pl.col("country"), pl.lit(default_region, dtype=pl.String)).alias("region"),
+    )
+    distinct = keyed.select(KEY_COLUMNS).filter(pl.col("phone_key").is_not_null()).unique()
+    resolved = distinct.map_batches(book.resolve, schema=PHONE_RESULT_SCHEMA)
+    return (
+        keyed.join(resolved, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            pl.col("e164").alias("phone"),
+            pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias("phone_ext"),
+            pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_phone_zones"),
+            pl.col("error").alias("_err_phone"),
+        )
+        .drop("phone_key", "region", "e164", "extension", "error", "zones")
+    )

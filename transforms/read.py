@@ -1,0 +1,396 @@
+"""Read a lead export into a table of strings, one row per source record.
+
+Every column is read as text (no guessing that turns `00123` into 123), and each row gets
+`source_file` and `source_row` (the spreadsheet row number: header 1, first record 2). Rows the
+file holds but cannot give cleanly (ragged rows, blank lines) are kept with `_read_error` set,
+so the report accounts for them; a file that cannot be read at all raises `ReadError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import shutil
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from transforms.exceptions import ReadError
+
+__all__ = ["SourceTable", "read_source"]
+
+READ_ERROR = "_read_error"
+_SAMPLE_BYTES = 256 * 1024
+_CHUNK_BYTES = 4 * 1024 * 1024
+_DELIMITERS = (",", ";", "\t", "|")
+# Beyond this share of ragged rows the delimiter or quoting is wrong, not a few rows.
+_MAX_RAGGED_SHARE = 0.5
+_LOOKS_LIKE_DATA = re.compile(r"^\s*(\S+@\S+\.\S+|\+?[0-9][0-9 ().-]{5,})\s*$")
+_FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A source file read as text: the frame plus what the reader found out about it."""
+
+    frame: pl.DataFrame
+    headers: tuple[str, ...]
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    ignored_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+def read_source(path: Path, *, scratch: Path, sheet: str | None = None) -> SourceTable:
+    """Read any supported export into a `SourceTable` (columns all `pl.String`).
+
+    `scratch` is a folder for transcoded or decompressed copies of large text files.
+    """
+    if not path.exists():
+        raise ReadError("file not found", path=str(path))
+    if path.is_dir():
+        raise ReadError("is a folder, not a file", path=str(path))
+    try:
+        table = _read_by_format(path, _detect_format(path), scratch, sheet)
+    except ReadError:
+        raise
+    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+        raise ReadError(f"cannot be read: {exc}", path=str(path)) from None
+    except pl.exceptions.PolarsError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReadError(f"cannot be parsed: {first_line}", path=str(path)) from None
+    return _with_source_columns(table, path.name)
+
+
+def _detect_format(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise ReadError("file is empty", path=str(path))
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\x1f\x8b"):
+        return "csv.gz"
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".xlsb", ".ods"):
+        raise ReadError(f"{suffix} workbooks are not supported: save the sheet as .xlsx or .csv", path=str(path))
+    if suffix in (".parquet", ".pq", ".xlsx", ".xlsm"):
+        raise ReadError(f"is not a valid {suffix} file", path=str(path))
+    return _FORMATS.get(suffix, "csv")
+
+
+def _read_by_format(path: Path, fmt: str, scratch: Path, sheet: str | None) -> SourceTable:
+    if fmt == "parquet":
+        return _read_parquet(path)
+    if fmt == "xlsx":
+        return _read_xlsx(path, sheet)
+    if fmt == "ndjson":
+        return _read_ndjson(path)
+    if fmt == "csv.gz":
+        return _read_delimited(_gunzip(path, scratch), "csv.gz", scratch, forced_delimiter=None)
+    return _read_delimited(path, fmt, scratch, forced_delimiter="\t" if fmt == "tsv" else None)
+
+
+def _gunzip(path: Path, scratch: Path) -> Path:
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / (path.name.removesuffix(".gz") or "source.csv")
+    try:
+        with gzip.open(path, "rb") as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+    except EOFError:
+        raise ReadError("gzip file is truncated (it ends before the compressed data does)", path=str(path)) from None
+    except gzip.BadGzipFile as exc:
+        raise ReadError(f"not a valid gzip file: {exc}", path=str(path)) from None
+    return target
+
+
+# --- delimited text -------------------------------------------------------------------------
+
+
+def _read_delimited(path: Path, fmt: str, scratch: Path, forced_delimiter: str | None) -> SourceTable:
+    encoding = _detect_encoding(path)
+    utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
+    sample = _text_sample(utf8_path)
+    if not sample.strip():
+        raise ReadError("file is empty", path=str(path))
+    delimiter = forced_delimiter or _detect_delimiter(sample)
+    headers = _read_header(sample, delimiter, path)
+    counts = _field_counts(utf8_path, delimiter)
+    frame = _scan_text(utf8_path, delimiter, len(headers))
+    if frame.height != len(counts) - 1:
+        raise ReadError(
+            "records could not be delimited consistently (is a quote left open?)", path=str(path)
+        )
+    frame = frame.with_columns(_ragged_reason(counts[1:], len(headers)))
+    _refuse_wrong_delimiter(frame, delimiter, path)
+    frame, ignored = _drop_blank_headers(frame, headers, path)
+    return SourceTable(
+        frame=frame,
+        headers=tuple(h for h in headers if h not in ignored),
+        format=fmt,
+        encoding=encoding,
+        delimiter=delimiter,
+        ignored_columns=ignored,
+    )
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else cp1252, else latin-1."""
+    with path.open("rb") as fh:
+        head = fh.read(_SAMPLE_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    nul_share = head.count(0) / max(len(head), 1)
+    if nul_share > 0.3:
+        if head[1::2].count(0) > len(head) // 2 * 0.9:
+            return "utf-16-le"
+        if head[0::2].count(0) > len(head) // 2 * 0.9:
+            return "utf-16-be"
+    if nul_share > 0 or _looks_binary(head):
+        raise ReadError("looks like a binary file, not a text export", path=str(path))
+    for candidate in ("utf-8", "cp1252"):
+        if _decodes_whole(path, candidate):
+            return candidate
+    return "latin-1"
+
+
+def _looks_binary(head: bytes) -> bool:
+    controls = sum(head.count(b) for b in range(0, 32) if b not in (9, 10, 12, 13))
+    return controls > max(8, len(head) // 100)
+
+
+def _decodes_whole(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK_BYTES):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / f"{path.stem}.utf8{path.suffix or '.csv'}"
+    with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+    return target
+
+
+def _text_sample(path: Path) -> str:
+    with path.open("rb") as fh:
+        return fh.read(_SAMPLE_BYTES).decode("utf-8", errors="ignore")
+
+
+def _detect_delimiter(sample: str) -> str:
+    """The candidate that splits the first lines into the same, largest number of fields."""
+    lines = sample.splitlines()[:50]
+    best, best_score = ",", -1.0
+    for delimiter in _DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        if not widths or widths[0] < 2:
+            continue
+        consistent = sum(w == widths[0] for w in widths) / len(widths)
+        score = consistent * 1000 + widths[0]
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_header(sample: str, delimiter: str, path: Path) -> list[str]:
+    headers = [h.strip() for h in next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])]
+    if not any(headers):
+        raise ReadError("no header row: the first line is blank", path=str(path))
+    data_like = [h for h in headers if _LOOKS_LIKE_DATA.match(h)]
+    if data_like:
+        raise ReadError(
+            f"no header row: the first line holds data ({data_like[0]!r}); add a header line",
+            path=str(path),
+        )
+    _refuse_duplicates(headers, path)
+    return headers
+
+
+def _refuse_duplicates(headers: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(headers, start=1):
+        if name and name in seen:
+            raise ReadError(
+                f"duplicate column name {name!r} (columns {seen[name]} and {position}); rename one",
+                path=str(path),
+            )
+        seen[name] = position
+
+
+def _field_counts(path: Path, delimiter: str) -> np.ndarray:
+    """Fields per record, counted by the stdlib's C reader (no Python call per row)."""
+    csv.field_size_limit(sys.maxsize)
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        return np.fromiter(map(len, csv.reader(fh, delimiter=delimiter)), dtype=np.int64)
+
+
+def _scan_text(path: Path, delimiter: str, width: int) -> pl.DataFrame:
+    schema = {f"_c{i}": pl.String for i in range(width)}
+    return pl.read_csv(
+        path,
+        has_header=False,
+        skip_rows=1,
+        separator=delimiter,
+        schema=schema,
+        encoding="utf8",
+        truncate_ragged_lines=True,
+        missing_columns="insert",
+        raise_if_empty=False,
+    )
+
+
+def _ragged_reason(counts: np.ndarray, width: int) -> pl.Expr:
+    fields = pl.lit(pl.Series("_fields", counts, dtype=pl.Int64))
+    return (
+        pl.when(fields == 0)
+        .then(pl.lit("empty_row|the row is blank"))
+        .when(fields < width)
+        .then(pl.format("ragged_row|the row has {} fields but the header has " + str(width), fields))
+        .when(fields > width)
+        .then(
+            pl.format(
+                "ragged_row|the row has {} fields but the header has "
+                + str(width)
+                + " (values past the last column were not read)",
+                fields,
+            )
+        )
+        .otherwise(None)
+        .alias(READ_ERROR)
+    )
+
+
+def _refuse_wrong_delimiter(frame: pl.DataFrame, delimiter: str, path: Path) -> None:
+    if frame.height < 10:
+        return
+    ragged = frame.select(pl.col(READ_ERROR).str.starts_with("ragged_row").sum()).item()
+    if ragged / frame.height > _MAX_RAGGED_SHARE:
+        raise ReadError(
+            f"{ragged} of {frame.height} rows do not have as many fields as the header "
+            f"(delimiter {delimiter!r}); the file is not a consistent table",
+            path=str(path),
+        )
+
+
+def _drop_blank_headers(
+    frame: pl.DataFrame, headers: list[str], path: Path
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Unnamed columns that hold nothing are ignored; unnamed columns with values are an error."""
+    keep: dict[str, str] = {}
+    ignored: list[str] = []
+    for position, name in enumerate(headers):
+        column = f"_c{position}"
+        if name:
+            keep[column] = name
+            continue
+        if frame.select(pl.col(column).str.strip_chars().fill_null("").str.len_bytes().max()).item():
+            raise ReadError(f"column {position + 1} has no header name but holds values", path=str(path))
+        ignored.append(f"column {position + 1}")
+    frame = frame.select(*[pl.col(c).alias(n) for c, n in keep.items()], READ_ERROR)
+    return frame, tuple(ignored)
+
+
+# --- binary formats ---------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path) -> SourceTable:
+    frame = pl.read_parquet(path)
+    return SourceTable(frame=_all_text(frame, path), headers=tuple(frame.columns), format="parquet")
+
+
+def _read_ndjson(path: Path) -> SourceTable:
+    encoding = _detect_encoding(path)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise ReadError(f"NDJSON must be UTF-8 (found {encoding})", path=str(path))
+    frame = pl.read_ndjson(path, infer_schema_length=None)
+    return SourceTable(frame=_all_text(frame, path), headers=tuple(frame.columns), format="ndjson", encoding=encoding)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(path)
+        names = reader.sheet_names
+        chosen = sheet if sheet is not None else names[0]
+        if chosen not in names:
+            raise ReadError(f"no sheet named {chosen!r} (sheets: {', '.join(names)})", path=str(path))
+        frame = reader.load_sheet(chosen, dtypes="string").to_polars()
+    except fastexcel.FastExcelError as exc:
+        raise ReadError(f"cannot be read as a workbook: {exc}", path=str(path)) from None
+    headers = [str(h).strip() for h in frame.columns]
+    _refuse_duplicates(headers, path)
+    frame = frame.rename(dict(zip(frame.columns, headers, strict=True)))
+    blank = pl.all_horizontal(pl.col(headers).is_null()) if headers else pl.lit(True)
+    frame = _all_text(frame, path).with_columns(
+        pl.when(blank).then(pl.lit("empty_row|the row is blank")).otherwise(None).alias(READ_ERROR)
+    )
+    return SourceTable(frame=frame, headers=tuple(headers), format="xlsx", sheet=chosen)
+
+
+def _all_text(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Every column as `pl.String`: lists joined with ', ', structs as JSON, numbers as written."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List | pl.Array):
+            columns.append(pl.col(name).cast(pl.List(pl.String)).list.join(", ").alias(name))
+        elif isinstance(dtype, pl.Struct):
+            columns.append(pl.col(name).struct.json_encode().alias(name))
+        elif dtype in (pl.Binary, pl.Object):
+            raise ReadError(f"column {name!r} holds {dtype} values, which cannot be read as text", path=str(path))
+        else:
+            columns.append(pl.col(name).cast(pl.String).alias(name))
+    out = frame.select(columns)
+    if READ_ERROR not in out.columns:
+        out = out.with_columns(pl.lit(None, dtype=pl.String).alias(READ_ERROR))
+    return out
+
+
+def _with_source_columns(table: SourceTable, source_file: str) -> SourceTable:
+    frame = table.frame.with_columns(
+        pl.lit(source_file).alias("source_file"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
+    ).select("source_file", "source_row", *table.headers, READ_ERROR)
+    return SourceTable(
+        frame=frame,
+        headers=table.headers,
+        format=table.format,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet,
+        ignored_columns=table.ignored_columns,
+    )

@@ -1,0 +1,118 @@
+"""The `report` stage: one report row per source record, and the run's summary counts.
+
+`build_report` shapes the rows (DESIGN.md's report columns, then the normalised lead);
+`write_report` writes `rows.parquet` (true values), `rows.csv` (for people: nested values as
+text, formula-looking cells neutralised) and `summary.json`, each atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from schemas.fields import CANONICAL_FIELDS, COMPANION_FIELDS, REPORT_COLUMNS
+from transforms.dedupe import DUPLICATE
+from transforms.validate import ISSUES
+
+__all__ = ["build_report", "count_outcomes", "neutralise_formulas", "top_reasons", "write_report"]
+
+_LEAD_COLUMNS = tuple(f for f in (*CANONICAL_FIELDS, *COMPANION_FIELDS) if f not in REPORT_COLUMNS)
+_NULL_COLUMNS: dict[str, pl.DataType] = {
+    "match_by": pl.String(),
+    "changed_fields": pl.List(pl.String),
+    "http_status": pl.Int64(),
+    "attempts": pl.Int64(),
+    "request_id": pl.String(),
+}
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection").
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Outcome `invalid` (with every reason), `duplicate` (naming the winner) or `valid`."""
+    issues = pl.col(ISSUES)
+    duplicate = pl.col(DUPLICATE).str.split_exact("|", 1)
+    outcome = (
+        pl.when(issues.list.len() > 0).then(pl.lit("invalid"))
+        .when(pl.col(DUPLICATE).is_not_null()).then(pl.lit("duplicate"))
+        .otherwise(pl.lit("valid"))
+    )
+    reason_code = (
+        pl.when(issues.list.len() > 0).then(issues.list.first().struct.field("code"))
+        .otherwise(duplicate.struct.field("field_0"))
+    )
+    reason = (
+        pl.when(issues.list.len() > 0)
+        .then(issues.list.eval(pl.element().struct.field("message")).list.join("; "))
+        .otherwise(duplicate.struct.field("field_1"))
+    )
+    return lf.with_columns(
+        outcome.alias("outcome"),
+        reason_code.alias("reason_code"),
+        reason.alias("reason"),
+        *[pl.lit(None, dtype).alias(name) for name, dtype in _NULL_COLUMNS.items()],
+    ).select(*REPORT_COLUMNS, *_LEAD_COLUMNS)
+
+
+def count_outcomes(rows: pl.DataFrame, outcomes: tuple[str, ...]) -> dict[str, int]:
+    """Rows per outcome, every listed outcome present (zero where none)."""
+    counted = dict(rows.group_by("outcome").len().iter_rows())
+    return {o: int(counted.get(o, 0)) for o in outcomes} | {
+        str(o): int(n) for o, n in counted.items() if o not in outcomes
+    }
+
+
+def top_reasons(rows: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
+    """The most frequent reason codes, each with its count and the first row that has it."""
+    top = (
+        rows.filter(pl.col("reason_code").is_not_null())
+        .group_by("reason_code")
+        .agg(pl.len().alias("count"), pl.col("source_row").min().alias("example_row"),
+             pl.col("reason").sort_by("source_row").first().alias("example"))
+        .sort(["count", "reason_code"], descending=[True, False])
+        .head(limit)
+    )
+    return top.to_dicts()
+
+
+def neutralise_formulas(text: str | pl.Expr) -> pl.Expr:
+    """Prefix `'` to cells that start like a formula, so a spreadsheet shows them as text."""
+    expr = pl.col(text) if isinstance(text, str) else text
+    return pl.when(expr.str.contains(_FORMULA_START)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def _csv_ready(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Nested values as text (tags joined, lists of structs as JSON) and formulas neutralised."""
+    columns = []
+    for name, dtype in rows.collect_schema().items():
+        col = pl.col(name)
+        if dtype == pl.List(pl.String):
+            col = col.list.join(", ")
+        elif isinstance(dtype, pl.List):
+            col = pl.lit("[") + col.list.eval(pl.element().struct.json_encode()).list.join(",") + pl.lit("]")
+        elif dtype != pl.String:
+            col = col.cast(pl.String)
+        columns.append(neutralise_formulas(col).alias(name))
+    return rows.select(columns)
+
+
+def write_report(rows: pl.DataFrame, summary: Mapping[str, Any], out_dir: Path) -> None:
+    """Write rows.parquet, rows.csv and summary.json into `out_dir` (each atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(out_dir / "rows.parquet", lambda p: rows.write_parquet(p))
+    _atomic(out_dir / "rows.csv", lambda p: _csv_ready(rows.lazy()).sink_csv(p))
+    _atomic(
+        out_dir / "summary.json",
+        lambda p: p.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"),
+    )
+
+
+def _atomic(target: Path, write: Any) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    write(partial)
+    os.replace(partial, target)

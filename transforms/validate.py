@@ -1,0 +1,90 @@
+"""The `validate` stage: every problem with a row becomes a reason on that row.
+
+Three sources of reasons, in this order: what the reader found (`_read_error`), what the
+normalisers could not understand (`_err_<field>`), and what the `NormalisedLead` pandera model
+rejects (`failure_cases`). A failure pandera reports without a row index (a whole-column type
+failure) applies to every row. Nothing is dropped: rows with reasons end `invalid`.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.fields import BOOKKEEPING_FIELDS, CANONICAL_FIELDS, COMPANION_FIELDS
+from schemas.lead import NormalisedLead
+from transforms.normalise import ERROR_FIELDS
+from transforms.read import READ_ERROR
+
+__all__ = ["ISSUE", "ISSUES", "schema_failures", "validate"]
+
+ISSUE = pl.Struct({"code": pl.String, "message": pl.String})
+ISSUES = "_issues"
+_POSITION = "_position"
+
+_CHECK_MESSAGES = {
+    "has_identity": ("no_identity", "the row has no identity: it needs a target id, external id, email or phone"),
+}
+
+
+def validate(df: pl.DataFrame) -> pl.DataFrame:
+    """Add `_issues` (a list of {code, message}); an empty list means the row is valid."""
+    canonical = df.select(*BOOKKEEPING_FIELDS, *CANONICAL_FIELDS, *COMPANION_FIELDS)
+    from_schema = schema_failures(canonical)
+    stage_errors = [c for c in (READ_ERROR, *(f"_err_{f}" for f in ERROR_FIELDS)) if c in df.columns]
+    own = pl.concat_list([_as_issue(pl.col(c)) for c in stage_errors]).list.drop_nulls()
+    return (
+        df.with_row_index(_POSITION)
+        .join(from_schema, on=_POSITION, how="left", maintain_order="left")
+        .with_columns(
+            pl.concat_list(own, pl.col("_schema_issues").fill_null(pl.lit([], pl.List(ISSUE)))).alias(ISSUES)
+        )
+        .drop(_POSITION, "_schema_issues", *stage_errors)
+    )
+
+
+def _as_issue(column: pl.Expr) -> pl.Expr:
+    parts = column.str.split_exact("|", 1)
+    return pl.when(column.is_not_null()).then(
+        pl.struct(parts.struct.field("field_0").alias("code"), parts.struct.field("field_1").alias("message"))
+    )
+
+
+def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
+    """pandera's failure cases as `_position` -> `_schema_issues` (list of {code, message})."""
+    empty = pl.DataFrame(schema={_POSITION: pl.UInt32, "_schema_issues": pl.List(ISSUE)})
+    try:
+        NormalisedLead.validate(canonical, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return empty
+    issues = cases.with_columns(_describe(cases)).select("index", "issue")
+    per_row = issues.filter(pl.col("index").is_not_null())
+    everywhere = issues.filter(pl.col("index").is_null())
+    if everywhere.height:
+        positions = pl.DataFrame({"index": range(canonical.height)}, schema={"index": pl.Int32})
+        per_row = pl.concat([per_row, positions.join(everywhere.drop("index"), how="cross")])
+    return (
+        per_row.group_by("index", maintain_order=True)
+        .agg(pl.col("issue").alias("_schema_issues"))
+        .select(pl.col("index").cast(pl.UInt32).alias(_POSITION), "_schema_issues")
+    )
+
+
+def _describe(cases: pl.DataFrame) -> pl.Expr:
+    """A readable {code, message} naming the column, the check and the offending value."""
+    column, check, value = pl.col("column"), pl.col("check"), pl.col("failure_case").str.slice(0, 60)
+    code = pl.lit("invalid_") + column
+    message = pl.format("{} {} fails the check {}", column, pl.lit("'") + value + pl.lit("'"), check)
+    is_dtype = check.str.starts_with("dtype(")
+    code = pl.when(is_dtype).then(pl.lit("wrong_type")).otherwise(code)
+    message = (
+        pl.when(is_dtype)
+        .then(pl.format("column {} has type {} but the schema needs {}", column, value, check))
+        .otherwise(message)
+    )
+    for name, (fixed_code, fixed_message) in _CHECK_MESSAGES.items():
+        code = pl.when(check == name).then(pl.lit(fixed_code)).otherwise(code)
+        message = pl.when(check == name).then(pl.lit(fixed_message)).otherwise(message)
+    return pl.struct(code.alias("code"), message.alias("message")).alias("issue")
