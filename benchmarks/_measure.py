@@ -6,6 +6,8 @@ script): the wrapper starts the command, waits for it, and reads
 measurement, that peak belongs to this command's process tree only (the largest
 single process in it), never to an earlier run. The wall time is taken in the
 wrapper around the command, so the wrapper's own start-up is not counted.
+The RSS figure has a floor of ~15 MB: Linux charges the child with the
+wrapper's pages it had when forked, before ``exec``.
 """
 
 from __future__ import annotations

@@ -117,21 +117,27 @@ def _environment(scratch: Path, engine: str) -> dict[str, str]:
 
 def _to_measurement(name: str, rows: int, run: RunResult) -> Measurement:
     summary: dict[str, Any] = run.json_stdout() or {}
-    ok = run.returncode == 0
-    note = ""
-    if not ok:
-        note = f"failed (exit {run.returncode}): {run.stderr_tail()}"
-    elif not summary:
-        note = "no summary JSON on stdout"
-    summary_rows = summary.get("rows")
-    if ok and isinstance(summary_rows, int) and summary_rows != rows:
-        note = f"summary reports {summary_rows:,} rows"
     return Measurement(
         name=name,
         rows=rows,
         seconds=run.seconds,
         peak_rss_mb=run.peak_rss_mb,
-        ok=ok,
-        note=note,
+        ok=run.returncode == 0,
+        note=_note(rows, run, summary),
         extra=summary,
     )
+
+
+def _note(rows: int, run: RunResult, summary: dict[str, Any]) -> str:
+    """Failure, missing or surprising summary, else the run's own in-process time."""
+    if run.returncode != 0:
+        return f"failed (exit {run.returncode}): {run.stderr_tail()}"
+    if not summary:
+        return "no summary JSON on stdout"
+    summary_rows = summary.get("rows")
+    if isinstance(summary_rows, int) and summary_rows != rows:
+        return f"summary reports {summary_rows:,} rows"
+    seconds = summary.get("seconds")
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return f"{seconds:.1f} s inside the run (summary.seconds)"
+    return ""

@@ -303,7 +303,7 @@ def _stable_faker(locale: str) -> Faker:
     address = fake.provider("faker.providers.address")
     cities = getattr(address, "cities", None)
     if address is not None and isinstance(cities, list):
-        address.cities = sorted(cities)  # type: ignore[attr-defined]
+        address.cities = sorted(cities)
     return fake
 
 

@@ -8,11 +8,14 @@ Stages hold no Prefect code, so both engines produce the same state by construct
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+
+from schemas.exceptions import ImporterError
 
 __all__ = ["Engine", "Stage", "run_as_task", "run_locally", "run_stages"]
 
@@ -39,12 +42,33 @@ def run_locally(stage: Stage[State], state: State) -> State:
 
 
 def run_as_task(stage: Stage[State], state: State) -> State:
-    """Call the stage as a Prefect task of the current flow run (no retries, no caching)."""
+    """Call the stage as a Prefect task of the current flow run (no retries, no caching).
+
+    Our own errors (`ImporterError`) end the task in a Failed state that carries the error, so
+    Prefect records a one-line failure instead of logging a traceback; it is raised again here.
+    """
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
-    as_task = task(stage.run, name=stage.name, cache_policy=NO_CACHE, persist_result=False, retries=0)
-    return as_task(state)
+    as_task = task(_failing_quietly(stage.run), name=stage.name, cache_policy=NO_CACHE, persist_result=False)
+    outcome = as_task(state, return_state=True)
+    result = outcome.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+def _failing_quietly(run: Callable[[State], State]) -> Callable[[State], Any]:
+    from prefect.states import Failed
+
+    @functools.wraps(run)
+    def guarded(state: State) -> Any:
+        try:
+            return run(state)
+        except ImporterError as exc:
+            return Failed(message=str(exc), data=exc)
+
+    return guarded
 
 
 def run_stages(

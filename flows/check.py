@@ -14,10 +14,12 @@ from typing import Any
 
 import polars as pl
 from prefect import flow
+from prefect.states import Failed
 
 from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
 from flows._phonebook import load_phone_book, save_phone_book
 from flows.config import CheckOptions
+from schemas.exceptions import ImporterError
 from transforms.dedupe import dedupe
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.normalise import normalise
@@ -103,16 +105,25 @@ def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
 
 
 @flow(name="leadpipe-check", validate_parameters=False, persist_result=False)
-def check_flow(options: CheckOptions) -> dict[str, Any]:
-    """The check job as a Prefect flow: one task per stage."""
-    return _execute(options, "prefect")
+def check_flow(options: CheckOptions) -> Any:
+    """The check job as a Prefect flow: one task per stage.
+
+    An `ImporterError` ends the run Failed with the error's one-line message (no traceback).
+    """
+    try:
+        return _execute(options, "prefect")
+    except ImporterError as exc:
+        return Failed(message=str(exc), data=exc)
 
 
 def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
-    if engine == "prefect":
-        return check_flow(options)
-    return _execute(options, "local")
+    if engine == "local":
+        return _execute(options, "local")
+    outcome = check_flow(options, return_state=True).result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome  # type: ignore[no-any-return]
 
 
 def _summary(

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.config import CheckOptions, engine_choice, leadpipe_home, load_config, new_run_id, pick
@@ -123,7 +124,7 @@ def _guard(action: Callable[[], None]) -> None:
     try:
         action()
     except ImporterError as exc:
-        _err.print(f"[bold red]leadpipe: error:[/] {exc}", highlight=False, markup=True)
+        _err.print(f"[bold red]leadpipe: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _err.print("leadpipe: interrupted")
@@ -136,6 +137,7 @@ def _guard(action: Callable[[], None]) -> None:
             "(set LEADPIPE_DEBUG=1 for the traceback)",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(3) from None
 
@@ -195,6 +197,8 @@ def _show_summary(summary: dict[str, Any]) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # Prefect's anonymous usage analytics would try to reach the internet on every start.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     width = shutil.get_terminal_size((100, 20)).columns
     _out.width = _err.width = max(width, 80)
     app()

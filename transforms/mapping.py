@@ -75,11 +75,12 @@ def resolve_mapping(
     if user is not None:
         _require_columns(user, headers, mapping_file)
         spec = user.merged_over(spec)
-    index = _index(headers)
-    sources = _claim(spec, index)
+    drop_keys = {header_key(d) for d in spec.drop}
+    dropped = tuple(h for h in headers if header_key(h) in drop_keys)
+    kept = tuple(h for h in headers if h not in dropped)
+    sources = _claim(spec, _index(kept))
     claimed = {h for cols in sources.values() for h in cols}
-    dropped = tuple(h for h in headers if header_key(h) in {header_key(d) for d in spec.drop})
-    custom = tuple(h for h in headers if h not in claimed and h not in dropped)
+    custom = tuple(h for h in kept if h not in claimed)
     if not detected:
         coverage = len(claimed) / max(len(headers), 1)
     return ResolvedMapping(

@@ -22,6 +22,7 @@ __all__ = [
     "PHONE_RESULT_SCHEMA",
     "PhoneBook",
     "clean_phone",
+    "lost_digits",
     "normalise_phones",
     "parse_phone_values",
 ]
@@ -50,17 +51,24 @@ _POSSIBILITY = {
     phonenumbers.ValidationResult.INVALID_LENGTH: "it has an impossible length",
 }
 _NO_ZONE = "Etc/Unknown"
+_LOST_DIGITS = (
+    "invalid_phone|'{}' is in scientific notation and has lost digits "
+    "(format the column as text in the spreadsheet and export again)"
+)
+
+
+_SCIENTIFIC = r"^([1-9])\.([0-9]+)[eE]\+?([0-9]+)$"
 
 
 def clean_phone(raw: str | pl.Expr) -> pl.Expr:
     """Undo what spreadsheets do to numbers; leave everything else to libphonenumber.
 
-    `14155550100.0` -> `14155550100`; `1.4155550100E+10` -> `14155550100` (only when the
-    mantissa holds every digit: `4.15556E+10` lost digits and stays as it is, to be rejected).
+    `14155550100.0` -> `14155550100`; `1.4155550100E+10` -> `14155550100`. Scientific notation
+    that lost digits (`4.15556E+10`) gives null: see `lost_digits`.
     """
     text = (pl.col(raw) if isinstance(raw, str) else raw).str.strip_chars()
     as_float = text.str.extract(r"^(\+?[0-9]+)\.0+$", 1)
-    mantissa = text.str.extract_groups(r"^([1-9])\.([0-9]+)[eE]\+?([0-9]+)$")
+    mantissa = text.str.extract_groups(_SCIENTIFIC)
     digits = mantissa.struct.field("2")
     exponent = mantissa.struct.field("3").cast(pl.Int64, strict=False)
     from_scientific = (
@@ -68,7 +76,16 @@ def clean_phone(raw: str | pl.Expr) -> pl.Expr:
         .then(mantissa.struct.field("1") + digits)
         .otherwise(None)
     )
-    return pl.coalesce(as_float, from_scientific, text)
+    blank = text.str.len_chars() == 0
+    return pl.when(lost_digits(text) | blank).then(None).otherwise(pl.coalesce(as_float, from_scientific, text))
+
+
+def lost_digits(raw: str | pl.Expr) -> pl.Expr:
+    """Scientific notation whose mantissa is shorter than the number: the digits are gone."""
+    text = (pl.col(raw) if isinstance(raw, str) else raw).str.strip_chars()
+    mantissa = text.str.extract_groups(_SCIENTIFIC)
+    digits = mantissa.struct.field("2").str.len_chars()
+    return (digits < mantissa.struct.field("3").cast(pl.Int64, strict=False)).fill_null(False)
 
 
 class PhoneBook:
@@ -141,7 +158,10 @@ def normalise_phones(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str |
             pl.col("e164").alias("phone"),
             pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias("phone_ext"),
             pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_phone_zones"),
-            pl.col("error").alias("_err_phone"),
+            pl.when(lost_digits("phone_raw"))
+            .then(pl.format(_LOST_DIGITS, pl.col("phone_raw").str.strip_chars()))
+            .otherwise(pl.col("error"))
+            .alias("_err_phone"),
         )
         .drop("phone_key", "region", "e164", "extension", "error", "zones")
     )

@@ -151,7 +151,7 @@ def _read_delimited(path: Path, fmt: str, scratch: Path, forced_delimiter: str |
     frame, ignored = _drop_blank_headers(frame, headers, path)
     return SourceTable(
         frame=frame,
-        headers=tuple(h for h in headers if h not in ignored),
+        headers=tuple(h for h in headers if h),
         format=fmt,
         encoding=encoding,
         delimiter=delimiter,
@@ -351,7 +351,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
             raise ReadError(f"no sheet named {chosen!r} (sheets: {', '.join(names)})", path=str(path))
         frame = reader.load_sheet(chosen, dtypes="string").to_polars()
     except fastexcel.FastExcelError as exc:
-        raise ReadError(f"cannot be read as a workbook: {exc}", path=str(path)) from None
+        first_line = str(exc).strip().splitlines()[0]
+        raise ReadError(f"cannot be read as a workbook: {first_line}", path=str(path)) from None
     headers = [str(h).strip() for h in frame.columns]
     _refuse_duplicates(headers, path)
     frame = frame.rename(dict(zip(frame.columns, headers, strict=True)))

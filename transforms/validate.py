@@ -59,7 +59,10 @@ def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
         cases = exc.failure_cases
     else:
         return empty
-    issues = cases.with_columns(_describe(cases)).select("index", "issue")
+    # A check that ran on a column of the wrong type fails as a consequence: keep the cause only.
+    wrong_type = cases.filter(pl.col("check").str.starts_with("dtype("))["column"].implode()
+    consequence = pl.col("index").is_null() & ~pl.col("check").str.starts_with("dtype(") & pl.col("column").is_in(wrong_type)
+    issues = cases.filter(~consequence).with_columns(_describe(cases)).select("index", "issue")
     per_row = issues.filter(pl.col("index").is_not_null())
     everywhere = issues.filter(pl.col("index").is_null())
     if everywhere.height:

@@ -1,0 +1,165 @@
+"""The reader: formats, encodings, delimiters, row numbering, and clear refusals."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from transforms.exceptions import ReadError
+from transforms.read import READ_ERROR, read_source
+
+HEADER = "First Name,Email,Phone\n"
+
+
+def _read(path: Path, **kw: object) -> pl.DataFrame:
+    return read_source(path, scratch=path.parent / "scratch", **kw).frame  # type: ignore[arg-type]
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "encoding", "delimiter"),
+    [
+        ("plain.csv", b"a,b\n1,2\n", "utf-8", ","),
+        ("bom.csv", b"\xef\xbb\xbfa,b\r\n1,2\r\n", "utf-8-sig", ","),
+        ("u16.csv", "a;b\r\n1;2\r\n".encode("utf-16"), "utf-16", ";"),
+        ("u16le.csv", "a|b\n1|2\n".encode("utf-16-le"), "utf-16-le", "|"),
+        ("cp.csv", "a;b\n1;2\n".encode("cp1252"), "utf-8", ";"),
+        ("tabs.tsv", b"a\tb\n1\t2\n", "utf-8", "\t"),
+        ("sniffed.txt", b"a\tb\n1\t2\n", "utf-8", "\t"),
+    ],
+)
+def test_encodings_and_delimiters(tmp_path: Path, name: str, data: bytes, encoding: str, delimiter: str) -> None:
+    table = read_source(_write(tmp_path, name, data), scratch=tmp_path / "s")
+    assert (table.encoding, table.delimiter, table.headers) == (encoding, delimiter, ("a", "b"))
+    assert table.frame.select("a", "b").rows() == [("1", "2")]
+
+
+def test_cp1252_text_is_decoded(tmp_path: Path) -> None:
+    path = _write(tmp_path, "w.csv", "name,city\nJosé,Zürich €\n".encode("cp1252"))
+    table = read_source(path, scratch=tmp_path / "s")
+    assert table.encoding == "cp1252"
+    assert table.frame.select("name", "city").row(0) == ("José", "Zürich €")
+
+
+def test_latin1_fallback_when_cp1252_cannot_decode(tmp_path: Path) -> None:
+    path = _write(tmp_path, "l.csv", b"name\nab\x81c\n")  # 0x81 is undefined in cp1252
+    table = read_source(path, scratch=tmp_path / "s")
+    assert table.encoding == "latin-1"
+    assert table.frame["name"].item() == "ab\x81c"
+
+
+def test_everything_is_text_and_rows_are_spreadsheet_numbers(tmp_path: Path) -> None:
+    data = b'id,phone,note\r\n00123,+1 555 0100,"two\r\nlines"\r\n00124,1e5,plain\r\n'
+    frame = _read(_write(tmp_path, "t.csv", data))
+    assert frame.schema["id"] == pl.String
+    assert frame.select("source_file", "source_row", "id", "phone").rows() == [
+        ("t.csv", 2, "00123", "+1 555 0100"),
+        ("t.csv", 3, "00124", "1e5"),
+    ]
+    assert frame["note"][0] == "two\r\nlines"
+
+
+def test_ragged_and_blank_rows_are_kept_with_reasons(tmp_path: Path) -> None:
+    frame = _read(_write(tmp_path, "r.csv", (HEADER + "Ann,a@x.io,1\n\nBob,b@x.io\nCy,c@x.io,3,extra\n").encode()))
+    assert frame["source_row"].to_list() == [2, 3, 4, 5]
+    reasons = frame[READ_ERROR].to_list()
+    assert reasons[0] is None
+    assert reasons[1] == "empty_row|the row is blank"
+    assert reasons[2] == "ragged_row|the row has 2 fields but the header has 3"
+    assert reasons[3].startswith("ragged_row|the row has 4 fields but the header has 3")
+    assert frame.filter(pl.col("source_row") == 4)["First Name"].item() == "Bob"
+
+
+def test_gzip_csv(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x.csv.gz", gzip.compress((HEADER + "Ann,a@x.io,1\n").encode()))
+    table = read_source(path, scratch=tmp_path / "s")
+    assert table.format == "csv.gz"
+    assert table.frame["Email"].to_list() == ["a@x.io"]
+
+
+def test_parquet_columns_become_text(tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    pl.DataFrame({"phone": [14155550100.0], "n": [7], "tags": [["a", "b"]], "s": [{"k": 1}]}).write_parquet(path)
+    frame = _read(path)
+    assert frame.select("phone", "n", "tags", "s").row(0) == ("14155550100.0", "7", "a, b", '{"k":1}')
+
+
+def test_ndjson(tmp_path: Path) -> None:
+    lines = [json.dumps({"email": "a@x.io", "n": 1}), json.dumps({"email": "b@x.io", "extra": True})]
+    frame = _read(_write(tmp_path, "x.ndjson", ("\n".join(lines) + "\n").encode()))
+    assert frame.select("email", "n", "extra").rows() == [("a@x.io", "1", None), ("b@x.io", None, "true")]
+
+
+def test_xlsx_first_sheet_or_named_sheet(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "book.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        first = book.add_worksheet("Leads")
+        for r, row in enumerate([["Email", "Phone"], ["a@x.io", 14155550100], [None, None], ["c@x.io", "0123"]]):
+            first.write_row(r, 0, row)
+        book.add_worksheet("Other").write_row(0, 0, ["Email"])
+    table = read_source(path, scratch=tmp_path / "s")
+    assert table.sheet == "Leads"
+    assert table.frame.select("source_row", "Email", "Phone").rows() == [
+        (2, "a@x.io", "14155550100"),
+        (3, None, None),
+        (4, "c@x.io", "0123"),
+    ]
+    assert table.frame[READ_ERROR].to_list() == [None, "empty_row|the row is blank", None]
+    assert read_source(path, scratch=tmp_path / "s", sheet="Other").frame.height == 0
+    with pytest.raises(ReadError, match="no sheet named 'Nope'"):
+        read_source(path, scratch=tmp_path / "s", sheet="Nope")
+
+
+def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
+    assert _read(_write(tmp_path, "h.csv", HEADER.encode())).height == 0
+
+
+def test_blank_header_column_without_values_is_ignored(tmp_path: Path) -> None:
+    table = read_source(_write(tmp_path, "b.csv", b"a,,b\n1,,2\n"), scratch=tmp_path / "s")
+    assert table.headers == ("a", "b")
+    assert table.ignored_columns == ("column 2",)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "file is empty"),
+        ("blank.csv", b"\n\n  \n", "file is empty"),
+        ("binary.csv", bytes(range(256)) * 20, "binary"),
+        ("nohead.csv", b"ann@example.com,+12125550100\n", "no header row"),
+        ("dupe.csv", b"Email,Phone,Email\n", "duplicate column name 'Email'"),
+        ("unnamed.csv", b"a,,b\n1,x,2\n", "column 2 has no header name"),
+        ("broken.xlsx", b"PK\x03\x04garbage", "cannot be read as a workbook"),
+        ("fake.parquet", b"not parquet at all", "not a valid .parquet"),
+        ("trunc.csv.gz", gzip.compress(b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(5000)))[:900], "truncated"),
+        ("old.xls", b"\xd0\xcf\x11\xe0", "not supported"),
+    ],
+)
+def test_unreadable_files_raise_one_clear_error(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    with pytest.raises(ReadError, match=message) as info:
+        read_source(_write(tmp_path, name, data), scratch=tmp_path / "s")
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 3
+
+
+def test_wrong_delimiter_everywhere_is_refused(tmp_path: Path) -> None:
+    rows = "a,b,c\n" + "".join(f"{i};{i};{i}\n" for i in range(20))
+    # Every row is a single field against a 3-column header: not a table, not 20 ragged rows.
+    with pytest.raises(ReadError, match="not a consistent table"):
+        read_source(_write(tmp_path, "w.csv", rows.encode()), scratch=tmp_path / "s")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="file not found"):
+        read_source(tmp_path / "nope.csv", scratch=tmp_path)
