@@ -9,7 +9,7 @@ E.164 turned into a float).
 Faker is slow per call, so names, companies and places come from small
 per-locale pools; phone numbers and e-mail addresses are made per row so they
 stay mostly distinct, as in a real export. Most phones start from a pool of
-Faker numbers that ``phonenumbers`` accepts as valid and get their last four
+Faker numbers that ``phonenumbers`` accepts as valid and get their last five
 digits redrawn per row (Faker invents area codes, so its raw output is often
 invalid); ~10 % are raw Faker output, valid or not.
 
@@ -362,7 +362,7 @@ def _fresh_phone(rng: random.Random, pool: LocalePool) -> str:
     return _redraw_tail(rng, rng.choice(pool.phone_templates))
 
 
-def _redraw_tail(rng: random.Random, template: str, digits: int = 4) -> str:
+def _redraw_tail(rng: random.Random, template: str, digits: int = 5) -> str:
     """Replace the last ``digits`` digits before any ``x`` extension with random ones."""
     number, separator, extension = template.partition("x")
     chars = list(number)

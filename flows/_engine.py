@@ -50,7 +50,9 @@ def run_as_task(stage: Stage[State], state: State) -> State:
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
-    as_task = task(_failing_quietly(stage.run), name=stage.name, cache_policy=NO_CACHE, persist_result=False)
+    as_task = task(name=stage.name, cache_policy=NO_CACHE, persist_result=False)(
+        _failing_quietly(stage.run)
+    )
     outcome = as_task(state, return_state=True)
     result = outcome.result(raise_on_failure=False)
     if isinstance(result, BaseException):

@@ -32,7 +32,9 @@ def load_phone_book(home: Path) -> PhoneBook:
     try:
         known = pl.read_parquet(path).cast(PHONE_RESULT_SCHEMA)  # type: ignore[arg-type]
     except (pl.exceptions.PolarsError, OSError) as exc:
-        logger.warning("phone cache %s is unreadable (%s); starting afresh", path, type(exc).__name__)
+        logger.warning(
+            "phone cache %s is unreadable (%s); starting afresh", path, type(exc).__name__
+        )
         return PhoneBook()
     return PhoneBook(known)
 

@@ -10,10 +10,11 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from prefect import flow
+from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
@@ -56,8 +57,12 @@ def _read(state: CheckState) -> CheckState:
 
 def _map(state: CheckState) -> CheckState:
     assert state.table is not None
-    mapping = resolve_mapping(state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping)
-    return replace(state, mapping=mapping, frame=apply_mapping(state.need_frame().lazy(), mapping).collect())
+    mapping = resolve_mapping(
+        state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping
+    )
+    return replace(
+        state, mapping=mapping, frame=apply_mapping(state.need_frame().lazy(), mapping).collect()
+    )
 
 
 def _normalise(state: CheckState) -> CheckState:
@@ -74,7 +79,9 @@ def _validate(state: CheckState) -> CheckState:
 
 
 def _dedupe(state: CheckState) -> CheckState:
-    return replace(state, frame=dedupe(state.need_frame().lazy(), state.options.duplicates).collect())
+    return replace(
+        state, frame=dedupe(state.need_frame().lazy(), state.options.duplicates).collect()
+    )
 
 
 def _report(state: CheckState) -> CheckState:
@@ -120,14 +127,19 @@ def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
     if engine == "local":
         return _execute(options, "local")
-    outcome = check_flow(options, return_state=True).result(raise_on_failure=False)
+    state = cast("State[Any]", check_flow(options, return_state=True))
+    outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome  # type: ignore[no-any-return]
 
 
 def _summary(
-    state: CheckState, durations: dict[str, float], engine: Engine, started: datetime, seconds: float
+    state: CheckState,
+    durations: dict[str, float],
+    engine: Engine,
+    started: datetime,
+    seconds: float,
 ) -> dict[str, Any]:
     opts, table, mapping, rows = state.options, state.table, state.mapping, state.rows
     assert table is not None and mapping is not None and rows is not None

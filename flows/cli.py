@@ -38,7 +38,9 @@ _err = Console(stderr=True)
 _out = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="leadpipe.toml with defaults for any option.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="leadpipe.toml with defaults for any option.")
+]
 EngineOpt = Annotated[
     str | None, typer.Option("--engine", help="prefect (default; env LEADPIPE_ENGINE) or local.")
 ]
@@ -46,18 +48,28 @@ EngineOpt = Annotated[
 
 @app.command()
 def check(
-    source: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, XLSX, NDJSON or .csv.gz export.")],
-    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected from headers).")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="TOML mapping file extending a preset.")] = None,
+    source: Annotated[
+        Path, typer.Argument(help="CSV, TSV, Parquet, XLSX, NDJSON or .csv.gz export.")
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Mapping preset (default: detected from headers).")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML mapping file extending a preset.")
+    ] = None,
     default_region: Annotated[
-        str | None, typer.Option("--default-region", help="Region for phones without a country, e.g. US.")
+        str | None,
+        typer.Option("--default-region", help="Region for phones without a country, e.g. US."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
     duplicates: Annotated[
-        str | None, typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject.")
+        str | None,
+        typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject."),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
+    ] = False,
     engine: EngineOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -93,7 +105,9 @@ def _check(args: dict[str, Any], as_json: bool) -> None:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo's run directories go.")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option(help="Where the demo's run directories go.")] = Path(
+        "runs/demo"
+    ),
     engine: EngineOpt = None,
 ) -> None:
     """Check the bundled sample exports and show what leadpipe makes of them."""
@@ -101,12 +115,17 @@ def demo(
     def _demo() -> None:
         from flows.check import run_check
 
-        chosen = engine_choice(engine, {}) if engine or os.environ.get("LEADPIPE_ENGINE") else "local"
+        chosen = (
+            engine_choice(engine, {}) if engine or os.environ.get("LEADPIPE_ENGINE") else "local"
+        )
         for sample, region in (("hubspot_contacts.csv", None), ("salesforce_leads.csv", "US")):
             run_id = new_run_id()
             options = CheckOptions(
-                source=SAMPLES / sample, out_dir=out / Path(sample).stem, run_id=run_id,
-                home=leadpipe_home(), default_region=region,
+                source=SAMPLES / sample,
+                out_dir=out / Path(sample).stem,
+                run_id=run_id,
+                home=leadpipe_home(),
+                default_region=region,
             )
             _out.rule(f"leadpipe check data/samples/{sample}")
             with _progress(enabled=True):
@@ -124,7 +143,9 @@ def _guard(action: Callable[[], None]) -> None:
     try:
         action()
     except ImporterError as exc:
-        _err.print(f"[bold red]leadpipe: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _err.print(
+            f"[bold red]leadpipe: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _err.print("leadpipe: interrupted")
@@ -132,8 +153,9 @@ def _guard(action: Callable[[], None]) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if os.environ.get("LEADPIPE_DEBUG"):
             raise
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
         _err.print(
-            f"leadpipe: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"leadpipe: internal error: {type(exc).__name__}: {first_line} "
             "(set LEADPIPE_DEBUG=1 for the traceback)",
             highlight=False,
             markup=False,
@@ -174,10 +196,10 @@ def _progress(enabled: bool) -> Iterator[None]:
 def _show_summary(summary: dict[str, Any]) -> None:
     source, mapping = summary["source"], summary["mapping"]
     how = "detected" if mapping["detected"] else "chosen"
+    encoding = f", {source['encoding']}" if source["encoding"] else ""
     _out.print(
-        f"[bold]{summary['rows']}[/] rows from {source['path']} ({source['format']}"
-        f"{', ' + source['encoding'] if source['encoding'] else ''}); preset [bold]{mapping['preset']}[/] "
-        f"({how}, {mapping['coverage']:.0%} of columns mapped)"
+        f"[bold]{summary['rows']}[/] rows from {source['path']} ({source['format']}{encoding}); "
+        f"preset [bold]{mapping['preset']}[/] ({how}, {mapping['coverage']:.0%} of columns mapped)"
     )
     counts = Table(title="Outcomes", show_edge=False)
     counts.add_column("outcome")
@@ -192,7 +214,8 @@ def _show_summary(summary: dict[str, Any]) -> None:
         for r in summary["reasons"]:
             reasons.add_row(r["reason_code"], str(r["count"]), str(r["example_row"]), r["example"])
         _out.print(reasons)
-    _out.print(f"Report: {summary['out_dir']}/rows.csv  ({summary['seconds']:.1f} s, engine {summary['engine']})")
+    took = f"{summary['seconds']:.1f} s, engine {summary['engine']}"
+    _out.print(f"Report: {summary['out_dir']}/rows.csv  ({took})")
 
 
 def main() -> None:

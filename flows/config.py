@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 
@@ -57,12 +57,18 @@ class CheckOptions:
     sheet: str | None = None
 
     def __post_init__(self) -> None:
-        if self.default_region is not None and self.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        if (
+            self.default_region is not None
+            and self.default_region not in phonenumbers.SUPPORTED_REGIONS
+        ):
             raise ConfigError(
-                f"--default-region {self.default_region!r} is not a region code (use ISO alpha-2, e.g. US, GB, DE)"
+                f"--default-region {self.default_region!r} is not a region code "
+                "(use ISO alpha-2, e.g. US, GB, DE)"
             )
         if self.duplicates not in _POLICIES:
-            raise ConfigError(f"--duplicates must be one of {', '.join(_POLICIES)}, not {self.duplicates!r}")
+            raise ConfigError(
+                f"--duplicates must be one of {', '.join(_POLICIES)}, not {self.duplicates!r}"
+            )
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -98,4 +104,4 @@ def engine_choice(flag: str | None, config: dict[str, Any]) -> Engine:
     value = pick(flag, config, "engine") or os.environ.get("LEADPIPE_ENGINE") or DEFAULT_ENGINE
     if value not in _ENGINES:
         raise ConfigError(f"--engine must be prefect or local, not {value!r}")
-    return value  # type: ignore[no-any-return]
+    return cast(Engine, value)

@@ -55,15 +55,15 @@ class NormalisedLead(pa.DataFrameModel):
     value: float | None = pa.Field(nullable=True)
     note: str | None = pa.Field(nullable=True)
     loss_reason: str | None = pa.Field(nullable=True)
-    tags: list[str] | None = pa.Field(nullable=True)  # type: ignore[assignment]
+    tags: list[str] | None = pa.Field(nullable=True)
     opted_out: bool | None = pa.Field(nullable=True)
     email_verified: bool | None = pa.Field(nullable=True)
     assignee_type: str | None = pa.Field(nullable=True, isin=list(ASSIGNEE_TYPES))
     customer_profile: str | None = pa.Field(nullable=True)
-    checklist: pl.List = pa.Field(nullable=True)  # type: ignore[assignment]
+    checklist: pl.List = pa.Field(nullable=True)
     follow_up_step: int | None = pa.Field(nullable=True)
     follow_up_config: str | None = pa.Field(nullable=True, description="JSON text.")
-    custom: pl.List = pa.Field(nullable=True)  # type: ignore[assignment]
+    custom: pl.List = pa.Field(nullable=True)
     phone_raw: str | None = pa.Field(nullable=True, description="The phone as the file had it.")
     timezone_source: str = pa.Field(isin=list(TIMEZONE_SOURCES))
 

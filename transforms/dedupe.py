@@ -31,7 +31,9 @@ def dedupe(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
 
 
 def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
-    active = (pl.col(ISSUES).list.len() == 0) & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
+    active = (
+        (pl.col(ISSUES).list.len() == 0) & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
+    )
     groups = (
         lf.filter(active)
         .group_by(key)
@@ -39,27 +41,43 @@ def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
             pl.len().alias("_n"),
             pl.col("source_row").min().alias("_first"),
             pl.col("source_row").max().alias("_last"),
-            pl.col("source_row").sort().head(_SHOWN_ROWS).cast(pl.String).str.join(", ").alias("_rows"),
+            pl.col("source_row")
+            .sort()
+            .head(_SHOWN_ROWS)
+            .cast(pl.String)
+            .str.join(", ")
+            .alias("_rows"),
         )
         .filter(pl.col("_n") > 1)
     )
     winner = pl.col("_first") if policy == "first" else pl.col("_last")
-    loses = active & pl.col("_n").is_not_null() & ((pl.col("source_row") != winner) | (policy == "reject"))
+    loses = (
+        active
+        & pl.col("_n").is_not_null()
+        & ((pl.col("source_row") != winner) | (policy == "reject"))
+    )
     value = pl.lit("'") + pl.col(key).cast(pl.String).str.slice(0, 60) + pl.lit("'")
     if policy == "reject":
         message = pl.format(
             value_label(key) + " {} is shared by {} rows ({}{}); policy reject keeps none",
-            value, pl.col("_n"), pl.col("_rows"), pl.when(pl.col("_n") > _SHOWN_ROWS).then(pl.lit(", …")).otherwise(pl.lit("")),
+            value,
+            pl.col("_n"),
+            pl.col("_rows"),
+            pl.when(pl.col("_n") > _SHOWN_ROWS).then(pl.lit(", …")).otherwise(pl.lit("")),
         )
     else:
         message = pl.format(
             "same " + value_label(key) + " {} as row {}, which was kept (policy " + policy + ")",
-            value, winner,
+            value,
+            winner,
         )
     return (
         lf.join(groups, on=key, how="left", maintain_order="left")
         .with_columns(
-            pl.when(loses).then(pl.lit("duplicate|") + message).otherwise(pl.col(DUPLICATE)).alias(DUPLICATE)
+            pl.when(loses)
+            .then(pl.lit("duplicate|") + message)
+            .otherwise(pl.col(DUPLICATE))
+            .alias(DUPLICATE)
         )
         .drop("_n", "_first", "_last", "_rows")
     )

@@ -51,7 +51,7 @@ def _fast_valid(email: pl.Expr) -> pl.Expr:
 
 def validate_email_values(keys: pl.DataFrame) -> pl.DataFrame:
     """email-validator (no DNS) on each distinct `email_key`: the one per-value function."""
-    rows = []
+    rows: list[tuple[str, str | None, str | None]] = []
     for (key,) in keys.select("email_key").iter_rows():
         try:
             checked = email_validator.validate_email(key, check_deliverability=False)

@@ -88,7 +88,9 @@ def resolve_mapping(
         detected=detected,
         coverage=round(coverage, 3),
         sources=sources,
-        values={t: {header_key(k): v for k, v in words.items()} for t, words in spec.values.items()},
+        values={
+            t: {header_key(k): v for k, v in words.items()} for t, words in spec.values.items()
+        },
         constants=dict(spec.constants),
         custom_columns=custom,
         dropped=dropped,
@@ -151,7 +153,9 @@ def _blank_to_null(column: str) -> pl.Expr:
 
 def _field_expr(target: str, mapping: ResolvedMapping) -> pl.Expr:
     columns = mapping.sources.get(target, ())
-    expr = pl.coalesce(*[_blank_to_null(c) for c in columns]) if columns else pl.lit(None, pl.String)
+    expr = (
+        pl.coalesce(*[_blank_to_null(c) for c in columns]) if columns else pl.lit(None, pl.String)
+    )
     words = mapping.values.get(target)
     if words:
         key = expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
@@ -188,8 +192,10 @@ def _entries(values: dict[str, pl.Expr], dtype: pl.Struct, key_name: str) -> pl.
     items = [
         pl.struct(
             *[
-                pl.lit(key).alias(key_name) if f.name == key_name
-                else value.alias("value") if f.name == "value"
+                pl.lit(key).alias(key_name)
+                if f.name == key_name
+                else value.alias("value")
+                if f.name == "value"
                 else pl.lit(None, pl.String).alias(f.name)
                 for f in dtype.fields
             ]

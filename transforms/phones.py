@@ -77,7 +77,11 @@ def clean_phone(raw: str | pl.Expr) -> pl.Expr:
         .otherwise(None)
     )
     blank = text.str.len_chars() == 0
-    return pl.when(lost_digits(text) | blank).then(None).otherwise(pl.coalesce(as_float, from_scientific, text))
+    return (
+        pl.when(lost_digits(text) | blank)
+        .then(None)
+        .otherwise(pl.coalesce(as_float, from_scientific, text))
+    )
 
 
 def lost_digits(raw: str | pl.Expr) -> pl.Expr:
@@ -125,12 +129,26 @@ def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
         reason = _PARSE_ERRORS.get(exc.error_type, str(exc))
         if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and region is None:
             reason = "it has no country code and the row has no country (use --default-region)"
-        return (key, region, None, None, f"invalid_phone|{_quote(key)} is not a valid phone number: {reason}", [])
+        return (
+            key,
+            region,
+            None,
+            None,
+            f"invalid_phone|{_quote(key)} is not a valid phone number: {reason}",
+            [],
+        )
     if not phonenumbers.is_valid_number(number):
         possible = phonenumbers.is_possible_number_with_reason(number)
         reason = _POSSIBILITY.get(possible, "no numbering plan has such a number")
         where = f" for {region}" if region and not key.lstrip().startswith(("+", "tel:+")) else ""
-        return (key, region, None, None, f"invalid_phone|{_quote(key)} is not a valid phone number{where}: {reason}", [])
+        return (
+            key,
+            region,
+            None,
+            None,
+            f"invalid_phone|{_quote(key)} is not a valid phone number{where}: {reason}",
+            [],
+        )
     zones = [z for z in phone_timezone.time_zones_for_number(number) if z != _NO_ZONE]
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return (key, region, e164, number.extension or None, None, zones)
@@ -140,7 +158,9 @@ def _quote(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def normalise_phones(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) -> pl.LazyFrame:
+def normalise_phones(
+    lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None
+) -> pl.LazyFrame:
     """Replace `phone` with E.164; add `phone_raw`, `phone_ext`, `_phone_zones`, `_err_phone`.
 
     The region of a row is its `country` (alpha-2, already normalised), else `default_region`.
@@ -153,10 +173,14 @@ def normalise_phones(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str |
     distinct = keyed.select(KEY_COLUMNS).filter(pl.col("phone_key").is_not_null()).unique()
     resolved = distinct.map_batches(book.resolve, schema=PHONE_RESULT_SCHEMA)
     return (
-        keyed.join(resolved, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left")
+        keyed.join(
+            resolved, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left"
+        )
         .with_columns(
             pl.col("e164").alias("phone"),
-            pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias("phone_ext"),
+            pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias(
+                "phone_ext"
+            ),
             pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_phone_zones"),
             pl.when(lost_digits("phone_raw"))
             .then(pl.format(_LOST_DIGITS, pl.col("phone_raw").str.strip_chars()))

@@ -98,7 +98,9 @@ def _detect_format(path: Path) -> str:
         return "csv.gz"
     suffix = path.suffix.lower()
     if suffix in (".xls", ".xlsb", ".ods"):
-        raise ReadError(f"{suffix} workbooks are not supported: save the sheet as .xlsx or .csv", path=str(path))
+        raise ReadError(
+            f"{suffix} workbooks are not supported: save the sheet as .xlsx or .csv", path=str(path)
+        )
     if suffix in (".parquet", ".pq", ".xlsx", ".xlsm"):
         raise ReadError(f"is not a valid {suffix} file", path=str(path))
     return _FORMATS.get(suffix, "csv")
@@ -123,7 +125,9 @@ def _gunzip(path: Path, scratch: Path) -> Path:
         with gzip.open(path, "rb") as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     except EOFError:
-        raise ReadError("gzip file is truncated (it ends before the compressed data does)", path=str(path)) from None
+        raise ReadError(
+            "gzip file is truncated (it ends before the compressed data does)", path=str(path)
+        ) from None
     except gzip.BadGzipFile as exc:
         raise ReadError(f"not a valid gzip file: {exc}", path=str(path)) from None
     return target
@@ -132,7 +136,9 @@ def _gunzip(path: Path, scratch: Path) -> Path:
 # --- delimited text -------------------------------------------------------------------------
 
 
-def _read_delimited(path: Path, fmt: str, scratch: Path, forced_delimiter: str | None) -> SourceTable:
+def _read_delimited(
+    path: Path, fmt: str, scratch: Path, forced_delimiter: str | None
+) -> SourceTable:
     encoding = _detect_encoding(path)
     utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
     sample = _text_sample(utf8_path)
@@ -182,7 +188,7 @@ def _detect_encoding(path: Path) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    controls = sum(head.count(b) for b in range(0, 32) if b not in (9, 10, 12, 13))
+    controls = sum(head.count(b) for b in range(32) if b not in (9, 10, 12, 13))
     return controls > max(8, len(head) // 100)
 
 
@@ -201,7 +207,10 @@ def _decodes_whole(path: Path, encoding: str) -> bool:
 def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / f"{path.stem}.utf8{path.suffix or '.csv'}"
-    with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+    with (
+        path.open("r", encoding=encoding, newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
         shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     return target
 
@@ -279,7 +288,9 @@ def _ragged_reason(counts: np.ndarray, width: int) -> pl.Expr:
         pl.when(fields == 0)
         .then(pl.lit("empty_row|the row is blank"))
         .when(fields < width)
-        .then(pl.format("ragged_row|the row has {} fields but the header has " + str(width), fields))
+        .then(
+            pl.format("ragged_row|the row has {} fields but the header has " + str(width), fields)
+        )
         .when(fields > width)
         .then(
             pl.format(
@@ -317,8 +328,12 @@ def _drop_blank_headers(
         if name:
             keep[column] = name
             continue
-        if frame.select(pl.col(column).str.strip_chars().fill_null("").str.len_bytes().max()).item():
-            raise ReadError(f"column {position + 1} has no header name but holds values", path=str(path))
+        if frame.select(
+            pl.col(column).str.strip_chars().fill_null("").str.len_bytes().max()
+        ).item():
+            raise ReadError(
+                f"column {position + 1} has no header name but holds values", path=str(path)
+            )
         ignored.append(f"column {position + 1}")
     frame = frame.select(*[pl.col(c).alias(n) for c, n in keep.items()], READ_ERROR)
     return frame, tuple(ignored)
@@ -337,7 +352,12 @@ def _read_ndjson(path: Path) -> SourceTable:
     if encoding not in ("utf-8", "utf-8-sig"):
         raise ReadError(f"NDJSON must be UTF-8 (found {encoding})", path=str(path))
     frame = pl.read_ndjson(path, infer_schema_length=None)
-    return SourceTable(frame=_all_text(frame, path), headers=tuple(frame.columns), format="ndjson", encoding=encoding)
+    return SourceTable(
+        frame=_all_text(frame, path),
+        headers=tuple(frame.columns),
+        format="ndjson",
+        encoding=encoding,
+    )
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
@@ -348,7 +368,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
         names = reader.sheet_names
         chosen = sheet if sheet is not None else names[0]
         if chosen not in names:
-            raise ReadError(f"no sheet named {chosen!r} (sheets: {', '.join(names)})", path=str(path))
+            raise ReadError(
+                f"no sheet named {chosen!r} (sheets: {', '.join(names)})", path=str(path)
+            )
         frame = reader.load_sheet(chosen, dtypes="string").to_polars()
     except fastexcel.FastExcelError as exc:
         first_line = str(exc).strip().splitlines()[0]
@@ -372,7 +394,10 @@ def _all_text(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
         elif isinstance(dtype, pl.Struct):
             columns.append(pl.col(name).struct.json_encode().alias(name))
         elif dtype in (pl.Binary, pl.Object):
-            raise ReadError(f"column {name!r} holds {dtype} values, which cannot be read as text", path=str(path))
+            raise ReadError(
+                f"column {name!r} holds {dtype} values, which cannot be read as text",
+                path=str(path),
+            )
         else:
             columns.append(pl.col(name).cast(pl.String).alias(name))
     out = frame.select(columns)

@@ -38,12 +38,15 @@ def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
     issues = pl.col(ISSUES)
     duplicate = pl.col(DUPLICATE).str.split_exact("|", 1)
     outcome = (
-        pl.when(issues.list.len() > 0).then(pl.lit("invalid"))
-        .when(pl.col(DUPLICATE).is_not_null()).then(pl.lit("duplicate"))
+        pl.when(issues.list.len() > 0)
+        .then(pl.lit("invalid"))
+        .when(pl.col(DUPLICATE).is_not_null())
+        .then(pl.lit("duplicate"))
         .otherwise(pl.lit("valid"))
     )
     reason_code = (
-        pl.when(issues.list.len() > 0).then(issues.list.first().struct.field("code"))
+        pl.when(issues.list.len() > 0)
+        .then(issues.list.first().struct.field("code"))
         .otherwise(duplicate.struct.field("field_0"))
     )
     reason = (
@@ -72,8 +75,11 @@ def top_reasons(rows: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
     top = (
         rows.filter(pl.col("reason_code").is_not_null())
         .group_by("reason_code")
-        .agg(pl.len().alias("count"), pl.col("source_row").min().alias("example_row"),
-             pl.col("reason").sort_by("source_row").first().alias("example"))
+        .agg(
+            pl.len().alias("count"),
+            pl.col("source_row").min().alias("example_row"),
+            pl.col("reason").sort_by("source_row").first().alias("example"),
+        )
         .sort(["count", "reason_code"], descending=[True, False])
         .head(limit)
     )
@@ -94,7 +100,11 @@ def _csv_ready(rows: pl.LazyFrame) -> pl.LazyFrame:
         if dtype == pl.List(pl.String):
             col = col.list.join(", ")
         elif isinstance(dtype, pl.List):
-            col = pl.lit("[") + col.list.eval(pl.element().struct.json_encode()).list.join(",") + pl.lit("]")
+            col = (
+                pl.lit("[")
+                + col.list.eval(pl.element().struct.json_encode()).list.join(",")
+                + pl.lit("]")
+            )
         elif dtype != pl.String:
             col = col.cast(pl.String)
         columns.append(neutralise_formulas(col).alias(name))

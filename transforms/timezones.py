@@ -56,7 +56,11 @@ def timezone_lookup() -> pl.DataFrame:
     from tzlocal.windows_tz import win_tz
 
     canonical = canonical_zones()
-    links = {parts[2]: parts[1] for parts in (line.split() for line in _tzdata_lines()) if parts[:1] == ["L"]}
+    links = {
+        parts[2]: parts[1]
+        for parts in (line.split() for line in _tzdata_lines())
+        if parts[:1] == ["L"]
+    }
     names: dict[str, str] = {}
     for link, target in links.items():
         while target in links and target not in canonical:
@@ -64,7 +68,9 @@ def timezone_lookup() -> pl.DataFrame:
         names[link] = link if link in canonical else target
     names.update({zone: zone for zone in canonical})
     spellings = {**{w: iana for w, iana in win_tz.items() if iana in names}, **names}
-    frame = pl.DataFrame({"spelling": list(spellings), "canonical": [names.get(v, v) for v in spellings.values()]})
+    frame = pl.DataFrame(
+        {"spelling": list(spellings), "canonical": [names.get(v, v) for v in spellings.values()]}
+    )
     return (
         frame.with_columns(zone_key("spelling").alias("zone_key"))
         .unique("zone_key", keep="first", maintain_order=True)
@@ -83,17 +89,27 @@ def normalise_timezones(lf: pl.LazyFrame) -> pl.LazyFrame:
         timezone_lookup().lazy(), on="zone_key", how="left", maintain_order="left"
     )
     return joined.with_columns(
-        pl.when(given).then(pl.col("canonical"))
-        .when(zones.list.len() == 1).then(zones.list.first())
+        pl.when(given)
+        .then(pl.col("canonical"))
+        .when(zones.list.len() == 1)
+        .then(zones.list.first())
         .otherwise(None)
         .alias("timezone"),
-        pl.when(given).then(pl.lit("given"))
-        .when(zones.list.len() == 1).then(pl.lit("inferred"))
-        .when(zones.list.len() > 1).then(pl.lit("ambiguous"))
+        pl.when(given)
+        .then(pl.lit("given"))
+        .when(zones.list.len() == 1)
+        .then(pl.lit("inferred"))
+        .when(zones.list.len() > 1)
+        .then(pl.lit("ambiguous"))
         .otherwise(pl.lit("unknown"))
         .alias("timezone_source"),
         pl.when(given & pl.col("canonical").is_null())
-        .then(pl.format("invalid_timezone|{} is not a known time zone (IANA or Windows name)", _quoted("timezone")))
+        .then(
+            pl.format(
+                "invalid_timezone|{} is not a known time zone (IANA or Windows name)",
+                _quoted("timezone"),
+            )
+        )
         .otherwise(None)
         .alias("_err_timezone"),
     ).drop("zone_key", "canonical")
@@ -101,4 +117,3 @@ def normalise_timezones(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 def _quoted(column: str) -> pl.Expr:
     return pl.lit("'") + pl.col(column).str.slice(0, 60) + pl.lit("'")
-

@@ -23,7 +23,10 @@ ISSUES = "_issues"
 _POSITION = "_position"
 
 _CHECK_MESSAGES = {
-    "has_identity": ("no_identity", "the row has no identity: it needs a target id, external id, email or phone"),
+    "has_identity": (
+        "no_identity",
+        "the row has no identity: it needs a target id, external id, email or phone",
+    ),
 }
 
 
@@ -31,13 +34,17 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
     """Add `_issues` (a list of {code, message}); an empty list means the row is valid."""
     canonical = df.select(*BOOKKEEPING_FIELDS, *CANONICAL_FIELDS, *COMPANION_FIELDS)
     from_schema = schema_failures(canonical)
-    stage_errors = [c for c in (READ_ERROR, *(f"_err_{f}" for f in ERROR_FIELDS)) if c in df.columns]
+    stage_errors = [
+        c for c in (READ_ERROR, *(f"_err_{f}" for f in ERROR_FIELDS)) if c in df.columns
+    ]
     own = pl.concat_list([_as_issue(pl.col(c)) for c in stage_errors]).list.drop_nulls()
     return (
         df.with_row_index(_POSITION)
         .join(from_schema, on=_POSITION, how="left", maintain_order="left")
         .with_columns(
-            pl.concat_list(own, pl.col("_schema_issues").fill_null(pl.lit([], pl.List(ISSUE)))).alias(ISSUES)
+            pl.concat_list(
+                own, pl.col("_schema_issues").fill_null(pl.lit([], pl.List(ISSUE)))
+            ).alias(ISSUES)
         )
         .drop(_POSITION, "_schema_issues", *stage_errors)
     )
@@ -46,7 +53,10 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
 def _as_issue(column: pl.Expr) -> pl.Expr:
     parts = column.str.split_exact("|", 1)
     return pl.when(column.is_not_null()).then(
-        pl.struct(parts.struct.field("field_0").alias("code"), parts.struct.field("field_1").alias("message"))
+        pl.struct(
+            parts.struct.field("field_0").alias("code"),
+            parts.struct.field("field_1").alias("message"),
+        )
     )
 
 
@@ -56,13 +66,17 @@ def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
     try:
         NormalisedLead.validate(canonical, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
+        cases: pl.DataFrame = exc.failure_cases
     else:
         return empty
     # A check that ran on a column of the wrong type fails as a consequence: keep the cause only.
     wrong_type = cases.filter(pl.col("check").str.starts_with("dtype("))["column"].implode()
-    consequence = pl.col("index").is_null() & ~pl.col("check").str.starts_with("dtype(") & pl.col("column").is_in(wrong_type)
-    issues = cases.filter(~consequence).with_columns(_describe(cases)).select("index", "issue")
+    consequence = (
+        pl.col("index").is_null()
+        & ~pl.col("check").str.starts_with("dtype(")
+        & pl.col("column").is_in(wrong_type)
+    )
+    issues = cases.filter(~consequence).with_columns(_describe()).select("index", "issue")
     per_row = issues.filter(pl.col("index").is_not_null())
     everywhere = issues.filter(pl.col("index").is_null())
     if everywhere.height:
@@ -75,11 +89,17 @@ def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _describe(cases: pl.DataFrame) -> pl.Expr:
+def _describe() -> pl.Expr:
     """A readable {code, message} naming the column, the check and the offending value."""
-    column, check, value = pl.col("column"), pl.col("check"), pl.col("failure_case").str.slice(0, 60)
+    column, check, value = (
+        pl.col("column"),
+        pl.col("check"),
+        pl.col("failure_case").str.slice(0, 60),
+    )
     code = pl.lit("invalid_") + column
-    message = pl.format("{} {} fails the check {}", column, pl.lit("'") + value + pl.lit("'"), check)
+    message = pl.format(
+        "{} {} fails the check {}", column, pl.lit("'") + value + pl.lit("'"), check
+    )
     is_dtype = check.str.starts_with("dtype(")
     code = pl.when(is_dtype).then(pl.lit("wrong_type")).otherwise(code)
     message = (

@@ -75,7 +75,11 @@ COUNTRY_ALIASES: dict[str, str] = {
 
 def squash_spaces(text: str | pl.Expr) -> pl.Expr:
     """Trim and collapse runs of white space; blank becomes null."""
-    expr = (pl.col(text) if isinstance(text, str) else text).str.replace_all(r"\s+", " ").str.strip_chars()
+    expr = (
+        (pl.col(text) if isinstance(text, str) else text)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
@@ -103,7 +107,7 @@ def status_word(text: str | pl.Expr) -> pl.Expr:
 
 
 def split_tags(text: str | pl.Expr) -> pl.Expr:
-    """Split on `,`/`;`, trim, drop blanks, de-duplicate case-insensitively (first spelling kept)."""
+    """Split on `,`/`;`, trim, drop blanks, de-duplicate ignoring case (first spelling kept)."""
     expr = pl.col(text) if isinstance(text, str) else text
     return (
         expr.str.replace_all(";", ",", literal=True)
@@ -117,7 +121,9 @@ def split_tags(text: str | pl.Expr) -> pl.Expr:
 def parse_bool(text: str | pl.Expr) -> pl.Expr:
     """yes/no, true/false, 1/0, y/n (any case) -> Boolean; anything else -> null."""
     word = (pl.col(text) if isinstance(text, str) else text).str.strip_chars().str.to_lowercase()
-    return pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False).otherwise(None)
+    return (
+        pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False).otherwise(None)
+    )
 
 
 def parse_money(text: str | pl.Expr) -> pl.Expr:
@@ -131,7 +137,9 @@ def parse_money(text: str | pl.Expr) -> pl.Expr:
     body = raw.str.replace_all(r"[^0-9.,]", "")
     last_dot = body.str.find(r"\.[0-9]*$")
     last_comma = body.str.find(r",[0-9]*$")
-    grouped = body.str.contains(r"^[0-9]{1,3}([.,])[0-9]{3}$") | body.str.contains(r"^[0-9]{1,3}([.,][0-9]{3}){2,}$")
+    grouped = body.str.contains(r"^[0-9]{1,3}([.,])[0-9]{3}$") | body.str.contains(
+        r"^[0-9]{1,3}([.,][0-9]{3}){2,}$"
+    )
     decimal_comma = pl.coalesce(last_comma, pl.lit(-1)) > pl.coalesce(last_dot, pl.lit(-1))
     plain = (
         pl.when(grouped)
@@ -142,7 +150,9 @@ def parse_money(text: str | pl.Expr) -> pl.Expr:
     )
     valid_shape = raw.str.contains(r"^\(?[^0-9]{0,4}-?\s*[0-9][0-9 .,]*\s*[^0-9]{0,4}\)?$")
     number = plain.cast(pl.Float64, strict=False)
-    return pl.when(valid_shape).then(pl.when(negative).then(-number).otherwise(number)).otherwise(None)
+    return (
+        pl.when(valid_shape).then(pl.when(negative).then(-number).otherwise(number)).otherwise(None)
+    )
 
 
 def _error(field: str, parsed: pl.Expr, what: str) -> pl.Expr:
@@ -161,23 +171,37 @@ def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
     country = _key(pl.col("country"))
     step = pl.col("follow_up_step").str.strip_chars().cast(pl.Int64, strict=False)
     lf = lf.with_columns(
-        *[squash_spaces(f).alias(f) for f in (*NAME_FIELDS, "note", "loss_reason", "customer_profile")],
-        *[pl.col(f).str.strip_chars().alias(f) for f in ("target_id", "external_id", "website", "follow_up_config")],
+        *[
+            squash_spaces(f).alias(f)
+            for f in (*NAME_FIELDS, "note", "loss_reason", "customer_profile")
+        ],
+        *[
+            pl.col(f).str.strip_chars().alias(f)
+            for f in ("target_id", "external_id", "website", "follow_up_config")
+        ],
         country.alias("_country_key"),
     ).join(
-        country_lookup().lazy(), left_on="_country_key", right_on="country_key", how="left", maintain_order="left"
+        country_lookup().lazy(),
+        left_on="_country_key",
+        right_on="country_key",
+        how="left",
+        maintain_order="left",
     )
-    return lf.with_columns(
-        _error("country", pl.col("alpha_2"), "a known country (ISO code or English name)"),
-        _error("value", parse_money("value"), "a number"),
-        _error("follow_up_step", step, "a whole number"),
-        *[_error(f, parse_bool(f), "yes/no, true/false or 1/0") for f in BOOLEAN_FIELDS],
-    ).with_columns(
-        pl.col("alpha_2").alias("country"),
-        status_word("status").alias("status"),
-        status_word("assignee_type").alias("assignee_type"),
-        split_tags("tags").alias("tags"),
-        parse_money("value").alias("value"),
-        step.alias("follow_up_step"),
-        *[parse_bool(f).alias(f) for f in BOOLEAN_FIELDS],
-    ).drop("_country_key", "alpha_2")
+    return (
+        lf.with_columns(
+            _error("country", pl.col("alpha_2"), "a known country (ISO code or English name)"),
+            _error("value", parse_money("value"), "a number"),
+            _error("follow_up_step", step, "a whole number"),
+            *[_error(f, parse_bool(f), "yes/no, true/false or 1/0") for f in BOOLEAN_FIELDS],
+        )
+        .with_columns(
+            pl.col("alpha_2").alias("country"),
+            status_word("status").alias("status"),
+            status_word("assignee_type").alias("assignee_type"),
+            split_tags("tags").alias("tags"),
+            parse_money("value").alias("value"),
+            step.alias("follow_up_step"),
+            *[parse_bool(f).alias(f) for f in BOOLEAN_FIELDS],
+        )
+        .drop("_country_key", "alpha_2")
+    )

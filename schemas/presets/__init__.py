@@ -118,15 +118,30 @@ def load_mapping_file(path: Path) -> MappingSpec:
 
 
 def _parse(data: dict[str, Any], origin: str) -> MappingSpec:
-    unknown = set(data) - {"name", "description", "extends", "drop", "fields", "values", "constants"}
+    unknown = set(data) - {
+        "name",
+        "description",
+        "extends",
+        "drop",
+        "fields",
+        "values",
+        "constants",
+    }
     if unknown:
         raise MappingSpecError(f"{origin}: unknown section(s) {sorted(unknown)}")
-    fields = {_check_target(t, origin): _as_headers(v, t, origin) for t, v in _table(data, "fields", origin).items()}
+    fields = {
+        _check_target(t, origin): _as_headers(v, t, origin)
+        for t, v in _table(data, "fields", origin).items()
+    }
     values = {
-        _check_target(t, origin): {str(k): str(v) for k, v in _table({"w": words}, "w", origin).items()}
+        _check_target(t, origin): {
+            str(k): str(v) for k, v in _table({"w": words}, "w", origin).items()
+        }
         for t, words in _table(data, "values", origin).items()
     }
-    constants = {_check_target(t, origin): str(v) for t, v in _table(data, "constants", origin).items()}
+    constants = {
+        _check_target(t, origin): str(v) for t, v in _table(data, "constants", origin).items()
+    }
     drop = data.get("drop", [])
     if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
         raise MappingSpecError(f"{origin}: `drop` must be a list of column names")

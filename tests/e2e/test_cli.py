@@ -29,9 +29,20 @@ def _assert_one_row_per_record(out_dir: Path, records: int) -> pl.DataFrame:
 def test_done_means_command_through_the_console_script(tmp_path: Path) -> None:
     """`leadpipe check data/samples/<hubspot sample>.csv --json` right after `make install`."""
     result = subprocess.run(
-        [str(LEADPIPE), "check", str(SAMPLES / "hubspot_contacts.csv"), "--json", "--engine", "local",
-         "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(LEADPIPE),
+            "check",
+            str(SAMPLES / "hubspot_contacts.csv"),
+            "--json",
+            "--engine",
+            "local",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout is the summary and nothing else
@@ -48,19 +59,42 @@ def test_done_means_command_through_the_console_script(tmp_path: Path) -> None:
 
 
 def test_salesforce_sample_with_default_region(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["check", str(SAMPLES / "salesforce_leads.csv"), "--default-region", "us",
-                                 "--engine", "local", "--out", str(tmp_path), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(SAMPLES / "salesforce_leads.csv"),
+            "--default-region",
+            "us",
+            "--engine",
+            "local",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["mapping"]["preset"] == "salesforce"
     rows = _assert_one_row_per_record(tmp_path, 6)
-    assert rows.filter(pl.col("source_row") == 4)["phone"].item() == "+14155550101"  # no country: default US
+    assert (
+        rows.filter(pl.col("source_row") == 4)["phone"].item() == "+14155550101"
+    )  # no country: default US
     assert rows["outcome"].to_list() == ["duplicate", "valid", "valid", "valid", "invalid", "valid"]
 
 
 def test_human_output_names_the_outcomes_and_the_report(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["check", str(SAMPLES / "hubspot_contacts.csv"), "--engine", "local",
-                                 "--out", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(SAMPLES / "hubspot_contacts.csv"),
+            "--engine",
+            "local",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "20 rows from" in text and "preset hubspot (detected" in text and "invalid_email" in text
@@ -80,14 +114,19 @@ def test_human_output_names_the_outcomes_and_the_report(tmp_path: Path) -> None:
         (["check", "{sample}", "--config", "{tmp}/broken.toml"], 2, "is not valid TOML"),
     ],
 )
-def test_errors_are_one_line_with_the_right_exit_status(tmp_path: Path, args: list[str], code: int,
-                                                         message: str) -> None:
+def test_errors_are_one_line_with_the_right_exit_status(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "bad.toml").write_text('[fields]\nemail = "No Such Column"\n')
     (tmp_path / "broken.toml").write_text("default_region = \n")
     filled = [a.format(tmp=tmp_path, sample=SAMPLES / "hubspot_contacts.csv") for a in args]
-    result = runner.invoke(app, [*filled, "--out", str(tmp_path / "out"), "--engine", "local"]
-                           if "--engine" not in filled else [*filled, "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app,
+        [*filled, "--out", str(tmp_path / "out"), "--engine", "local"]
+        if "--engine" not in filled
+        else [*filled, "--out", str(tmp_path / "out")],
+    )
     assert result.exit_code == code, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
@@ -100,14 +139,30 @@ def test_config_file_supplies_options_and_flags_win(tmp_path: Path) -> None:
     source.write_text("Email,Phone\na@x.io,020 7946 0958\n")
     config = tmp_path / "leadpipe.toml"
     config.write_text('default_region = "GB"\nengine = "local"\nduplicates = "first"\n')
-    result = runner.invoke(app, ["check", str(source), "--config", str(config), "--out", str(tmp_path / "a"), "--json"])
+    result = runner.invoke(
+        app, ["check", str(source), "--config", str(config), "--out", str(tmp_path / "a"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["options"] == {"default_region": "GB", "duplicates": "first"}
     assert pl.read_parquet(tmp_path / "a" / "rows.parquet")["phone"].item() == "+442079460958"
-    result = runner.invoke(app, ["check", str(source), "--config", str(config), "--default-region", "US",
-                                 "--out", str(tmp_path / "b"), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(source),
+            "--config",
+            str(config),
+            "--default-region",
+            "US",
+            "--out",
+            str(tmp_path / "b"),
+            "--json",
+        ],
+    )
     assert json.loads(result.stdout)["options"]["default_region"] == "US"
-    assert pl.read_parquet(tmp_path / "b" / "rows.parquet")["phone"].item() is None  # 020… is no US number
+    assert (
+        pl.read_parquet(tmp_path / "b" / "rows.parquet")["phone"].item() is None
+    )  # 020… is no US number
 
 
 def test_second_run_uses_the_phone_cache(tmp_path: Path) -> None:
@@ -115,7 +170,9 @@ def test_second_run_uses_the_phone_cache(tmp_path: Path) -> None:
     first = json.loads(runner.invoke(app, [*args, "--out", str(tmp_path / "1")]).stdout)
     second = json.loads(runner.invoke(app, [*args, "--out", str(tmp_path / "2")]).stdout)
     assert first["phones"]["parsed"] == 19 and second["phones"]["parsed"] == 0
-    assert pl.read_parquet(tmp_path / "1" / "rows.parquet").equals(pl.read_parquet(tmp_path / "2" / "rows.parquet"))
+    assert pl.read_parquet(tmp_path / "1" / "rows.parquet").equals(
+        pl.read_parquet(tmp_path / "2" / "rows.parquet")
+    )
 
 
 def test_errors_under_the_prefect_engine_are_one_line_too(tmp_path: Path) -> None:
@@ -123,7 +180,10 @@ def test_errors_under_the_prefect_engine_are_one_line_too(tmp_path: Path) -> Non
     (tmp_path / "empty.csv").write_bytes(b"")
     result = subprocess.run(
         [str(LEADPIPE), "check", str(tmp_path / "empty.csv"), "--engine", "prefect", "--json"],
-        capture_output=True, text=True, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
         env={**__import__("os").environ, "PREFECT_HOME": str(tmp_path / "prefect")},
     )
     assert result.returncode == 3

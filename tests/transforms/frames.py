@@ -18,9 +18,17 @@ def normalised(rows: list[dict[str, Any]]) -> pl.DataFrame:
         columns["source_file"].append("f.csv")
         columns["source_row"].append(row.get("source_row", i + 2))
         for f in (*CANONICAL_FIELDS, *COMPANION_FIELDS):
-            default: Any = [] if f in ("custom", "checklist") else "unknown" if f == "timezone_source" else None
+            default: Any = (
+                []
+                if f in ("custom", "checklist")
+                else "unknown"
+                if f == "timezone_source"
+                else None
+            )
             columns[f].append(row.get(f, default))
     schema = {"source_file": pl.String, "source_row": pl.Int64} | {
         f: canonical_dtype(f) for f in (*CANONICAL_FIELDS, *COMPANION_FIELDS)
     }
-    return pl.DataFrame(columns, schema=schema).with_columns(pl.lit(None, pl.String).alias("_read_error"))
+    return pl.DataFrame(columns, schema=schema).with_columns(
+        pl.lit(None, pl.String).alias("_read_error")
+    )

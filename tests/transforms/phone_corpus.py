@@ -14,7 +14,26 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-REGIONS = ("US", "CA", "GB", "DE", "FR", "ES", "IT", "NL", "SE", "PL", "IN", "BR", "MX", "JP", "AU", "ZA", "NG", "CN")
+REGIONS = (
+    "US",
+    "CA",
+    "GB",
+    "DE",
+    "FR",
+    "ES",
+    "IT",
+    "NL",
+    "SE",
+    "PL",
+    "IN",
+    "BR",
+    "MX",
+    "JP",
+    "AU",
+    "ZA",
+    "NG",
+    "CN",
+)
 TYPES = (
     PhoneNumberType.FIXED_LINE,
     PhoneNumberType.MOBILE,
@@ -62,19 +81,27 @@ def _redraw(number: phonenumbers.PhoneNumber, rng: random.Random) -> phonenumber
         tail += rng.choice("0123456789")  # one digit too many
     elif change < 0.06:
         tail = tail[:-1]  # one too few
-    fresh = phonenumbers.PhoneNumber(country_code=number.country_code, national_number=int(digits[:keep] + tail))
+    fresh = phonenumbers.PhoneNumber(
+        country_code=number.country_code, national_number=int(digits[:keep] + tail)
+    )
     if number.italian_leading_zero:
         fresh.italian_leading_zero = True
     return fresh
 
 
-def _write(number: phonenumbers.PhoneNumber, region: str, rng: random.Random) -> tuple[str, str | None]:
+def _write(
+    number: phonenumbers.PhoneNumber, region: str, rng: random.Random
+) -> tuple[str, str | None]:
     """A text form of the number and the region a row would carry with it."""
     style = rng.randrange(8)
     if style == 0:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164), rng.choice((None, region))
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164), rng.choice(
+            (None, region)
+        )
     if style == 1:
-        return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL), rng.choice((None, "US", region))
+        return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL), rng.choice(
+            (None, "US", region)
+        )
     if style == 2:
         return phonenumbers.format_number(number, PhoneNumberFormat.RFC3966), None
     if style == 3:

@@ -40,7 +40,11 @@ def test_first_wins() -> None:
 
 def test_reject_keeps_none_of_a_group() -> None:
     marks = _run("reject")
-    assert marks[2] == marks[4] == "duplicate|email 'a@x.io' is shared by 2 rows (2, 4); policy reject keeps none"
+    assert (
+        marks[2]
+        == marks[4]
+        == "duplicate|email 'a@x.io' is shared by 2 rows (2, 4); policy reject keeps none"
+    )
     assert marks[3] is None
 
 
@@ -48,5 +52,7 @@ def test_reject_keeps_none_of_a_group() -> None:
 def test_no_row_is_lost(policy: str) -> None:
     out = dedupe(validate(normalised(ROWS)).lazy(), policy).collect()  # type: ignore[arg-type]
     assert sorted(out["source_row"].to_list()) == [2, 3, 4, 5, 6, 7]
-    assert out.filter(pl.col(DUPLICATE).is_not_null())["source_row"].n_unique() == out.filter(
-        pl.col(DUPLICATE).is_not_null()).height
+    assert (
+        out.filter(pl.col(DUPLICATE).is_not_null())["source_row"].n_unique()
+        == out.filter(pl.col(DUPLICATE).is_not_null()).height
+    )

@@ -13,7 +13,20 @@ from hypothesis import strategies as st
 
 from transforms.emails import normalise_emails
 
-LOCALES = ("en_US", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "ja_JP", "sv_SE", "pl_PL", "en_IN", "zh_CN")
+LOCALES = (
+    "en_US",
+    "de_DE",
+    "fr_FR",
+    "es_ES",
+    "it_IT",
+    "nl_NL",
+    "pt_BR",
+    "ja_JP",
+    "sv_SE",
+    "pl_PL",
+    "en_IN",
+    "zh_CN",
+)
 
 
 def _run(values: list[str | None]) -> pl.DataFrame:
@@ -25,7 +38,9 @@ def _reference(raw: str) -> str | None:
     if text.lower().startswith("mailto:"):
         text = text[7:].strip()
     try:
-        return email_validator.validate_email(text.lower(), check_deliverability=False).normalized.lower()
+        return email_validator.validate_email(
+            text.lower(), check_deliverability=False
+        ).normalized.lower()
     except email_validator.EmailNotValidError:
         return None
 
@@ -42,7 +57,9 @@ def _mangle(email: str, rng: random.Random) -> str:
     if roll < 0.25:
         return email.replace("@", rng.choice(("@@", " @", "")), 1)
     if roll < 0.3:
-        return email.rsplit(".", 1)[0] + rng.choice((".test", ".local", ".c", ".123", ".xn--p1ai", ".co-"))
+        return email.rsplit(".", 1)[0] + rng.choice(
+            (".test", ".local", ".c", ".123", ".xn--p1ai", ".co-")
+        )
     if roll < 0.35:
         return rng.choice("!#$%&'*+/=?^_`{|}~-\"(),:;<>[\\]é ü") + email
     if roll < 0.38:
@@ -60,7 +77,9 @@ def test_parity_with_email_validator_on_a_corpus() -> None:
     raw = [_mangle(rng.choice(fakers).email(), rng) for _ in range(6000)]
     out = _run(raw)
     expected = [_reference(r) for r in raw]
-    mismatches = [(r, e, g) for r, e, g in zip(raw, expected, out["email"].to_list(), strict=True) if e != g]
+    mismatches = [
+        (r, e, g) for r, e, g in zip(raw, expected, out["email"].to_list(), strict=True) if e != g
+    ]
     assert not mismatches[:20], f"{len(mismatches)} differ"
     assert 0.1 < sum(e is None for e in expected) / len(expected) < 0.6  # both kinds are exercised
     assert out.filter(pl.col("email").is_null() & pl.col("_err_email").is_null()).height == 0

@@ -12,28 +12,118 @@ from schemas.presets import MappingSpecError, available_presets, load_preset
 from transforms.exceptions import MappingError
 from transforms.mapping import apply_mapping, detect_preset, resolve_mapping
 
-HUBSPOT = ("Record ID", "First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number",
-           "Company Name", "Website URL", "Country/Region", "State/Region", "City", "Time Zone",
-           "Lifecycle Stage", "Lead Status", "Create Date")
+HUBSPOT = (
+    "Record ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Mobile Phone Number",
+    "Company Name",
+    "Website URL",
+    "Country/Region",
+    "State/Region",
+    "City",
+    "Time Zone",
+    "Lifecycle Stage",
+    "Lead Status",
+    "Create Date",
+)
 
 
 @pytest.mark.parametrize(
     ("headers", "preset"),
     [
         (HUBSPOT, "hubspot"),
-        (("Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Company", "Website",
-          "Country", "Status", "LeadSource"), "salesforce"),
-        (("Lead ID", "First Name", "Last Name", "Email", "Mobile", "Company / Account", "Lead Status",
-          "Lead Source"), "salesforce"),
-        (("Person - Name", "Person - Email - Work", "Person - Phone - Work", "Organization - Name",
-          "Lead - Value", "Lead - Labels"), "pipedrive"),
-        (("Record Id", "First Name", "Last Name", "Email", "Phone", "Mobile", "Company", "Lead Status",
-          "Lead Source", "Email Opt Out", "Tag", "Designation"), "zoho"),
-        (("id", "firstName", "lastName", "email", "phoneNumber", "externalLeadId", "businessName",
-          "didOptOut", "assigneeType"), "omni"),
-        (("id", "firstName", "lastName", "phone", "email", "customerProfile", "timeZone",
-          "externalLeadId", "followUpStep"), "apten"),
-        (("id", "name", "email", "phone", "status", "value", "note", "lossReason", "source"), "octanist"),
+        (
+            (
+                "Id",
+                "FirstName",
+                "LastName",
+                "Email",
+                "Phone",
+                "MobilePhone",
+                "Company",
+                "Website",
+                "Country",
+                "Status",
+                "LeadSource",
+            ),
+            "salesforce",
+        ),
+        (
+            (
+                "Lead ID",
+                "First Name",
+                "Last Name",
+                "Email",
+                "Mobile",
+                "Company / Account",
+                "Lead Status",
+                "Lead Source",
+            ),
+            "salesforce",
+        ),
+        (
+            (
+                "Person - Name",
+                "Person - Email - Work",
+                "Person - Phone - Work",
+                "Organization - Name",
+                "Lead - Value",
+                "Lead - Labels",
+            ),
+            "pipedrive",
+        ),
+        (
+            (
+                "Record Id",
+                "First Name",
+                "Last Name",
+                "Email",
+                "Phone",
+                "Mobile",
+                "Company",
+                "Lead Status",
+                "Lead Source",
+                "Email Opt Out",
+                "Tag",
+                "Designation",
+            ),
+            "zoho",
+        ),
+        (
+            (
+                "id",
+                "firstName",
+                "lastName",
+                "email",
+                "phoneNumber",
+                "externalLeadId",
+                "businessName",
+                "didOptOut",
+                "assigneeType",
+            ),
+            "omni",
+        ),
+        (
+            (
+                "id",
+                "firstName",
+                "lastName",
+                "phone",
+                "email",
+                "customerProfile",
+                "timeZone",
+                "externalLeadId",
+                "followUpStep",
+            ),
+            "apten",
+        ),
+        (
+            ("id", "name", "email", "phone", "status", "value", "note", "lossReason", "source"),
+            "octanist",
+        ),
         (("e-mail", "Tel", "Given Name", "Surname"), "generic"),
     ],
 )
@@ -42,9 +132,16 @@ def test_detects_the_preset_that_fits(headers: tuple[str, ...], preset: str) -> 
 
 
 def test_every_preset_loads_and_names_only_canonical_targets() -> None:
-    assert {"hubspot", "salesforce", "pipedrive", "zoho", "omni", "apten", "octanist", "generic"} <= set(
-        available_presets()
-    )
+    assert {
+        "hubspot",
+        "salesforce",
+        "pipedrive",
+        "zoho",
+        "omni",
+        "apten",
+        "octanist",
+        "generic",
+    } <= set(available_presets())
     for name in available_presets():
         spec = load_preset(name)
         assert spec.fields, name
@@ -90,10 +187,16 @@ def test_apply_builds_every_canonical_column_with_coalesce_values_and_custom() -
 
 def test_full_name_splits_when_first_and_last_are_blank() -> None:
     out = _map({"name": ["Ann Marie Smith", "Cher", None]}, preset="octanist")
-    assert out.select("first_name", "last_name").rows() == [("Ann Marie", "Smith"), ("Cher", None), (None, None)]
+    assert out.select("first_name", "last_name").rows() == [
+        ("Ann Marie", "Smith"),
+        ("Cher", None),
+        (None, None),
+    ]
 
 
-def test_user_mapping_file_overrides_preset_adds_constants_checklist_and_drops(tmp_path: Path) -> None:
+def test_user_mapping_file_overrides_preset_adds_constants_checklist_and_drops(
+    tmp_path: Path,
+) -> None:
     mapping = tmp_path / "m.toml"
     mapping.write_text(
         'extends = "hubspot"\ndrop = ["Create Date"]\n'
@@ -101,8 +204,13 @@ def test_user_mapping_file_overrides_preset_adds_constants_checklist_and_drops(t
         '[values.status]\n"Hot" = "qualified"\n[constants]\ncountry = "US"\n'
     )
     out = _map(
-        {"Email": ["x@y.io"], "Work E-mail": ["w@y.io"], "Tax ID": ["12-345"], "Lead Status": ["hot"],
-         "Create Date": ["2026-01-01"]},
+        {
+            "Email": ["x@y.io"],
+            "Work E-mail": ["w@y.io"],
+            "Tax ID": ["12-345"],
+            "Lead Status": ["hot"],
+            "Create Date": ["2026-01-01"],
+        },
         mapping_file=mapping,
     )
     row = out.row(0, named=True)
@@ -116,7 +224,9 @@ def test_user_mapping_file_overrides_preset_adds_constants_checklist_and_drops(t
 def test_mapping_file_naming_an_absent_column_is_a_clear_error(tmp_path: Path) -> None:
     mapping = tmp_path / "m.toml"
     mapping.write_text('[fields]\nemail = "E-Mail Addr"\n')
-    with pytest.raises(MappingError, match="maps email to 'E-Mail Addr', which the file does not have") as info:
+    with pytest.raises(
+        MappingError, match="maps email to 'E-Mail Addr', which the file does not have"
+    ) as info:
         resolve_mapping(("Email",), mapping_file=mapping)
     assert info.value.exit_code == 2
 

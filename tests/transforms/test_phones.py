@@ -13,10 +13,16 @@ from transforms.phones import PhoneBook, normalise_phones
 PARITY_SIZE = 120_000
 
 
-def _normalise(texts: list[str | None], regions: list[str | None], default: str | None = None,
-               book: PhoneBook | None = None) -> pl.DataFrame:
-    frame = pl.LazyFrame({"phone": texts, "country": regions, "phone_ext": [None] * len(texts)},
-                         schema={"phone": pl.String, "country": pl.String, "phone_ext": pl.String})
+def _normalise(
+    texts: list[str | None],
+    regions: list[str | None],
+    default: str | None = None,
+    book: PhoneBook | None = None,
+) -> pl.DataFrame:
+    frame = pl.LazyFrame(
+        {"phone": texts, "country": regions, "phone_ext": [None] * len(texts)},
+        schema={"phone": pl.String, "country": pl.String, "phone_ext": pl.String},
+    )
     return normalise_phones(frame, book or PhoneBook(), default_region=default).collect()
 
 
@@ -60,7 +66,11 @@ def test_spreadsheet_forms(text: str, region: str | None, e164: str, ext: str | 
     [
         ("n/a", "US", "'n/a' is not a valid phone number: it is not a phone number"),
         ("123", "US", "'123' is not a valid phone number for US: it is too short"),
-        ("212 555 0100", None, "has no country code and the row has no country (use --default-region)"),
+        (
+            "212 555 0100",
+            None,
+            "has no country code and the row has no country (use --default-region)",
+        ),
         ("2.12556E+10", "US", "scientific notation and has lost digits"),
     ],
 )
@@ -95,9 +105,13 @@ def test_each_distinct_value_is_parsed_once_and_the_book_remembers() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(), st.text(alphabet="0123456789 +-().x#'eE,tel:"), st.none()),
-       st.sampled_from((None, *REGIONS)))
-def test_any_text_gives_a_number_or_a_reason_never_an_exception(text: str | None, region: str | None) -> None:
+@given(
+    st.one_of(st.text(), st.text(alphabet="0123456789 +-().x#'eE,tel:"), st.none()),
+    st.sampled_from((None, *REGIONS)),
+)
+def test_any_text_gives_a_number_or_a_reason_never_an_exception(
+    text: str | None, region: str | None
+) -> None:
     row = _normalise([text], [region]).row(0, named=True)
     # "blank" as polars strips (Unicode white space; Python's str.strip also strips \x1c-\x1f)
     blank = text is None or pl.Series([text]).str.strip_chars().str.len_chars().item() == 0

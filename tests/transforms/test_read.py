@@ -37,7 +37,9 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("sniffed.txt", b"a\tb\n1\t2\n", "utf-8", "\t"),
     ],
 )
-def test_encodings_and_delimiters(tmp_path: Path, name: str, data: bytes, encoding: str, delimiter: str) -> None:
+def test_encodings_and_delimiters(
+    tmp_path: Path, name: str, data: bytes, encoding: str, delimiter: str
+) -> None:
     table = read_source(_write(tmp_path, name, data), scratch=tmp_path / "s")
     assert (table.encoding, table.delimiter, table.headers) == (encoding, delimiter, ("a", "b"))
     assert table.frame.select("a", "b").rows() == [("1", "2")]
@@ -69,7 +71,11 @@ def test_everything_is_text_and_rows_are_spreadsheet_numbers(tmp_path: Path) -> 
 
 
 def test_ragged_and_blank_rows_are_kept_with_reasons(tmp_path: Path) -> None:
-    frame = _read(_write(tmp_path, "r.csv", (HEADER + "Ann,a@x.io,1\n\nBob,b@x.io\nCy,c@x.io,3,extra\n").encode()))
+    frame = _read(
+        _write(
+            tmp_path, "r.csv", (HEADER + "Ann,a@x.io,1\n\nBob,b@x.io\nCy,c@x.io,3,extra\n").encode()
+        )
+    )
     assert frame["source_row"].to_list() == [2, 3, 4, 5]
     reasons = frame[READ_ERROR].to_list()
     assert reasons[0] is None
@@ -88,15 +94,28 @@ def test_gzip_csv(tmp_path: Path) -> None:
 
 def test_parquet_columns_become_text(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
-    pl.DataFrame({"phone": [14155550100.0], "n": [7], "tags": [["a", "b"]], "s": [{"k": 1}]}).write_parquet(path)
+    pl.DataFrame(
+        {"phone": [14155550100.0], "n": [7], "tags": [["a", "b"]], "s": [{"k": 1}]}
+    ).write_parquet(path)
     frame = _read(path)
-    assert frame.select("phone", "n", "tags", "s").row(0) == ("14155550100.0", "7", "a, b", '{"k":1}')
+    assert frame.select("phone", "n", "tags", "s").row(0) == (
+        "14155550100.0",
+        "7",
+        "a, b",
+        '{"k":1}',
+    )
 
 
 def test_ndjson(tmp_path: Path) -> None:
-    lines = [json.dumps({"email": "a@x.io", "n": 1}), json.dumps({"email": "b@x.io", "extra": True})]
+    lines = [
+        json.dumps({"email": "a@x.io", "n": 1}),
+        json.dumps({"email": "b@x.io", "extra": True}),
+    ]
     frame = _read(_write(tmp_path, "x.ndjson", ("\n".join(lines) + "\n").encode()))
-    assert frame.select("email", "n", "extra").rows() == [("a@x.io", "1", None), ("b@x.io", None, "true")]
+    assert frame.select("email", "n", "extra").rows() == [
+        ("a@x.io", "1", None),
+        ("b@x.io", None, "true"),
+    ]
 
 
 def test_xlsx_first_sheet_or_named_sheet(tmp_path: Path) -> None:
@@ -105,7 +124,9 @@ def test_xlsx_first_sheet_or_named_sheet(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
     with xlsxwriter.Workbook(path) as book:
         first = book.add_worksheet("Leads")
-        for r, row in enumerate([["Email", "Phone"], ["a@x.io", 14155550100], [None, None], ["c@x.io", "0123"]]):
+        for r, row in enumerate(
+            [["Email", "Phone"], ["a@x.io", 14155550100], [None, None], ["c@x.io", "0123"]]
+        ):
             first.write_row(r, 0, row)
         book.add_worksheet("Other").write_row(0, 0, ["Email"])
     table = read_source(path, scratch=tmp_path / "s")
@@ -142,11 +163,17 @@ def test_blank_header_column_without_values_is_ignored(tmp_path: Path) -> None:
         ("unnamed.csv", b"a,,b\n1,x,2\n", "column 2 has no header name"),
         ("broken.xlsx", b"PK\x03\x04garbage", "cannot be read as a workbook"),
         ("fake.parquet", b"not parquet at all", "not a valid .parquet"),
-        ("trunc.csv.gz", gzip.compress(b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(5000)))[:900], "truncated"),
+        (
+            "trunc.csv.gz",
+            gzip.compress(b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(5000)))[:900],
+            "truncated",
+        ),
         ("old.xls", b"\xd0\xcf\x11\xe0", "not supported"),
     ],
 )
-def test_unreadable_files_raise_one_clear_error(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+def test_unreadable_files_raise_one_clear_error(
+    tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
     with pytest.raises(ReadError, match=message) as info:
         read_source(_write(tmp_path, name, data), scratch=tmp_path / "s")
     assert "\n" not in str(info.value)

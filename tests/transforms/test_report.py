@@ -15,11 +15,18 @@ from transforms.validate import validate
 
 
 def _rows() -> pl.DataFrame:
-    df = normalised([
-        {"email": "a@x.io", "phone": "+12125550100", "tags": ["VIP", "hot"], "note": "=HYPERLINK(\"x\")"},
-        {"email": "a@x.io", "note": "@mention -1 +1"},
-        {"first_name": "nobody"},
-    ])
+    df = normalised(
+        [
+            {
+                "email": "a@x.io",
+                "phone": "+12125550100",
+                "tags": ["VIP", "hot"],
+                "note": '=HYPERLINK("x")',
+            },
+            {"email": "a@x.io", "note": "@mention -1 +1"},
+            {"first_name": "nobody"},
+        ]
+    )
     return build_report(dedupe(validate(df).lazy(), "last")).collect()
 
 
@@ -27,10 +34,15 @@ def test_outcomes_and_reasons() -> None:
     rows = _rows()
     assert rows.columns[: len(REPORT_COLUMNS)] == list(REPORT_COLUMNS)
     assert rows.select("source_row", "outcome", "reason_code").rows() == [
-        (2, "duplicate", "duplicate"), (3, "valid", None), (4, "invalid", "no_identity"),
+        (2, "duplicate", "duplicate"),
+        (3, "valid", None),
+        (4, "invalid", "no_identity"),
     ]
     assert count_outcomes(rows, ("valid", "invalid", "duplicate", "conflict")) == {
-        "valid": 1, "invalid": 1, "duplicate": 1, "conflict": 0,
+        "valid": 1,
+        "invalid": 1,
+        "duplicate": 1,
+        "conflict": 0,
     }
 
 
@@ -42,7 +54,7 @@ def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> Non
     csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
     assert csv.height == rows.height
     assert csv["phone"][0] == "'+12125550100"
-    assert csv["note"].to_list()[:2] == ["'=HYPERLINK(\"x\")", "'@mention -1 +1"]
+    assert csv["note"].to_list()[:2] == ['\'=HYPERLINK("x")', "'@mention -1 +1"]
     assert csv["tags"][0] == "VIP, hot"
     assert json.loads((tmp_path / "summary.json").read_text())["run_id"] == "r1"
     assert not list(tmp_path.glob(".*partial"))

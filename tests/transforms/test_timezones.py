@@ -9,8 +9,10 @@ from transforms.timezones import normalise_timezones
 
 
 def _run(given: list[str | None], zones: list[list[str]]) -> pl.DataFrame:
-    frame = pl.LazyFrame({"timezone": given, "_phone_zones": zones},
-                         schema={"timezone": pl.String, "_phone_zones": pl.List(pl.String)})
+    frame = pl.LazyFrame(
+        {"timezone": given, "_phone_zones": zones},
+        schema={"timezone": pl.String, "_phone_zones": pl.List(pl.String)},
+    )
     return normalise_timezones(frame).collect()
 
 
@@ -33,14 +35,21 @@ def _run(given: list[str | None], zones: list[list[str]]) -> pl.DataFrame:
 )
 def test_given_spellings(given: str, canonical: str) -> None:
     row = _run([given], [["Asia/Tokyo"]]).row(0, named=True)
-    assert (row["timezone"], row["timezone_source"], row["_err_timezone"]) == (canonical, "given", None)
+    assert (row["timezone"], row["timezone_source"], row["_err_timezone"]) == (
+        canonical,
+        "given",
+        None,
+    )
 
 
 def test_unknown_given_zone_is_an_error_and_is_never_replaced_by_a_guess() -> None:
     row = _run(["Mars/Olympus_Mons"], [["Europe/London"]]).row(0, named=True)
     assert row["timezone"] is None
     assert row["timezone_source"] == "given"
-    assert row["_err_timezone"] == "invalid_timezone|'Mars/Olympus_Mons' is not a known time zone (IANA or Windows name)"
+    assert (
+        row["_err_timezone"]
+        == "invalid_timezone|'Mars/Olympus_Mons' is not a known time zone (IANA or Windows name)"
+    )
 
 
 def test_inference_rules() -> None:

@@ -13,24 +13,37 @@ def _issues(df: pl.DataFrame) -> list[list[tuple[str, str]]]:
 
 
 def test_valid_rows_have_no_issues_and_nothing_is_dropped() -> None:
-    df = normalised([{"email": "a@x.io"}, {"phone": "+12125550100", "status": "won", "country": "US"}])
+    df = normalised(
+        [{"email": "a@x.io"}, {"phone": "+12125550100", "status": "won", "country": "US"}]
+    )
     out = validate(df)
     assert out.height == 2
     assert _issues(out) == [[], []]
 
 
 def test_schema_failures_name_column_check_and_value() -> None:
-    df = normalised([
-        {"email": "a@x.io", "status": "spam"},
-        {"external_id": "1", "country": "XX", "timezone": "Mars/Base"},
-        {"first_name": "Nobody"},
-    ])
+    df = normalised(
+        [
+            {"email": "a@x.io", "status": "spam"},
+            {"external_id": "1", "country": "XX", "timezone": "Mars/Base"},
+            {"first_name": "Nobody"},
+        ]
+    )
     issues = _issues(validate(df))
-    assert issues[0] == [("invalid_status", "status 'spam' fails the check isin(['new', 'open', 'in_progress', "
-                          "'qualified', 'won', 'lost', 'completed', 'not_interested', 'opted_out'])")]
+    assert issues[0] == [
+        (
+            "invalid_status",
+            "status 'spam' fails the check isin(['new', 'open', 'in_progress', "
+            "'qualified', 'won', 'lost', 'completed', 'not_interested', 'opted_out'])",
+        )
+    ]
     assert [code for code, _ in issues[1]] == ["invalid_country", "invalid_timezone"]
-    assert issues[2] == [("no_identity",
-                          "the row has no identity: it needs a target id, external id, email or phone")]
+    assert issues[2] == [
+        (
+            "no_identity",
+            "the row has no identity: it needs a target id, external id, email or phone",
+        )
+    ]
 
 
 def test_stage_errors_come_first_in_their_order() -> None:

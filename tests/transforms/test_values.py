@@ -33,8 +33,17 @@ def test_money(raw: str, number: float | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("yes", True), ("Y", True), (" TRUE ", True), ("1", True), ("no", False), ("n", False), ("0", False),
-     ("False", False), ("maybe", None)],
+    [
+        ("yes", True),
+        ("Y", True),
+        (" TRUE ", True),
+        ("1", True),
+        ("no", False),
+        ("n", False),
+        ("0", False),
+        ("False", False),
+        ("maybe", None),
+    ],
 )
 def test_booleans(raw: str, value: bool | None) -> None:
     assert pl.DataFrame({"v": [raw]}).select(parse_bool("v")).item() is value
@@ -52,15 +61,30 @@ def test_names_are_trimmed_and_collapsed() -> None:
 
 def _frame(**columns: list[str | None]) -> pl.LazyFrame:
     n = len(next(iter(columns.values())))
-    data = {f: columns.get(f, [None] * n) for f in CANONICAL_FIELDS if f not in ("custom", "checklist")}
+    data = {
+        f: columns.get(f, [None] * n) for f in CANONICAL_FIELDS if f not in ("custom", "checklist")
+    }
     return pl.LazyFrame(data, schema={f: pl.String for f in data})
 
 
 @pytest.mark.parametrize(
     ("raw", "alpha2"),
-    [("US", "US"), ("usa", "US"), ("United States", "US"), ("U.S.A.", "US"), ("UK", "GB"),
-     ("Great Britain", "GB"), ("GBR", "GB"), ("Germany", "DE"), ("deu", "DE"), ("Korea, Republic of", "KR"),
-     ("South Korea", "KR"), ("Côte d'Ivoire", "CI"), ("Ivory Coast", "CI"), ("Narnia", None)],
+    [
+        ("US", "US"),
+        ("usa", "US"),
+        ("United States", "US"),
+        ("U.S.A.", "US"),
+        ("UK", "GB"),
+        ("Great Britain", "GB"),
+        ("GBR", "GB"),
+        ("Germany", "DE"),
+        ("deu", "DE"),
+        ("Korea, Republic of", "KR"),
+        ("South Korea", "KR"),
+        ("Côte d'Ivoire", "CI"),
+        ("Ivory Coast", "CI"),
+        ("Narnia", None),
+    ],
 )
 def test_country_spellings(raw: str, alpha2: str | None) -> None:
     out = normalise_values(_frame(country=[raw])).collect()
@@ -69,9 +93,18 @@ def test_country_spellings(raw: str, alpha2: str | None) -> None:
 
 
 def test_values_report_what_they_cannot_parse() -> None:
-    out = normalise_values(
-        _frame(value=["lots"], opted_out=["perhaps"], follow_up_step=["two"], status=["In Progress"])
-    ).collect().row(0, named=True)
+    out = (
+        normalise_values(
+            _frame(
+                value=["lots"],
+                opted_out=["perhaps"],
+                follow_up_step=["two"],
+                status=["In Progress"],
+            )
+        )
+        .collect()
+        .row(0, named=True)
+    )
     assert out["_err_value"] == "invalid_value|'lots' is not a number"
     assert out["_err_opted_out"] == "invalid_opted_out|'perhaps' is not yes/no, true/false or 1/0"
     assert out["_err_follow_up_step"] == "invalid_follow_up_step|'two' is not a whole number"
