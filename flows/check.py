@@ -60,9 +60,10 @@ def _map(state: CheckState) -> CheckState:
     mapping = resolve_mapping(
         state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping
     )
-    return replace(
-        state, mapping=mapping, frame=apply_mapping(state.need_frame().lazy(), mapping).collect()
-    )
+    frame = apply_mapping(state.need_frame().lazy(), mapping).collect()
+    # The raw text is consumed: keep the table's facts, not a second copy of the file.
+    facts_only = replace(state.table, frame=state.table.frame.clear())
+    return replace(state, table=facts_only, mapping=mapping, frame=frame)
 
 
 def _normalise(state: CheckState) -> CheckState:

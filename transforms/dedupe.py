@@ -23,17 +23,24 @@ _SHOWN_ROWS = 5
 
 
 def dedupe(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
-    """Mark duplicates among valid rows (see the module docstring)."""
-    lf = lf.with_columns(pl.lit(None, pl.String).alias(DUPLICATE))
+    """Mark duplicates among valid rows (see the module docstring).
+
+    The marking runs on a narrow frame (row, validity, keys) and only `_duplicate` is stacked
+    back, so the four group-and-join rounds never copy the whole lead.
+    """
+    narrow = lf.select(
+        "source_row",
+        (pl.col(ISSUES).list.len() == 0).alias("_valid"),
+        *IDENTITY_FIELDS,
+        pl.lit(None, pl.String).alias(DUPLICATE),
+    )
     for key in IDENTITY_FIELDS:
-        lf = _mark(lf, key, policy)
-    return lf
+        narrow = _mark(narrow, key, policy)
+    return pl.concat([lf, narrow.select(DUPLICATE)], how="horizontal")
 
 
 def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
-    active = (
-        (pl.col(ISSUES).list.len() == 0) & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
-    )
+    active = pl.col("_valid") & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
     groups = (
         lf.filter(active)
         .group_by(key)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import email_validator
 import polars as pl
 
+from transforms._lookup import attach_lookup, per_value
+
 __all__ = ["clean_email", "normalise_emails", "validate_email_values"]
 
 _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -51,35 +53,31 @@ def _fast_valid(email: pl.Expr) -> pl.Expr:
 
 def validate_email_values(keys: pl.DataFrame) -> pl.DataFrame:
     """email-validator (no DNS) on each distinct `email_key`: the one per-value function."""
-    rows: list[tuple[str, str | None, str | None]] = []
-    for (key,) in keys.select("email_key").iter_rows():
-        try:
-            checked = email_validator.validate_email(key, check_deliverability=False)
-            rows.append((key, checked.normalized.lower(), None))
-        except email_validator.EmailNotValidError as exc:
-            shown = key if len(key) <= 60 else key[:60] + "…"
-            rows.append((key, None, f"invalid_email|{shown!r} is not a valid email address: {exc}"))
-    return pl.DataFrame(rows, schema=EMAIL_RESULT_SCHEMA, orient="row")
+    return per_value(keys, ("email_key",), _check_one, EMAIL_RESULT_SCHEMA)
+
+
+def _check_one(key: str) -> tuple[str, str | None, str | None]:
+    try:
+        checked = email_validator.validate_email(key, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        shown = key if len(key) <= 60 else key[:60] + "…"
+        return key, None, f"invalid_email|{shown!r} is not a valid email address: {exc}"
+    return key, checked.normalized.lower(), None
 
 
 def normalise_emails(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Replace `email` with its normalised form; add `_err_email` ("code|message") where invalid."""
-    keyed = lf.with_columns(clean_email("email").alias("email_key")).with_columns(
-        _fast_valid(pl.col("email_key")).fill_null(False).alias("_email_fast")
-    )
-    slow = (
-        keyed.filter(~pl.col("_email_fast") & pl.col("email_key").is_not_null())
-        .select("email_key")
-        .unique()
-        .map_batches(validate_email_values, schema=EMAIL_RESULT_SCHEMA)
+    clean = clean_email("email")
+    fast = _fast_valid(clean).fill_null(False)
+    # Addresses the fast path accepts are final; only the others get a key to look up.
+    keyed = lf.with_columns(
+        pl.when(fast).then(clean).alias("_email_fast"),
+        pl.when(~fast).then(clean).alias("email_key"),
     )
     return (
-        keyed.join(slow, on="email_key", how="left", maintain_order="left")
+        attach_lookup(keyed, ("email_key",), validate_email_values, EMAIL_RESULT_SCHEMA)
         .with_columns(
-            pl.when(pl.col("_email_fast"))
-            .then(pl.col("email_key"))
-            .otherwise(pl.col("normalised"))
-            .alias("email"),
+            pl.coalesce("_email_fast", "normalised").alias("email"),
             pl.col("error").alias("_err_email"),
         )
         .drop("email_key", "_email_fast", "normalised", "error")

@@ -18,6 +18,8 @@ import polars as pl
 from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers import timezone as phone_timezone
 
+from transforms._lookup import attach_lookup, per_value
+
 __all__ = [
     "PHONE_RESULT_SCHEMA",
     "PhoneBook",
@@ -105,11 +107,15 @@ class PhoneBook:
 
     def resolve(self, keys: pl.DataFrame) -> pl.DataFrame:
         """Results for every distinct key, parsing only those not already known."""
+        if self.known.is_empty():
+            fresh = parse_phone_values(keys)
+            self.added = pl.concat([self.added, fresh], rechunk=False)
+            return fresh
         unknown = keys.join(self.known, on=list(KEY_COLUMNS), how="anti", nulls_equal=True)
         fresh = parse_phone_values(unknown)
-        self.added = pl.concat([self.added, fresh])
+        self.added = pl.concat([self.added, fresh], rechunk=False)
         known = self.known.join(keys, on=list(KEY_COLUMNS), how="semi", nulls_equal=True)
-        return pl.concat([known, fresh])
+        return pl.concat([known, fresh], rechunk=False)
 
 
 def parse_phone_values(keys: pl.DataFrame) -> pl.DataFrame:
@@ -118,8 +124,7 @@ def parse_phone_values(keys: pl.DataFrame) -> pl.DataFrame:
     Returns PHONE_RESULT_SCHEMA: `e164` and `extension` for valid numbers, else `error` as
     "code|message"; `zones` are the tz database zones the number belongs to.
     """
-    rows = [_parse_one(key, region) for key, region in keys.select(KEY_COLUMNS).iter_rows()]
-    return pl.DataFrame(rows, schema=PHONE_RESULT_SCHEMA, orient="row")
+    return per_value(keys, KEY_COLUMNS, _parse_one, PHONE_RESULT_SCHEMA)
 
 
 def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
@@ -170,12 +175,8 @@ def normalise_phones(
         clean_phone("phone").alias("phone_key"),
         pl.coalesce(pl.col("country"), pl.lit(default_region, dtype=pl.String)).alias("region"),
     )
-    distinct = keyed.select(KEY_COLUMNS).filter(pl.col("phone_key").is_not_null()).unique()
-    resolved = distinct.map_batches(book.resolve, schema=PHONE_RESULT_SCHEMA)
     return (
-        keyed.join(
-            resolved, on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left"
-        )
+        attach_lookup(keyed, KEY_COLUMNS, book.resolve, PHONE_RESULT_SCHEMA)
         .with_columns(
             pl.col("e164").alias("phone"),
             pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias(

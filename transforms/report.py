@@ -36,6 +36,7 @@ _FORMULA_START = r"^[=+\-@\t\r]"
 def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Outcome `invalid` (with every reason), `duplicate` (naming the winner) or `valid`."""
     issues = pl.col(ISSUES)
+    first = issues.list.first().str.split_exact("|", 1)
     duplicate = pl.col(DUPLICATE).str.split_exact("|", 1)
     outcome = (
         pl.when(issues.list.len() > 0)
@@ -46,12 +47,14 @@ def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
     reason_code = (
         pl.when(issues.list.len() > 0)
-        .then(issues.list.first().struct.field("code"))
+        .then(first.struct.field("field_0"))
         .otherwise(duplicate.struct.field("field_0"))
     )
+    # "code|message" items joined, codes dropped ("invalid_email|x; invalid_phone|y" -> "x; y").
+    messages = issues.list.join("\u0000").str.replace_all(r"(^|\x00)[a-z_]+\|", "$1")
     reason = (
         pl.when(issues.list.len() > 0)
-        .then(issues.list.eval(pl.element().struct.field("message")).list.join("; "))
+        .then(messages.str.replace_all("\u0000", "; ", literal=True))
         .otherwise(duplicate.struct.field("field_1"))
     )
     return lf.with_columns(

@@ -51,7 +51,7 @@ def _tzdata_lines() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def timezone_lookup() -> pl.DataFrame:
+def timezone_lookup() -> dict[str, str]:
     """`zone_key` -> canonical IANA name, for every spelling we accept."""
     from tzlocal.windows_tz import win_tz
 
@@ -71,11 +71,9 @@ def timezone_lookup() -> pl.DataFrame:
     frame = pl.DataFrame(
         {"spelling": list(spellings), "canonical": [names.get(v, v) for v in spellings.values()]}
     )
-    return (
-        frame.with_columns(zone_key("spelling").alias("zone_key"))
-        .unique("zone_key", keep="first", maintain_order=True)
-        .select("zone_key", "canonical")
-    )
+    keyed = frame.with_columns(zone_key("spelling").alias("zone_key"))
+    unique = keyed.unique("zone_key", keep="first", maintain_order=True)
+    return dict(unique.select("zone_key", "canonical").iter_rows())
 
 
 def normalise_timezones(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -85,34 +83,37 @@ def normalise_timezones(lf: pl.LazyFrame) -> pl.LazyFrame:
     """
     zones = pl.col("_phone_zones")
     given = pl.col("timezone").is_not_null()
-    joined = lf.with_columns(zone_key("timezone").alias("zone_key")).join(
-        timezone_lookup().lazy(), on="zone_key", how="left", maintain_order="left"
-    )
-    return joined.with_columns(
-        pl.when(given)
-        .then(pl.col("canonical"))
-        .when(zones.list.len() == 1)
-        .then(zones.list.first())
-        .otherwise(None)
-        .alias("timezone"),
-        pl.when(given)
-        .then(pl.lit("given"))
-        .when(zones.list.len() == 1)
-        .then(pl.lit("inferred"))
-        .when(zones.list.len() > 1)
-        .then(pl.lit("ambiguous"))
-        .otherwise(pl.lit("unknown"))
-        .alias("timezone_source"),
-        pl.when(given & pl.col("canonical").is_null())
-        .then(
-            pl.format(
-                "invalid_timezone|{} is not a known time zone (IANA or Windows name)",
-                _quoted("timezone"),
+    lookup = timezone_lookup()
+    canonical = zone_key("timezone").replace_strict(lookup, default=None, return_dtype=pl.String)
+    return (
+        lf.with_columns(canonical.alias("canonical"))
+        .with_columns(
+            pl.when(given)
+            .then(pl.col("canonical"))
+            .when(zones.list.len() == 1)
+            .then(zones.list.first())
+            .otherwise(None)
+            .alias("timezone"),
+            pl.when(given)
+            .then(pl.lit("given"))
+            .when(zones.list.len() == 1)
+            .then(pl.lit("inferred"))
+            .when(zones.list.len() > 1)
+            .then(pl.lit("ambiguous"))
+            .otherwise(pl.lit("unknown"))
+            .alias("timezone_source"),
+            pl.when(given & pl.col("canonical").is_null())
+            .then(
+                pl.format(
+                    "invalid_timezone|{} is not a known time zone (IANA or Windows name)",
+                    _quoted("timezone"),
+                )
             )
+            .otherwise(None)
+            .alias("_err_timezone"),
         )
-        .otherwise(None)
-        .alias("_err_timezone"),
-    ).drop("zone_key", "canonical")
+        .drop("canonical")
+    )
 
 
 def _quoted(column: str) -> pl.Expr:

@@ -1,5 +1,7 @@
 """The `validate` stage: every problem with a row becomes a reason on that row.
 
+Reasons are "code|message" strings (`code` is `[a-z_]+`), collected per row in `_issues`.
+
 Three sources of reasons, in this order: what the reader found (`_read_error`), what the
 normalisers could not understand (`_err_<field>`), and what the `NormalisedLead` pandera model
 rejects (`failure_cases`). A failure pandera reports without a row index (a whole-column type
@@ -16,10 +18,10 @@ from schemas.lead import NormalisedLead
 from transforms.normalise import ERROR_FIELDS
 from transforms.read import READ_ERROR
 
-__all__ = ["ISSUE", "ISSUES", "schema_failures", "validate"]
+__all__ = ["ISSUES", "schema_failures", "validate"]
 
-ISSUE = pl.Struct({"code": pl.String, "message": pl.String})
 ISSUES = "_issues"
+_NO_ISSUES = pl.lit([], pl.List(pl.String))
 _POSITION = "_position"
 
 _CHECK_MESSAGES = {
@@ -31,38 +33,28 @@ _CHECK_MESSAGES = {
 
 
 def validate(df: pl.DataFrame) -> pl.DataFrame:
-    """Add `_issues` (a list of {code, message}); an empty list means the row is valid."""
+    """Add `_issues` (a list of "code|message"); an empty list means the row is valid."""
     canonical = df.select(*BOOKKEEPING_FIELDS, *CANONICAL_FIELDS, *COMPANION_FIELDS)
     from_schema = schema_failures(canonical)
     stage_errors = [
         c for c in (READ_ERROR, *(f"_err_{f}" for f in ERROR_FIELDS)) if c in df.columns
     ]
-    own = pl.concat_list([_as_issue(pl.col(c)) for c in stage_errors]).list.drop_nulls()
+    own = pl.concat_list(stage_errors).list.drop_nulls() if stage_errors else _NO_ISSUES
+    if from_schema.is_empty():
+        return df.with_columns(own.alias(ISSUES)).drop(stage_errors)
     return (
         df.with_row_index(_POSITION)
         .join(from_schema, on=_POSITION, how="left", maintain_order="left")
         .with_columns(
-            pl.concat_list(
-                own, pl.col("_schema_issues").fill_null(pl.lit([], pl.List(ISSUE)))
-            ).alias(ISSUES)
+            pl.concat_list(own, pl.col("_schema_issues").fill_null(_NO_ISSUES)).alias(ISSUES)
         )
         .drop(_POSITION, "_schema_issues", *stage_errors)
     )
 
 
-def _as_issue(column: pl.Expr) -> pl.Expr:
-    parts = column.str.split_exact("|", 1)
-    return pl.when(column.is_not_null()).then(
-        pl.struct(
-            parts.struct.field("field_0").alias("code"),
-            parts.struct.field("field_1").alias("message"),
-        )
-    )
-
-
 def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
-    """pandera's failure cases as `_position` -> `_schema_issues` (list of {code, message})."""
-    empty = pl.DataFrame(schema={_POSITION: pl.UInt32, "_schema_issues": pl.List(ISSUE)})
+    """pandera's failure cases as `_position` -> `_schema_issues` (list of "code|message")."""
+    empty = pl.DataFrame(schema={_POSITION: pl.UInt32, "_schema_issues": pl.List(pl.String)})
     try:
         NormalisedLead.validate(canonical, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -90,7 +82,7 @@ def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
 
 
 def _describe() -> pl.Expr:
-    """A readable {code, message} naming the column, the check and the offending value."""
+    """A readable "code|message" naming the column, the check and the offending value."""
     column, check, value = (
         pl.col("column"),
         pl.col("check"),
@@ -110,4 +102,4 @@ def _describe() -> pl.Expr:
     for name, (fixed_code, fixed_message) in _CHECK_MESSAGES.items():
         code = pl.when(check == name).then(pl.lit(fixed_code)).otherwise(code)
         message = pl.when(check == name).then(pl.lit(fixed_message)).otherwise(message)
-    return pl.struct(code.alias("code"), message.alias("message")).alias("issue")
+    return (code + pl.lit("|") + message).alias("issue")

@@ -22,6 +22,7 @@ __all__ = [
     "normalise_values",
     "parse_bool",
     "parse_money",
+    "dedupe_tags",
     "split_tags",
     "squash_spaces",
     "status_word",
@@ -80,11 +81,11 @@ def squash_spaces(text: str | pl.Expr) -> pl.Expr:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
-    return pl.when(expr == "").then(None).otherwise(expr)
+    return pl.when(expr != "").then(expr)
 
 
 @lru_cache(maxsize=1)
-def country_lookup() -> pl.DataFrame:
+def country_lookup() -> dict[str, str]:
     """`header_key` of alpha-2, alpha-3, English names and aliases -> alpha-2."""
     pairs: dict[str, str] = {}
     for country in pycountry.countries:
@@ -93,7 +94,7 @@ def country_lookup() -> pl.DataFrame:
             if spelling:
                 pairs.setdefault(header_key(spelling), country.alpha_2)
     pairs.update(COUNTRY_ALIASES)
-    return pl.DataFrame({"country_key": list(pairs), "alpha_2": list(pairs.values())})
+    return pairs
 
 
 def _key(expr: pl.Expr) -> pl.Expr:
@@ -107,23 +108,39 @@ def status_word(text: str | pl.Expr) -> pl.Expr:
 
 
 def split_tags(text: str | pl.Expr) -> pl.Expr:
-    """Split on `,`/`;`, trim, drop blanks, de-duplicate ignoring case (first spelling kept)."""
+    """Split on `,`/`;`, trim, drop blanks (duplicates stay: see `dedupe_tags`)."""
     expr = pl.col(text) if isinstance(text, str) else text
-    return (
-        expr.str.replace_all(";", ",", literal=True)
-        .str.split(",")
-        .list.eval(pl.element().str.strip_chars())
-        .list.eval(pl.element().filter(pl.element() != ""))
-        .list.eval(pl.element().filter(pl.element().str.to_lowercase().is_first_distinct()))
+    return expr.str.extract_all(r"[^,;\s](?:[^,;]*[^,;\s])?")
+
+
+def dedupe_tags(lf: pl.LazyFrame, column: str = "tags") -> pl.LazyFrame:
+    """Drop repeated tags ignoring case, keeping the first spelling: `VIP, vip` -> `[VIP]`.
+
+    A frame step (explode, unique, implode) over the rows that have several tags: `list.eval`
+    would do it per row but costs ~30x the memory on large frames.
+    """
+    row = "_tag_row"
+    tags = lf.select(column).with_row_index(row)
+    kept = (
+        tags.filter(pl.col(column).list.len() > 1)
+        .explode(column)
+        .with_columns(pl.col(column).str.to_lowercase().alias("_tag_key"))
+        .unique([row, "_tag_key"], keep="first", maintain_order=True)
+        .group_by(row, maintain_order=True)
+        .agg(pl.col(column).alias("_tags_kept"))
     )
+    deduped = tags.join(kept, on=row, how="left", maintain_order="left").select(
+        pl.coalesce("_tags_kept", column).alias(column)
+    )
+    # Stacked back beside the frame: a join on the whole frame would copy every column.
+    order = lf.collect_schema().names()
+    return pl.concat([lf.drop(column), deduped], how="horizontal").select(order)
 
 
 def parse_bool(text: str | pl.Expr) -> pl.Expr:
     """yes/no, true/false, 1/0, y/n (any case) -> Boolean; anything else -> null."""
     word = (pl.col(text) if isinstance(text, str) else text).str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False).otherwise(None)
-    )
+    return pl.when(word.is_in((*_TRUE, *_FALSE))).then(word.is_in(_TRUE))
 
 
 def parse_money(text: str | pl.Expr) -> pl.Expr:
@@ -168,7 +185,9 @@ def _error(field: str, parsed: pl.Expr, what: str) -> pl.Expr:
 
 def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Names, ids, country, status, tags, value, booleans and follow-up step, typed."""
-    country = _key(pl.col("country"))
+    alpha_2 = _key(pl.col("country")).replace_strict(
+        country_lookup(), default=None, return_dtype=pl.String
+    )
     step = pl.col("follow_up_step").str.strip_chars().cast(pl.Int64, strict=False)
     lf = lf.with_columns(
         *[
@@ -179,23 +198,17 @@ def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
             pl.col(f).str.strip_chars().alias(f)
             for f in ("target_id", "external_id", "website", "follow_up_config")
         ],
-        country.alias("_country_key"),
-    ).join(
-        country_lookup().lazy(),
-        left_on="_country_key",
-        right_on="country_key",
-        how="left",
-        maintain_order="left",
+        alpha_2.alias("_alpha_2"),
     )
     return (
         lf.with_columns(
-            _error("country", pl.col("alpha_2"), "a known country (ISO code or English name)"),
+            _error("country", pl.col("_alpha_2"), "a known country (ISO code or English name)"),
             _error("value", parse_money("value"), "a number"),
             _error("follow_up_step", step, "a whole number"),
             *[_error(f, parse_bool(f), "yes/no, true/false or 1/0") for f in BOOLEAN_FIELDS],
         )
         .with_columns(
-            pl.col("alpha_2").alias("country"),
+            pl.col("_alpha_2").alias("country"),
             status_word("status").alias("status"),
             status_word("assignee_type").alias("assignee_type"),
             split_tags("tags").alias("tags"),
@@ -203,5 +216,6 @@ def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
             step.alias("follow_up_step"),
             *[parse_bool(f).alias(f) for f in BOOLEAN_FIELDS],
         )
-        .drop("_country_key", "alpha_2")
+        .drop("_alpha_2")
+        .pipe(dedupe_tags)
     )

@@ -63,3 +63,17 @@ def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> Non
 def test_neutralise_leaves_ordinary_text_alone() -> None:
     out = pl.DataFrame({"v": ["plain", "-5", "a=b", None, "\tx"]}).select(neutralise_formulas("v"))
     assert out.to_series().to_list() == ["plain", "'-5", "a=b", None, "'\tx"]
+
+
+def test_reason_lists_every_message_without_codes() -> None:
+    df = normalised([{"external_id": "1", "status": "spam"}]).with_columns(
+        pl.lit("invalid_email|'x@' is not valid | really").alias("_err_email"),
+        pl.lit("ragged_row|the row has 2 fields").alias("_read_error"),
+    )
+    row = build_report(dedupe(validate(df).lazy(), "last")).collect().row(0, named=True)
+    assert row["reason_code"] == "ragged_row"
+    assert row["reason"] == (
+        "the row has 2 fields; 'x@' is not valid | really; status 'spam' fails the check "
+        "isin(['new', 'open', 'in_progress', 'qualified', 'won', 'lost', 'completed', "
+        "'not_interested', 'opted_out'])"
+    )

@@ -50,8 +50,14 @@ def test_booleans(raw: str, value: bool | None) -> None:
 
 
 def test_tags_split_trim_and_dedupe_case_insensitively_keeping_first_spelling() -> None:
-    out = pl.DataFrame({"v": ["VIP, vip; Hot ,, cold;HOT", None]}).select(split_tags("v"))
-    assert out.to_series().to_list() == [["VIP", "Hot", "cold"], None]
+    tags = ["VIP, vip; Hot ,, cold;HOT", None, "  ", "a b , A B", "x"]
+    out = normalise_values(_frame(tags=tags)).collect()
+    assert out["tags"].to_list() == [["VIP", "Hot", "cold"], None, [], ["a b"], ["x"]]
+    assert pl.DataFrame({"v": [" a ;b,,c "]}).select(split_tags("v")).item().to_list() == [
+        "a",
+        "b",
+        "c",
+    ]
 
 
 def test_names_are_trimmed_and_collapsed() -> None:
