@@ -21,6 +21,7 @@ from schemas.presets import (
     MappingSpec,
     available_presets,
     header_key,
+    header_key_expr,
     load_mapping_file,
     load_preset,
 )
@@ -158,7 +159,7 @@ def _field_expr(target: str, mapping: ResolvedMapping) -> pl.Expr:
     )
     words = mapping.values.get(target)
     if words:
-        key = expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
+        key = header_key_expr(expr)
         expr = pl.coalesce(key.replace_strict(words, default=None, return_dtype=pl.String), expr)
     if target in mapping.constants:
         expr = pl.coalesce(expr, pl.lit(mapping.constants[target]))

@@ -31,6 +31,14 @@ _CHECK_MESSAGES = {
     ),
 }
 
+# What a failed named check means, after "<column> '<value>'".
+_CHECK_PHRASES = {
+    "iso_country": "is not an ISO 3166 country code",
+    "iana_timezone": "is not an IANA time zone",
+    "finite": "is not a finite number",
+    "step_positive_or_stop": "is not a follow-up step (1 or more, -1 to stop, -2 for long-term)",
+}
+
 
 def validate(df: pl.DataFrame) -> pl.DataFrame:
     """Add `_issues` (a list of "code|message"); an empty list means the row is valid."""
@@ -82,24 +90,35 @@ def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:
 
 
 def _describe() -> pl.Expr:
-    """A readable "code|message" naming the column, the check and the offending value."""
-    column, check, value = (
-        pl.col("column"),
-        pl.col("check"),
-        pl.col("failure_case").str.slice(0, 60),
-    )
-    code = pl.lit("invalid_") + column
-    message = pl.format(
-        "{} {} fails the check {}", column, pl.lit("'") + value + pl.lit("'"), check
-    )
-    is_dtype = check.str.starts_with("dtype(")
-    code = pl.when(is_dtype).then(pl.lit("wrong_type")).otherwise(code)
+    """A readable "code|message" naming the column, the offending value and what it should be."""
+    column, check = pl.col("column"), pl.col("check")
+    value = pl.lit("'") + pl.col("failure_case").str.slice(0, 60) + pl.lit("'")
+    allowed = check.str.extract(r"^isin\(\[(.*)\]\)$", 1).str.replace_all("'", "", literal=True)
+    fixed = {name: pl.lit(text) for name, (_, text) in _CHECK_MESSAGES.items()}
     message = (
-        pl.when(is_dtype)
-        .then(pl.format("column {} has type {} but the schema needs {}", column, value, check))
-        .otherwise(message)
+        pl.when(check.str.starts_with("dtype("))
+        .then(
+            pl.format(
+                "column {} has type {} but the schema needs {}",
+                column,
+                pl.col("failure_case"),
+                check,
+            )
+        )
+        .when(allowed.is_not_null())
+        .then(pl.format("{} {} is not one of: {}", column, value, allowed))
+        .when(check.is_in(list(_CHECK_PHRASES)))
+        .then(
+            pl.format("{} {} {}", column, value, check.replace_strict(_CHECK_PHRASES, default=""))
+        )
+        .otherwise(pl.format("{} {} fails the check {}", column, value, check))
     )
-    for name, (fixed_code, fixed_message) in _CHECK_MESSAGES.items():
+    code = (
+        pl.when(check.str.starts_with("dtype("))
+        .then(pl.lit("wrong_type"))
+        .otherwise(pl.lit("invalid_") + column)
+    )
+    for name, (fixed_code, _) in _CHECK_MESSAGES.items():
         code = pl.when(check == name).then(pl.lit(fixed_code)).otherwise(code)
-        message = pl.when(check == name).then(pl.lit(fixed_message)).otherwise(message)
+        message = pl.when(check == name).then(fixed[name]).otherwise(message)
     return (code + pl.lit("|") + message).alias("issue")

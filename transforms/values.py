@@ -15,7 +15,7 @@ import polars as pl
 import pycountry
 
 from schemas.fields import BOOLEAN_FIELDS, NAME_FIELDS
-from schemas.presets import header_key
+from schemas.presets import header_key, header_key_expr
 
 __all__ = [
     "country_lookup",
@@ -71,6 +71,31 @@ COUNTRY_ALIASES: dict[str, str] = {
     "capeverde": "CV",
     "swaziland": "SZ",
     "burma": "MM",
+    # native names seen in exports
+    "deutschland": "DE",
+    "espana": "ES",
+    "italia": "IT",
+    "nederland": "NL",
+    "sverige": "SE",
+    "norge": "NO",
+    "danmark": "DK",
+    "suomi": "FI",
+    "polska": "PL",
+    "osterreich": "AT",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "svizzera": "CH",
+    "belgique": "BE",
+    "belgie": "BE",
+    "brasil": "BR",
+    "bharat": "IN",
+    "nippon": "JP",
+    "nihon": "JP",
+    "eire": "IE",
+    "hellas": "GR",
+    "ceskarepublika": "CZ",
+    "magyarorszag": "HU",
+    "turkiye": "TR",
 }
 
 
@@ -95,10 +120,6 @@ def country_lookup() -> dict[str, str]:
                 pairs.setdefault(header_key(spelling), country.alpha_2)
     pairs.update(COUNTRY_ALIASES)
     return pairs
-
-
-def _key(expr: pl.Expr) -> pl.Expr:
-    return expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
 
 
 def status_word(text: str | pl.Expr) -> pl.Expr:
@@ -185,7 +206,7 @@ def _error(field: str, parsed: pl.Expr, what: str) -> pl.Expr:
 
 def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Names, ids, country, status, tags, value, booleans and follow-up step, typed."""
-    alpha_2 = _key(pl.col("country")).replace_strict(
+    alpha_2 = header_key_expr(pl.col("country")).replace_strict(
         country_lookup(), default=None, return_dtype=pl.String
     )
     step = pl.col("follow_up_step").str.strip_chars().cast(pl.Int64, strict=False)

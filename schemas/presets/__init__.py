@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from schemas.exceptions import UsageError
 from schemas.fields import CANONICAL_FIELDS, MAPPING_ONLY_FIELDS
@@ -42,6 +45,7 @@ __all__ = [
     "MappingSpecError",
     "available_presets",
     "header_key",
+    "header_key_expr",
     "load_mapping_file",
     "load_preset",
 ]
@@ -55,12 +59,19 @@ class MappingSpecError(UsageError):
 
 
 def header_key(text: str) -> str:
-    """Compare headers and value words ignoring case, spaces and punctuation.
+    """Compare headers and value words ignoring case, accents, spaces and punctuation.
 
-    >>> header_key(" Country/Region ") == header_key("country region")
-    True
+    >>> header_key(" Country/Region ") == header_key("country region"), header_key("España")
+    (True, 'espana')
     """
-    return _NOT_KEY.sub("", text.casefold())
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return _NOT_KEY.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
+
+
+def header_key_expr(text: pl.Expr) -> pl.Expr:
+    """`header_key` as a polars expression, for comparing values with preset words."""
+    folded = text.str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    return folded.str.replace_all(r"[^0-9a-z]+", "")
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,14 @@ def test_schema_failures_name_column_check_and_value() -> None:
     assert issues[0] == [
         (
             "invalid_status",
-            "status 'spam' fails the check isin(['new', 'open', 'in_progress', "
-            "'qualified', 'won', 'lost', 'completed', 'not_interested', 'opted_out'])",
+            "status 'spam' is not one of: new, open, in_progress, qualified, won, lost, completed, "
+            "not_interested, opted_out",
         )
     ]
-    assert [code for code, _ in issues[1]] == ["invalid_country", "invalid_timezone"]
+    assert issues[1] == [
+        ("invalid_country", "country 'XX' is not an ISO 3166 country code"),
+        ("invalid_timezone", "timezone 'Mars/Base' is not an IANA time zone"),
+    ]
     assert issues[2] == [
         (
             "no_identity",
