@@ -1,0 +1,126 @@
+"""What every vendor client offers the sync engine, and the factory that builds one.
+
+    async with open_client(profile) as client:
+        async for lead in client.iter_leads(since="2026-11-01T00:00:00Z"):
+            ...
+        result = await client.update(lead_id, {"status": "won"})
+
+Fields in and out are canonical (schemas.fields); the vendor's names and rules live in
+schemas.vendors and connectors._payloads.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from connectors._http import VendorHTTP
+from connectors._profile import AUTH_HEADERS, TargetProfile, api_key_for
+from connectors._retry import DEFAULT_RETRY, Clock, RetryPolicy
+
+__all__ = ["LeadClient", "RemoteLead", "WriteResult", "open_client"]
+
+# How a lead is named in an update: its id, or (Octanist) a match key such as {"email": ...}.
+LeadRef = str | Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RemoteLead:
+    """A lead as the target holds it, in canonical fields."""
+
+    id: str
+    fields: dict[str, Any]
+    updated_at: str | None = None
+    deleted: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a create or update did: the lead's id, the HTTP facts, and the lead when returned."""
+
+    id: str | None
+    http_status: int
+    request_id: str | None
+    attempts: int
+    lead: RemoteLead | None = None
+    leads_updated: int | None = None
+
+
+class LeadClient(Protocol):
+    """The operations the sync engine needs from a vendor."""
+
+    vendor: str
+    http: VendorHTTP
+
+    def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]: ...
+
+    async def get(self, lead_id: str) -> RemoteLead: ...
+
+    async def create(self, fields: Mapping[str, Any]) -> WriteResult: ...
+
+    async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult: ...
+
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> LeadClient: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+class _Base:
+    """Shared plumbing: the HTTP layer and async context management."""
+
+    vendor = ""
+
+    def __init__(self, http: VendorHTTP, profile: TargetProfile) -> None:
+        self.http = http
+        self.profile = profile
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def open_client(
+    profile: TargetProfile,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> LeadClient:
+    """A client for `profile` (the key comes from its environment variable)."""
+    from connectors.apten import AptenClient
+    from connectors.octanist import OctanistClient
+    from connectors.omni import OmniClient
+
+    http = VendorHTTP(
+        vendor=profile.vendor,
+        base_url=profile.base_url,
+        api_key=api_key_for(profile),
+        auth_header=AUTH_HEADERS[profile.vendor],
+        rate_limit_per_s=profile.rate_limit_per_s,
+        burst=profile.burst,
+        concurrency=profile.concurrency,
+        retry=retry,
+        transport=transport,
+        clock=clock,
+        rng=rng,
+    )
+    kinds: dict[str, type[_Base]] = {
+        "omni": OmniClient,
+        "apten": AptenClient,
+        "octanist": OctanistClient,
+    }
+    client: LeadClient = kinds[profile.vendor](http, profile)  # type: ignore[assignment]
+    return client

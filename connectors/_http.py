@@ -1,0 +1,306 @@
+"""The HTTP layer every vendor client shares: auth, timeouts, retries, throttling, errors.
+
+`VendorHTTP.send` is the ladder `send -> _send_with_retry -> _send_once`:
+
+- `_send_once` waits for the rate limiter, sends one request, and turns what came back (or the
+  httpx exception) into a `Reply` or one of `connectors.exceptions`;
+- `_send_with_retry` retries transient failures with full-jitter backoff, honours Retry-After
+  on 429/503 (and slows the limiter down), stops at the policy's attempts or total time, and
+  never resends a non-idempotent write after an ambiguous failure: it raises
+  `AmbiguousWriteError` so the caller can look before it re-creates.
+
+One INFO log line per request (method, path, status, time, attempt); never bodies or keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connectors._ratelimit import AdaptiveRateLimiter
+from connectors._retry import (
+    DEFAULT_RETRY,
+    Clock,
+    RetryPolicy,
+    SystemClock,
+    backoff_delay,
+    parse_retry_after,
+)
+from connectors._secrets import Secret
+from connectors.exceptions import (
+    AmbiguousWriteError,
+    FatalVendorError,
+    LeadConflict,
+    LeadNotFound,
+    PermanentVendorError,
+    RateLimited,
+    TransientVendorError,
+    VendorError,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "Reply", "RequestStats", "VendorHTTP", "user_agent"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
+_REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-apigw-id", "request-id")
+
+
+def user_agent() -> str:
+    """`leadpipe/<version> (+httpx)`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own = version("leadpipe")
+    except PackageNotFoundError:
+        own = "dev"
+    return f"leadpipe/{own} httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful response: status, parsed JSON body, request id, attempts it took."""
+
+    status: int
+    body: Any
+    request_id: str | None
+    attempts: int
+
+
+@dataclass
+class RequestStats:
+    """Counts for the run summary."""
+
+    sent: int = 0
+    retried: int = 0
+    throttled: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class VendorHTTP:
+    """An `httpx.AsyncClient` for one target, with the vendor's auth header and our policies."""
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        base_url: str,
+        api_key: Secret,
+        auth_header: str,
+        rate_limit_per_s: float = 10.0,
+        burst: int | None = None,
+        concurrency: int = 8,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.retry = retry
+        self.clock = clock or SystemClock()
+        self.limiter = AdaptiveRateLimiter(rate_limit_per_s, burst, self.clock)
+        self.stats = RequestStats()
+        self._rng = rng or random.Random()
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={
+                auth_header: api_key.reveal(),
+                "User-Agent": user_agent(),
+                "Accept": "application/json",
+            },
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"VendorHTTP(vendor={self.vendor!r}, base_url={str(self._client.base_url)!r})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool,
+    ) -> Reply:
+        """Send with retries; raise a `VendorError` subclass when it does not succeed."""
+        return await self._send_with_retry(method, path, json_body, params, idempotent)
+
+    async def _send_with_retry(
+        self,
+        method: str,
+        path: str,
+        json_body: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        idempotent: bool,
+    ) -> Reply:
+        started = self.clock.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(method, path, json_body, params, idempotent, attempt)
+            except AmbiguousWriteError as exc:
+                if not idempotent:
+                    raise
+                failure: VendorError = exc
+            except TransientVendorError as exc:
+                failure = exc
+            delay = self._delay(failure, attempt)
+            if (
+                attempt >= self.retry.max_attempts
+                or delay is None
+                or (self.clock.now() - started + delay > self.retry.total_timeout)
+            ):
+                failure.attempts = attempt
+                raise failure
+            self.stats.retried += 1
+            await self.clock.sleep(delay)
+
+    def _delay(self, failure: VendorError, attempt: int) -> float | None:
+        """How long to wait before the next attempt; None when it is not worth waiting."""
+        if isinstance(failure, RateLimited):
+            self.stats.throttled += 1
+            self.limiter.throttled(failure.retry_after)
+            if failure.retry_after is not None:
+                if failure.retry_after > self.retry.max_retry_after:
+                    return None
+                return failure.retry_after
+        return backoff_delay(attempt, self.retry, self._rng)
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        json_body: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        idempotent: bool,
+        attempt: int,
+    ) -> Reply:
+        await self.limiter.acquire()
+        began = time.perf_counter()
+        self.stats.sent += 1
+        with self._translate_errors(method, path, idempotent, attempt):
+            response = await self._client.request(method, path, json=json_body, params=params)
+        elapsed_ms = (time.perf_counter() - began) * 1000
+        self.stats.by_status[response.status_code] = (
+            self.stats.by_status.get(response.status_code, 0) + 1
+        )
+        logger.info(
+            "%s %s %s -> %d in %.0f ms (attempt %d)",
+            self.vendor,
+            method,
+            path,
+            response.status_code,
+            elapsed_ms,
+            attempt,
+        )
+        return self._classify(response, idempotent, attempt)
+
+    @contextmanager
+    def _translate_errors(
+        self, method: str, path: str, idempotent: bool, attempt: int
+    ) -> Iterator[None]:
+        """httpx exceptions -> ours. Nothing sent (connect failures) is always safe to retry."""
+        try:
+            yield
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransientVendorError(
+                f"{method} {path}: could not connect ({type(exc).__name__})",
+                vendor=self.vendor,
+                attempts=attempt,
+            ) from None
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            kind = TransientVendorError if idempotent else AmbiguousWriteError
+            raise kind(
+                f"{method} {path}: no complete answer after sending ({type(exc).__name__}); "
+                "the request may have been applied",
+                vendor=self.vendor,
+                attempts=attempt,
+            ) from None
+
+    def _classify(self, response: httpx.Response, idempotent: bool, attempt: int) -> Reply:
+        status = response.status_code
+        body = _json_or_none(response)
+        request_id = _request_id(response, body)
+        if 200 <= status < 300:
+            if body is None and response.content:
+                kind = TransientVendorError if idempotent else AmbiguousWriteError
+                raise kind(
+                    f"{response.request.method} {response.request.url.path}: answered {status} "
+                    "with a body that is not JSON",
+                    vendor=self.vendor,
+                    status=status,
+                    request_id=request_id,
+                    attempts=attempt,
+                )
+            self.limiter.succeeded()
+            return Reply(status=status, body=body, request_id=request_id, attempts=attempt)
+        raise self._error(status, body, response, request_id, attempt)
+
+    def _error(
+        self, status: int, body: Any, response: httpx.Response, request_id: str | None, attempt: int
+    ) -> VendorError:
+        code, message = _error_details(body, status)
+        context: dict[str, Any] = dict(
+            vendor=self.vendor, status=status, code=code, request_id=request_id, attempts=attempt
+        )
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429 or (status == 503 and retry_after is not None):
+            return RateLimited(message, retry_after=retry_after, **context)
+        if status >= 500:
+            return TransientVendorError(message, **context)
+        if status in (401, 403):
+            return FatalVendorError(f"{message} (check the API key for this target)", **context)
+        if status == 404:
+            return LeadNotFound(message, **context)
+        if status == 409:
+            return LeadConflict(message, **context)
+        return PermanentVendorError(message, **context)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _request_id(response: httpx.Response, body: Any) -> str | None:
+    for header in _REQUEST_ID_HEADERS:
+        if header in response.headers:
+            return response.headers[header]
+    if isinstance(body, dict) and isinstance(body.get("meta"), dict):
+        found = body["meta"].get("requestId")
+        return str(found) if found else None
+    return None
+
+
+def _error_details(body: Any, status: int) -> tuple[str | None, str]:
+    """(code, message) from the three vendors' error shapes, else the status line."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # Octanist: {success: false, error: {code, message, details}}
+            return error.get("code"), str(error.get("message") or error.get("code") or status)
+        if isinstance(error, str):  # Omni (undocumented; the sandbox's choice)
+            return None, error
+        if isinstance(body.get("message"), str):  # Apten
+            return None, body["message"]
+    return None, f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".strip()

@@ -1,0 +1,119 @@
+"""Target profiles: where a vendor lives and how hard we may push it. Read once, passed down.
+
+A profile comes from `[targets.NAME]` in leadpipe.toml (or a built-in `sandbox:<vendor>`):
+
+    [targets.octanist-prod]
+    vendor = "octanist"
+    base_url = "https://octanist.com/api"
+    api_key_env = "OCTANIST_API_KEY"
+    rate_limit_per_s = 5
+    concurrency = 8
+
+The key is read from the named environment variable (never from the file itself).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors._secrets import Secret
+from schemas.exceptions import UsageError
+
+__all__ = [
+    "APTEN_UPDATE_ROUTES",
+    "DEFAULT_BASE_URLS",
+    "SANDBOX_API_KEY",
+    "TargetProfile",
+    "api_key_for",
+    "sandbox_profile",
+]
+
+DEFAULT_BASE_URLS = {
+    "omni": "https://api-v2.getomni.ai",
+    "apten": "https://api.attent.app/v1",
+    "octanist": "https://octanist.com/api",
+}
+# Where each vendor lives inside the sandbox (DESIGN.md, "Sandbox HTTP layout").
+SANDBOX_PREFIXES = {"omni": "/omni", "apten": "/apten/v1", "octanist": "/octanist/api"}
+SANDBOX_API_KEY = "sandbox-key"
+AUTH_HEADERS = {"omni": "x-api-key", "apten": "x-api-key", "octanist": "X-API-KEY"}
+# Apten's docs do not show the update method and path; the sandbox accepts all three.
+APTEN_UPDATE_ROUTES = ("PATCH /leads/{id}", "PUT /leads/{id}", "POST /leads/{id}/update")
+DEFAULT_RATE_LIMIT_PER_S = 10.0
+DEFAULT_CONCURRENCY = 8
+
+
+class ProfileError(UsageError):
+    """A target profile is incomplete or names something unknown."""
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    """One target system: vendor, address, key source and limits."""
+
+    name: str
+    vendor: str
+    base_url: str
+    api_key_env: str | None = None
+    rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S
+    burst: int | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    apten_update_route: str = APTEN_UPDATE_ROUTES[0]
+    # A literal key only for the built-in sandbox profiles; real targets use api_key_env.
+    sandbox_key: Secret | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.vendor not in DEFAULT_BASE_URLS:
+            raise ProfileError(
+                f"target {self.name}: unknown vendor {self.vendor!r} (omni, apten, octanist)"
+            )
+        if self.apten_update_route not in APTEN_UPDATE_ROUTES:
+            raise ProfileError(
+                f"target {self.name}: apten_update_route must be one of "
+                + ", ".join(APTEN_UPDATE_ROUTES)
+            )
+        if self.rate_limit_per_s <= 0 or self.concurrency < 1:
+            raise ProfileError(
+                f"target {self.name}: rate_limit_per_s and concurrency must be positive"
+            )
+
+    @classmethod
+    def from_config(cls, name: str, table: dict[str, Any]) -> TargetProfile:
+        vendor = table.get("vendor")
+        if not isinstance(vendor, str):
+            raise ProfileError(f"target {name}: `vendor` is required (omni, apten or octanist)")
+        known = {f for f in cls.__dataclass_fields__ if f not in ("name", "sandbox_key")}
+        unknown = set(table) - known
+        if unknown:
+            raise ProfileError(f"target {name}: unknown setting(s) {', '.join(sorted(unknown))}")
+        return cls(name=name, **{"base_url": DEFAULT_BASE_URLS[vendor], **table})
+
+
+def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
+    """The built-in `sandbox:<vendor>` profile against a sandbox at `base_url`."""
+    return TargetProfile(
+        name=f"sandbox:{vendor}",
+        vendor=vendor,
+        base_url=base_url.rstrip("/") + SANDBOX_PREFIXES[vendor],
+        rate_limit_per_s=200.0,
+        concurrency=16,
+        sandbox_key=Secret(SANDBOX_API_KEY),
+    )
+
+
+def api_key_for(profile: TargetProfile) -> Secret:
+    """The profile's key from its environment variable (or the sandbox's fixed key)."""
+    if profile.sandbox_key is not None:
+        return profile.sandbox_key
+    if not profile.api_key_env:
+        raise ProfileError(
+            f"target {profile.name}: set `api_key_env` to the variable holding the API key"
+        )
+    value = os.environ.get(profile.api_key_env)
+    if not value:
+        raise ProfileError(
+            f"target {profile.name}: environment variable {profile.api_key_env} is not set"
+        )
+    return Secret(value)

@@ -1,0 +1,84 @@
+"""Apten leads: POST /leads/create, update by id, GET by id, GET /leads as a cursor list.
+
+The update's method and path are not in the readable docs: the profile's `apten_update_route`
+chooses one of PATCH /leads/{id} (default), PUT /leads/{id} or POST /leads/{id}/update.
+`iter_leads` uses `updatedSince` (inclusive), 1000 per page, follows `nextToken`, and yields
+each id once even when boundary rows come back twice; soft-deleted leads come with
+`deleted=True` for the caller to drop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from connectors._client import LeadRef, RemoteLead, WriteResult, _Base
+from connectors._payloads import from_wire, to_wire
+from schemas.vendors import APTEN
+
+__all__ = ["AptenClient"]
+
+_EPOCH = "1970-01-01T00:00:00Z"  # "everything": the list needs updatedSince or createdSince
+_PAGE = 1000
+# Follow-up fields reset the timer to now + hours on every call: not safe to resend blindly.
+_NOT_IDEMPOTENT = frozenset({"follow_up_config", "follow_up_step"})
+
+
+class AptenClient(_Base):
+    """Apten's lead API in canonical terms."""
+
+    vendor = "apten"
+
+    async def create(self, fields: Mapping[str, Any]) -> WriteResult:
+        """POST /leads/create. Phones are unique, so a resend after a lost answer fails (400)."""
+        body = to_wire(APTEN, fields, on="create")
+        reply = await self.http.send("POST", "/leads/create", json_body=body, idempotent=False)
+        lead_id = reply.body.get("id") if isinstance(reply.body, dict) else None
+        return WriteResult(lead_id, reply.status, reply.request_id, reply.attempts)
+
+    async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult:
+        """Update by id with the profile's route; additionalInfo merges and null deletes a key."""
+        if not isinstance(ref, str):
+            raise TypeError("Apten updates by lead id only")
+        method, template = self.profile.apten_update_route.split(" ", 1)
+        path = template.format(id=quote(ref, safe=""))
+        body = to_wire(APTEN, fields, on="update")
+        idempotent = not (_NOT_IDEMPOTENT & set(fields))
+        reply = await self.http.send(method, path, json_body=body, idempotent=idempotent)
+        return WriteResult(ref, reply.status, reply.request_id, reply.attempts)
+
+    async def get(self, lead_id: str) -> RemoteLead:
+        """GET /leads/{id}."""
+        reply = await self.http.send("GET", f"/leads/{quote(lead_id, safe='')}", idempotent=True)
+        return _lead(reply.body, fallback_id=lead_id)
+
+    async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
+        """Leads updated at or after `since` (all when None), oldest first, each id once."""
+        params: dict[str, Any] = {"updatedSince": since or _EPOCH, "limit": _PAGE}
+        seen: set[str] = set()
+        while True:
+            reply = await self.http.send("GET", "/leads", params=params, idempotent=True)
+            for raw in reply.body.get("leads", []):
+                lead = _lead(raw)
+                if lead.id not in seen:
+                    seen.add(lead.id)
+                    yield lead
+            token = reply.body.get("nextToken")
+            if not token:
+                return
+            params["nextToken"] = token
+
+
+def _lead(raw: Any, fallback_id: str = "") -> RemoteLead:
+    lead = raw if isinstance(raw, dict) else {}
+    fields = from_wire(APTEN, lead)
+    if isinstance(lead.get("additionalInfo"), dict):
+        fields["custom"] = [{"key": k, "value": v} for k, v in lead["additionalInfo"].items()]
+    return RemoteLead(
+        id=str(lead.get("id") or fallback_id),
+        fields=fields,
+        updated_at=lead.get("updatedAt"),
+        deleted=bool(lead.get("deleted")),
+        raw=lead,
+    )

@@ -1,0 +1,93 @@
+"""Errors of the vendor connectors: each says what the caller should do.
+
+    ImporterError (schemas.exceptions)
+    └── VendorError                     any failed call; carries vendor, status, code, request id
+        ├── TransientVendorError        retry later: 429, 5xx, timeouts, connection resets
+        │   └── RateLimited             429 (or 503) with the delay the vendor asked for
+        ├── AmbiguousWriteError         a non-idempotent write may or may not have happened
+        │                               (timeout or reset after sending): look before re-creating
+        ├── PermanentVendorError        this row will not succeed as sent: record it, move on
+        │   ├── LeadNotFound            404
+        │   └── LeadConflict            409 (e.g. Octanist: several leads match)
+        ├── FatalVendorError (exit 3)   the run cannot go on: 401/403, bad or missing key
+        └── PayloadRejected             refused before sending: the vendor cannot do this
+
+httpx's exceptions are translated into these in one place (`connectors._http`). Messages never
+carry the API key or request bodies.
+"""
+
+from __future__ import annotations
+
+from schemas.exceptions import CannotProceedError, ImporterError
+
+__all__ = [
+    "AmbiguousWriteError",
+    "FatalVendorError",
+    "LeadConflict",
+    "LeadNotFound",
+    "PayloadRejected",
+    "PermanentVendorError",
+    "RateLimited",
+    "TransientVendorError",
+    "VendorError",
+]
+
+
+class VendorError(ImporterError):
+    """A vendor call that did not succeed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(f"{vendor}: {message}")
+        self.vendor = vendor
+        self.status = status
+        self.code = code
+        self.vendor_message = message
+        self.request_id = request_id
+        self.attempts = attempts
+
+
+class TransientVendorError(VendorError):
+    """Worth retrying: the same request may succeed later."""
+
+
+class RateLimited(TransientVendorError):
+    """The vendor asked us to slow down; `retry_after` is its delay in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class AmbiguousWriteError(VendorError):
+    """A create (or other non-idempotent write) may have been applied: never resend blindly."""
+
+
+class PermanentVendorError(VendorError):
+    """The vendor refused this request as sent; retrying will not help."""
+
+
+class LeadNotFound(PermanentVendorError):
+    """No lead with that id (or match key)."""
+
+
+class LeadConflict(PermanentVendorError):
+    """The request matches several leads, or collides with another lead."""
+
+
+class FatalVendorError(VendorError, CannotProceedError):
+    """Bad or missing API key, or access denied: stop the run after the first one."""
+
+    exit_code = 3
+
+
+class PayloadRejected(VendorError):
+    """Refused before sending: the vendor cannot do what this row asks."""

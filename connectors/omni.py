@@ -1,0 +1,78 @@
+"""Omni (AI Lending) leads: POST and PUT /api/v1/leads, GET by id, analytics for listing.
+
+Omni has no list or search endpoint. `iter_leads` pages through GET /api/v0/analytics (500 per
+page, filtered on `createdAt` only) and fetches each lead by id. What it cannot see: leads
+created before `since` that changed after it (analytics filters on creation, not update),
+test leads and deleted leads (analytics excludes both). The sync engine therefore keeps its own
+snapshot of what leadpipe wrote and refreshes it per id (DESIGN.md, issue "sync engine").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from connectors._client import LeadRef, RemoteLead, WriteResult, _Base
+from connectors._payloads import from_wire, to_wire
+from schemas.vendors import OMNI
+
+__all__ = ["OmniClient"]
+
+
+class OmniClient(_Base):
+    """Omni's lead API in canonical terms."""
+
+    vendor = "omni"
+
+    async def create(self, fields: Mapping[str, Any]) -> WriteResult:
+        """POST /api/v1/leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError."""
+        body = to_wire(OMNI, fields, on="create")
+        reply = await self.http.send("POST", "/api/v1/leads", json_body=body, idempotent=False)
+        lead = _lead(reply.body)
+        return WriteResult(lead.id, reply.status, reply.request_id, reply.attempts, lead=lead)
+
+    async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult:
+        """PUT /api/v1/leads with `leadId` in the body; omitted fields stay as they are."""
+        if not isinstance(ref, str):
+            raise TypeError("Omni updates by lead id only")
+        body = {"leadId": ref, **to_wire(OMNI, fields, on="update")}
+        reply = await self.http.send("PUT", "/api/v1/leads", json_body=body, idempotent=True)
+        lead = _lead(reply.body)
+        return WriteResult(lead.id, reply.status, reply.request_id, reply.attempts, lead=lead)
+
+    async def get(self, lead_id: str) -> RemoteLead:
+        """GET /api/v1/leads/{id}: the lead with its computed status."""
+        reply = await self.http.send(
+            "GET", f"/api/v1/leads/{quote(lead_id, safe='')}", idempotent=True
+        )
+        return _lead(reply.body)
+
+    async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
+        """Leads created at or after `since` (all when None), through analytics then GET by id."""
+        params: dict[str, str] = {"format": "json"}
+        if since:
+            params["start"] = since
+        while True:
+            reply = await self.http.send("GET", "/api/v0/analytics", params=params, idempotent=True)
+            ids = [row["leadId"] for row in reply.body.get("breakdown", []) if row.get("leadId")]
+            for lead in await asyncio.gather(*(self.get(i) for i in ids)):
+                yield lead
+            token = reply.body.get("nextToken")
+            if not token:
+                return
+            params["token"] = token
+
+
+def _lead(body: Any) -> RemoteLead:
+    """Create, update and get all answer `{lead, ...}`; get adds the computed `status`."""
+    lead = body.get("lead", {}) if isinstance(body, dict) else {}
+    status = body.get("status") if isinstance(body, dict) else None
+    return RemoteLead(
+        id=str(lead.get("id", "")),
+        fields=from_wire(OMNI, lead, status if isinstance(status, str) else None),
+        updated_at=lead.get("updatedAt"),
+        deleted=bool(lead.get("deletedAt")),
+        raw=lead,
+    )

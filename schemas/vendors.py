@@ -1,0 +1,203 @@
+"""What each vendor can do with a canonical lead: field names, capabilities, statuses.
+
+Plain data, read from ../shared/api-contracts.md; `connectors/` turns canonical fields into
+requests with these tables and refuses, before sending, anything a vendor cannot do.
+
+    >>> OMNI.wire["phone"], APTEN.create_required, "status" in OCTANIST.creatable
+    ('phoneNumber', ('first_name', 'last_name', 'phone', 'customer_profile'), False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["APTEN", "OCTANIST", "OMNI", "VENDORS", "VendorSpec"]
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    """One vendor's lead API in canonical terms."""
+
+    name: str
+    wire: Mapping[str, str]  # canonical field -> JSON key on writes
+    read: Mapping[str, str]  # JSON key in a lead object -> canonical field
+    creatable: frozenset[str]
+    updatable: frozenset[str]
+    create_required: tuple[str, ...] = ()
+    # canonical status -> the value the vendor accepts; statuses not listed cannot be set
+    settable_statuses: Mapping[str, str] = field(default_factory=dict)
+    # the vendor's status words -> canonical status, for reads
+    read_statuses: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+
+def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(mapping)
+
+
+OMNI = VendorSpec(
+    name="omni",
+    wire=_frozen(
+        {
+            "first_name": "firstName",
+            "middle_name": "middleName",
+            "last_name": "lastName",
+            "business_name": "businessName",
+            "email": "email",
+            "phone": "phoneNumber",
+            "external_id": "externalLeadId",
+            "timezone": "timezone",
+            "assignee_type": "assigneeType",
+            "opted_out": "didOptOut",
+            "email_verified": "emailVerified",
+            "checklist": "checklistItems",
+            "tags": "tags",
+            "status": "status",
+        }
+    ),
+    read=_frozen(
+        {
+            "id": "target_id",
+            "firstName": "first_name",
+            "middleName": "middle_name",
+            "lastName": "last_name",
+            "businessName": "business_name",
+            "website": "website",
+            "email": "email",
+            "phoneNumber": "phone",
+            "externalLeadId": "external_id",
+            "timezone": "timezone",
+            "didOptOut": "opted_out",
+            "tags": "tags",
+        }
+    ),
+    creatable=frozenset(
+        {
+            "first_name",
+            "middle_name",
+            "last_name",
+            "business_name",
+            "email",
+            "phone",
+            "external_id",
+            "timezone",
+            "assignee_type",
+            "opted_out",
+            "email_verified",
+            "checklist",
+            "tags",
+        }
+    ),
+    updatable=frozenset(
+        {
+            "first_name",
+            "middle_name",
+            "last_name",
+            "business_name",
+            "email",
+            "phone",
+            "external_id",
+            "timezone",
+            "assignee_type",
+            "opted_out",
+            "email_verified",
+            "checklist",
+            "tags",
+            "status",
+        }
+    ),
+    create_required=("first_name",),
+    # REVIEW exists but cannot be set through the API.
+    settable_statuses=_frozen(
+        {
+            "completed": "COMPLETED",
+            "in_progress": "IN_PROGRESS",
+            "not_interested": "NOT_INTERESTED",
+            "opted_out": "OPTED_OUT",
+        }
+    ),
+    read_statuses=_frozen(
+        {
+            "COMPLETED": "completed",
+            "IN_PROGRESS": "in_progress",
+            "NOT_INTERESTED": "not_interested",
+            "OPTED_OUT": "opted_out",
+        }
+    ),
+    notes="status is update-only and must agree with didOptOut; no list endpoint",
+)
+
+APTEN = VendorSpec(
+    name="apten",
+    wire=_frozen(
+        {
+            "first_name": "firstName",
+            "last_name": "lastName",
+            "phone": "phone",
+            "customer_profile": "customerProfile",
+            "email": "email",
+            "timezone": "timeZone",  # create spells it timeZone; update takes `timezone`
+            "custom": "additionalInfo",
+            "follow_up_config": "followUpConfig",
+            "follow_up_step": "followUpStep",
+        }
+    ),
+    read=_frozen(
+        {
+            "id": "target_id",
+            "firstName": "first_name",
+            "lastName": "last_name",
+            "phone": "phone",
+            "email": "email",
+            "customerProfile": "customer_profile",
+            "externalLeadId": "external_id",
+            "timeZone": "timezone",
+            "timezone": "timezone",
+            "isUnsubscribed": "opted_out",
+        }
+    ),
+    creatable=frozenset(
+        {"first_name", "last_name", "phone", "customer_profile", "email", "timezone", "custom"}
+    ),
+    updatable=frozenset({"email", "timezone", "custom", "follow_up_config", "follow_up_step"}),
+    create_required=("first_name", "last_name", "phone", "customer_profile"),
+    notes="names and phone cannot be updated; no status; additionalInfo merges, null deletes",
+)
+
+OCTANIST = VendorSpec(
+    name="octanist",
+    wire=_frozen(
+        {
+            "email": "email",
+            "phone": "phone",
+            "note": "note",
+            "website": "website",
+            "custom": "custom",
+            "status": "status",
+            "value": "value",
+            "loss_reason": "lossReason",
+        }
+    ),
+    read=_frozen(
+        {
+            "id": "target_id",
+            "email": "email",
+            "phone": "phone",
+            "status": "status",
+            "value": "value",
+            "note": "note",
+            "lossReason": "loss_reason",
+            "website": "website",
+        }
+    ),
+    # `name` is written from first/last name; status and value only through PATCH.
+    creatable=frozenset({"first_name", "last_name", "email", "phone", "note", "website", "custom"}),
+    updatable=frozenset({"status", "value", "note", "loss_reason"}),
+    settable_statuses=_frozen({"qualified": "qualified", "won": "won", "lost": "lost"}),
+    read_statuses=_frozen({"open": "open", "qualified": "qualified", "won": "won", "lost": "lost"}),
+    notes="create needs name/email/phone/custom; lossReason only with lost; open is not settable",
+)
+
+VENDORS: Mapping[str, VendorSpec] = MappingProxyType({v.name: v for v in (OMNI, APTEN, OCTANIST)})
