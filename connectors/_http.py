@@ -14,6 +14,7 @@ One INFO log line per request (method, path, status, time, attempt); never bodie
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -51,6 +52,8 @@ __all__ = ["DEFAULT_TIMEOUT", "Reply", "RequestStats", "VendorHTTP", "user_agent
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
+# The longest one attempt may take from first byte sent to last byte read (httpx has no total).
+DEFAULT_ATTEMPT_TIMEOUT = 60.0
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-apigw-id", "request-id")
 
 
@@ -99,6 +102,7 @@ class VendorHTTP:
         burst: int | None = None,
         concurrency: int = 8,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
         retry: RetryPolicy = DEFAULT_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
@@ -106,6 +110,7 @@ class VendorHTTP:
     ) -> None:
         self.vendor = vendor
         self.retry = retry
+        self.attempt_timeout = attempt_timeout
         self.clock = clock or SystemClock()
         self.limiter = AdaptiveRateLimiter(rate_limit_per_s, burst, self.clock)
         self.stats = RequestStats()
@@ -196,7 +201,8 @@ class VendorHTTP:
         began = time.perf_counter()
         self.stats.sent += 1
         with self._translate_errors(method, path, idempotent, attempt):
-            response = await self._client.request(method, path, json=json_body, params=params)
+            async with asyncio.timeout(self.attempt_timeout):
+                response = await self._client.request(method, path, json=json_body, params=params)
         elapsed_ms = (time.perf_counter() - began) * 1000
         self.stats.by_status[response.status_code] = (
             self.stats.by_status.get(response.status_code, 0) + 1
@@ -225,7 +231,12 @@ class VendorHTTP:
                 vendor=self.vendor,
                 attempts=attempt,
             ) from None
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        except (
+            httpx.TimeoutException,
+            httpx.NetworkError,
+            httpx.RemoteProtocolError,
+            TimeoutError,
+        ) as exc:
             kind = TransientVendorError if idempotent else AmbiguousWriteError
             raise kind(
                 f"{method} {path}: no complete answer after sending ({type(exc).__name__}); "

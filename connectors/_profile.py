@@ -9,14 +9,15 @@ A profile comes from `[targets.NAME]` in leadpipe.toml (or a built-in `sandbox:<
     rate_limit_per_s = 5
     concurrency = 8
 
-The key is read from the named environment variable (never from the file itself).
+The key is read from the named environment variable, or from a Prefect `Secret` block
+(`api_key_block = "octanist-prod-key"`); never from the file itself.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from connectors._secrets import Secret
 from schemas.exceptions import UsageError
@@ -57,6 +58,7 @@ class TargetProfile:
     vendor: str
     base_url: str
     api_key_env: str | None = None
+    api_key_block: str | None = None
     rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S
     burst: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
@@ -88,7 +90,7 @@ class TargetProfile:
         unknown = set(table) - known
         if unknown:
             raise ProfileError(f"target {name}: unknown setting(s) {', '.join(sorted(unknown))}")
-        return cls(name=name, **{"base_url": DEFAULT_BASE_URLS[vendor], **table})
+        return cls(name=name, **{"base_url": DEFAULT_BASE_URLS.get(vendor, ""), **table})
 
 
 def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
@@ -104,12 +106,15 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
 
 
 def api_key_for(profile: TargetProfile) -> Secret:
-    """The profile's key from its environment variable (or the sandbox's fixed key)."""
+    """The profile's key: its Prefect Secret block, its environment variable, or the sandbox's."""
     if profile.sandbox_key is not None:
         return profile.sandbox_key
+    if profile.api_key_block:
+        return _from_prefect_block(profile)
     if not profile.api_key_env:
         raise ProfileError(
-            f"target {profile.name}: set `api_key_env` to the variable holding the API key"
+            f"target {profile.name}: set `api_key_env` (an environment variable) or "
+            "`api_key_block` (a Prefect Secret block) for the API key"
         )
     value = os.environ.get(profile.api_key_env)
     if not value:
@@ -117,3 +122,18 @@ def api_key_for(profile: TargetProfile) -> Secret:
             f"target {profile.name}: environment variable {profile.api_key_env} is not set"
         )
     return Secret(value)
+
+
+def _from_prefect_block(profile: TargetProfile) -> Secret:
+    from prefect.blocks.system import Secret as SecretBlock
+
+    name = profile.api_key_block or ""
+    try:
+        # `load` returns a coroutine inside a running loop unless told to stay synchronous.
+        block = cast(Any, SecretBlock.load(name, _sync=True))  # type: ignore[call-arg]
+    except (ValueError, KeyError) as exc:
+        raise ProfileError(
+            f"target {profile.name}: no Prefect Secret block named {profile.api_key_block!r} "
+            f"({type(exc).__name__})"
+        ) from None
+    return Secret(str(block.get()))

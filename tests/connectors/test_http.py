@@ -240,3 +240,75 @@ def test_retry_after_beyond_the_limit_gives_up_at_once() -> None:
     with pytest.raises(RateLimited):
         run(client_for("apten", script).get("room_1"))
     assert len(script.requests) == 1
+
+
+def test_an_attempt_has_a_total_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that trickles an answer forever still ends the attempt (as a timeout)."""
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(5)
+            return httpx.Response(200, json={})
+
+    from connectors import TargetProfile, open_client
+
+    profile = TargetProfile(
+        name="t", vendor="octanist", base_url="https://x.test", api_key_env="LEADPIPE_TEST_KEY"
+    )
+    client = open_client(profile, transport=Slow(), clock=FakeClock())
+    client.http.attempt_timeout = 0.05
+    with pytest.raises(AmbiguousWriteError):
+        run(client.create({"email": "a@x.io"}))
+
+
+def test_profile_key_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors import TargetProfile, api_key_for
+    from connectors._profile import ProfileError
+
+    env = TargetProfile(
+        name="t", vendor="apten", base_url="https://x.test", api_key_env="LEADPIPE_TEST_KEY"
+    )
+    assert api_key_for(env).reveal() == KEY
+    monkeypatch.delenv("LEADPIPE_TEST_KEY")
+    with pytest.raises(ProfileError, match="LEADPIPE_TEST_KEY is not set"):
+        api_key_for(env)
+    with pytest.raises(ProfileError, match="api_key_env"):
+        api_key_for(TargetProfile(name="t", vendor="apten", base_url="https://x.test"))
+
+    class FakeBlock:
+        @staticmethod
+        def load(name: str, _sync: bool = False) -> FakeBlock:
+            if name != "prod-key":
+                raise ValueError("no block")
+            return FakeBlock()
+
+        def get(self) -> str:
+            return "from-block"
+
+    import prefect.blocks.system
+
+    monkeypatch.setattr(prefect.blocks.system, "Secret", FakeBlock)
+    block = TargetProfile(
+        name="t", vendor="apten", base_url="https://x.test", api_key_block="prod-key"
+    )
+    assert api_key_for(block).reveal() == "from-block"
+    with pytest.raises(ProfileError, match="no Prefect Secret block named 'other'"):
+        api_key_for(
+            TargetProfile(
+                name="t", vendor="apten", base_url="https://x.test", api_key_block="other"
+            )
+        )
+
+
+def test_profiles_from_config_are_checked() -> None:
+    from connectors import TargetProfile
+    from connectors._profile import ProfileError
+
+    profile = TargetProfile.from_config(
+        "prod", {"vendor": "octanist", "api_key_env": "K", "rate_limit_per_s": 5}
+    )
+    assert (profile.base_url, profile.rate_limit_per_s) == ("https://octanist.com/api", 5)
+    with pytest.raises(ProfileError, match="unknown setting"):
+        TargetProfile.from_config("prod", {"vendor": "octanist", "api_key": "literal"})
+    with pytest.raises(ProfileError, match="unknown vendor"):
+        TargetProfile.from_config("prod", {"vendor": "hubspot"})
