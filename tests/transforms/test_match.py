@@ -1,0 +1,65 @@
+"""Matching: one target lead, none, several, or keys that disagree. Never a guess."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.match import match
+
+SNAPSHOT = pl.LazyFrame(
+    {
+        "id": ["A", "B", "C", "D"],
+        "external_id": ["x1", None, None, "x4"],
+        "email": ["a@x.io", "b@x.io", "shared@x.io", "shared@x.io"],
+        "phone": ["+1001", "+1002", None, "+1004"],
+    }
+)
+
+
+def _run(rows: list[dict[str, str | None]]) -> list[tuple[object, ...]]:
+    columns = ("target_id", "external_id", "email", "phone")
+    source = pl.LazyFrame(
+        {
+            "source_row": list(range(2, len(rows) + 2)),
+            **{c: [r.get(c) for r in rows] for c in columns},
+        },
+        schema={"source_row": pl.Int64, **dict.fromkeys(columns, pl.String)},
+    )
+    out = match(source, SNAPSHOT).collect()
+    return out.select("match_status", "match_by", "matched_id", "match_reason").rows()
+
+
+def test_each_kind_of_outcome() -> None:
+    rows = _run(
+        [
+            {"email": "a@x.io"},  # matched by email
+            {"target_id": "B", "email": "b@x.io"},  # matched by target id (agrees with email)
+            {
+                "external_id": "x4",
+                "email": "shared@x.io",
+            },  # external id decides; email's list holds D
+            {"email": "new@x.io", "phone": "+1999"},  # new
+            {"email": "shared@x.io"},  # two leads share the email
+            {"email": "a@x.io", "phone": "+1002"},  # email says A, phone says B
+            {"target_id": "Z"},  # an id the target does not have: new
+        ]
+    )
+    assert rows[0] == ("matched", "email", "A", None)
+    assert rows[1] == ("matched", "target_id", "B", None)
+    assert rows[2] == ("matched", "external_id", "D", None)
+    assert rows[3] == ("new", None, None, None)
+    assert rows[4] == ("conflict", None, None, "2 target leads share this email: C, D")
+    assert rows[5] == (
+        "conflict",
+        None,
+        None,
+        "keys point at different target leads: email -> A; phone -> B",
+    )
+    assert rows[6] == ("new", None, None, None)
+
+
+def test_order_and_length_are_kept_and_snapshot_may_lack_keys() -> None:
+    source = pl.LazyFrame({"source_row": [5, 3, 9], "email": ["b@x.io", None, "a@x.io"]})
+    out = match(source, SNAPSHOT.select("id", "email"), keys=("email", "phone")).collect()
+    assert out["source_row"].to_list() == [5, 3, 9]
+    assert out["matched_id"].to_list() == ["B", None, "A"]
