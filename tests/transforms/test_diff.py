@@ -1,0 +1,98 @@
+"""Diff: only what really changed, compared on normalised values, in each field's semantics."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.fields import CHECKLIST_ITEM, CUSTOM_ENTRY
+from transforms.diff import diff
+
+SCHEMA = {
+    "matched_id": pl.String,
+    "email": pl.String,
+    "phone": pl.String,
+    "value": pl.Float64,
+    "tags": pl.List(pl.String),
+    "custom": pl.List(CUSTOM_ENTRY),
+    "checklist": pl.List(CHECKLIST_ITEM),
+}
+FIELDS = ("email", "phone", "value", "tags", "custom", "checklist")
+
+SNAPSHOT = pl.LazyFrame(
+    {
+        "id": ["A", "B"],
+        "email": ["a@x.io", "b@x.io"],
+        "phone": ["+12125550100", None],
+        "value": [100.0, None],
+        "tags": [["VIP", "hot"], []],
+        "custom": [[{"key": "loan", "value": "5000"}, {"key": "term", "value": "12"}], []],
+        "checklist": [[{"code": "tax_id", "value": "1", "status": "TODO"}], []],
+    },
+    schema={"id": pl.String, **{k: v for k, v in SCHEMA.items() if k != "matched_id"}},
+)
+
+
+def _rows(*rows: dict[str, object]) -> pl.LazyFrame:
+    return pl.LazyFrame([{**dict.fromkeys(SCHEMA), "tags": None, **r} for r in rows], schema=SCHEMA)
+
+
+def _run(rows: pl.LazyFrame, **kw: object) -> list[dict[str, object]]:
+    return diff(rows, SNAPSHOT, FIELDS, **kw).collect().to_dicts()  # type: ignore[arg-type]
+
+
+def test_nothing_changes_when_normalised_values_agree() -> None:
+    out = _run(
+        _rows(
+            {
+                "matched_id": "A",
+                "email": "a@x.io",
+                "phone": "+12125550100",
+                "value": 100.0,
+                "tags": ["hot", "vip"],
+                "custom": [{"key": "loan", "value": "5000"}],
+            }
+        )
+    )
+    assert out[0]["changed_fields"] == []
+    assert all(out[0][f"_send_{f}"] is None for f in FIELDS)
+
+
+def test_minimal_changes_per_field_semantics() -> None:
+    out = _run(
+        _rows(
+            {
+                "matched_id": "A",
+                "email": "new@x.io",
+                "value": 150.0,
+                "tags": ["VIP"],
+                "custom": [
+                    {"key": "loan", "value": "6000"},
+                    {"key": "term", "value": "12"},
+                    {"key": "rate", "value": "3"},
+                ],
+                "checklist": [{"code": "tax_id", "value": "1", "status": "COMPLETED"}],
+            }
+        )
+    )[0]
+    assert out["changed_fields"] == ["email", "value", "tags", "custom", "checklist"]
+    assert (out["_send_email"], out["_send_value"], out["_send_tags"]) == (
+        "new@x.io",
+        150.0,
+        ["VIP"],
+    )
+    assert out["_send_phone"] is None  # blank in the file: left as it is
+    assert out["_send_custom"] == [{"key": "loan", "value": "6000"}, {"key": "rate", "value": "3"}]
+    assert out["_send_checklist"] == [{"code": "tax_id", "value": "1", "status": "COMPLETED"}]
+
+
+def test_blanks_clear_sends_clears_for_values_the_target_has() -> None:
+    out = _run(_rows({"matched_id": "A", "email": "a@x.io"}), blanks="clear")[0]
+    assert out["changed_fields"] == ["phone", "value", "tags"]
+    assert out["_send_phone"] is None and out["_send_tags"] is None
+
+
+def test_unmatched_rows_have_no_changes() -> None:
+    out = _run(
+        _rows({"matched_id": None, "email": "z@x.io"}, {"matched_id": "B", "email": "b@x.io"})
+    )
+    assert [o["changed_fields"] for o in out] == [None, []]
