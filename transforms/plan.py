@@ -1,0 +1,127 @@
+"""The `plan` stage: one operation (or none) per source row, decided before anything is sent.
+
+From the check outcome, the match and the diff, each row becomes:
+
+- `invalid` / `duplicate`: as `check` said (no operation);
+- `conflict`: the match found several target leads, or keys that disagree;
+- `would_create` (op `create`): new, allowed by the mode, with every field the vendor requires;
+- `would_update` (op `update`): matched and something the vendor can update changed;
+- `unchanged`: matched and nothing changed;
+- `skipped`: the mode forbids it (`update` never creates, `create` never updates), the row asks
+  for a status the vendor cannot set, or a create lacks a field the vendor requires.
+
+Each operation has a deterministic `op_id` (a hash of the target profile, the row's identity
+and the payload), so a resumed run recognises work it has already done.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from schemas.vendors import VendorSpec
+
+__all__ = ["Mode", "plan"]
+
+Mode = Literal["upsert", "update", "create"]
+
+
+def plan(
+    rows: pl.LazyFrame, vendor: VendorSpec, *, mode: Mode = "upsert", profile: str
+) -> pl.LazyFrame:
+    """Add `op`, `outcome`, `reason_code`, `reason` and `op_id` (see the module docstring)."""
+    status = pl.col("match_status")
+    changed = pl.col("changed_fields").list.len().fill_null(0) > 0
+    skip = _skip_reason(vendor, mode)
+    outcome = (
+        pl.when(pl.col("outcome").is_in(["invalid", "duplicate"]))
+        .then(pl.col("outcome"))
+        .when(status == "conflict")
+        .then(pl.lit("conflict"))
+        .when(skip.is_not_null())
+        .then(pl.lit("skipped"))
+        .when(status == "new")
+        .then(pl.lit("would_create"))
+        .when(changed)
+        .then(pl.lit("would_update"))
+        .otherwise(pl.lit("unchanged"))
+    )
+    op = (
+        pl.when(outcome == "would_create")
+        .then(pl.lit("create"))
+        .when(outcome == "would_update")
+        .then(pl.lit("update"))
+    )
+    skip_parts = skip.str.split_exact("|", 1)
+    return (
+        rows.with_columns(outcome.alias("_planned"))
+        .with_columns(
+            pl.col("_planned").alias("outcome"),
+            op.alias("op"),
+            pl.when(pl.col("_planned") == "conflict")
+            .then(pl.lit("conflict"))
+            .when(pl.col("_planned") == "skipped")
+            .then(skip_parts.struct.field("field_0"))
+            .otherwise(pl.col("reason_code"))
+            .alias("reason_code"),
+            pl.when(pl.col("_planned") == "conflict")
+            .then(pl.col("match_reason"))
+            .when(pl.col("_planned") == "skipped")
+            .then(skip_parts.struct.field("field_1"))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
+        .with_columns(_op_id(profile).alias("op_id"))
+        .drop("_planned")
+    )
+
+
+def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
+    """ "code|message" when a create/update must not be sent, else null."""
+    new, matched = pl.col("match_status") == "new", pl.col("match_status") == "matched"
+    wants_status = pl.col("status").is_not_null() & (
+        new | pl.col("changed_fields").list.contains("status")
+    )
+    unsettable = wants_status & ~pl.col("status").is_in(list(vendor.settable_statuses))
+    missing = [pl.when(pl.col(f).is_null()).then(pl.lit(f)) for f in vendor.create_required]
+    missing_list = (
+        pl.concat_str(missing, separator=", ", ignore_nulls=True) if missing else pl.lit("")
+    )
+    settable = ", ".join(vendor.settable_statuses) or "none"
+    return (
+        pl.when(new & (mode == "update"))
+        .then(pl.lit("mode_update|mode update never creates: no target lead matches this row"))
+        .when(matched & (mode == "create") & (pl.col("changed_fields").list.len() > 0))
+        .then(
+            pl.lit("mode_create|mode create never updates: the row matches ") + pl.col("matched_id")
+        )
+        .when(unsettable & (new | matched))
+        .then(
+            pl.format(
+                f"unsettable_status|{vendor.name} cannot set status '{{}}' (settable: {settable})",
+                pl.col("status"),
+            )
+        )
+        .when(new & (missing_list != ""))
+        .then(
+            pl.lit(f"missing_required|{vendor.name} needs ")
+            + missing_list
+            + pl.lit(" to create a lead")
+        )
+    )
+
+
+def _op_id(profile: str) -> pl.Expr:
+    """A hash of profile, identity and payload (decimal digits of a u64).
+
+    Polars' own hash, no Python per row: stable for a given polars version, which is all a
+    resume needs, because a resumed run reads its op ids back from the stored plan.
+    """
+    identity = [
+        pl.col(k).cast(pl.String).fill_null("")
+        for k in ("matched_id", "external_id", "email", "phone")
+    ]
+    payload = pl.struct(pl.col("^_send_.*$")).struct.json_encode()
+    text = pl.concat_str([pl.lit(profile), pl.col("op"), *identity, payload], separator="\x1f")
+    return pl.when(pl.col("op").is_not_null()).then(text.hash(seed=20261122).cast(pl.String))
