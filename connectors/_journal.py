@@ -1,0 +1,182 @@
+"""The journal: every planned operation and what became of it, committed as it happens.
+
+One row per (run, op): `planned -> sent -> succeeded | failed | ambiguous`. The executor
+commits `sent` before a request leaves and the result right after, so a run killed at any
+point can be resumed: `succeeded` ops are never sent again, and a `sent` or `ambiguous` create
+is looked up in the target before it is re-created.
+
+SQLite under LEADPIPE_HOME by default (WAL mode: a kill cannot corrupt it), or any SQLAlchemy
+URL (e.g. PostgreSQL) for several workers. The schema is versioned (`journal_meta.version`);
+`_migrate` brings an older journal up to date.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+__all__ = ["OP_STATES", "Journal", "OpResult", "sqlite_url"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+OP_STATES = ("planned", "sent", "succeeded", "failed", "ambiguous")
+
+_meta = sa.MetaData()
+journal_meta = sa.Table("journal_meta", _meta, sa.Column("version", sa.Integer, nullable=False))
+runs = sa.Table(
+    "runs",
+    _meta,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("profile", sa.String(200), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+ops = sa.Table(
+    "ops",
+    _meta,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("op_id", sa.String(32), primary_key=True),
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("target_id", sa.String(200)),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("request_id", sa.String(200)),
+    sa.Column("error_code", sa.String(100)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+sa.Index("ops_by_state", ops.c.run_id, ops.c.state)
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What one request did, for the journal."""
+
+    state: str
+    target_id: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    request_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a journal file (its folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class Journal:
+    """A journal database; create one per process (connections are not shared across them)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = sa.create_engine(url)
+        if self._engine.dialect.name == "sqlite":
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+        _meta.create_all(self._engine)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"Journal({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _migrate(self) -> None:
+        with self._engine.begin() as db:
+            found = db.execute(sa.select(journal_meta.c.version)).scalar()
+            if found is None:
+                db.execute(journal_meta.insert().values(version=SCHEMA_VERSION))
+            elif found > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"journal schema {found} is newer than this leadpipe ({SCHEMA_VERSION})"
+                )
+            # Older versions would be upgraded here, one step at a time.
+
+    def start_run(self, run_id: str, *, profile: str, source: str, mode: str) -> bool:
+        """Record a run; False when it exists already (a resume)."""
+        with self._engine.begin() as db:
+            if db.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
+                return False
+            db.execute(
+                runs.insert().values(
+                    run_id=run_id, profile=profile, source=source, mode=mode, created_at=_now()
+                )
+            )
+        return True
+
+    def plan(self, run_id: str, planned: Iterable[Mapping[str, Any]]) -> int:
+        """Add `planned` ops ({op_id, source_row, op}) not yet journaled; returns how many."""
+        with self._engine.begin() as db:
+            known = {r[0] for r in db.execute(sa.select(ops.c.op_id).where(ops.c.run_id == run_id))}
+            fresh = [
+                {
+                    "run_id": run_id,
+                    "op_id": p["op_id"],
+                    "source_row": int(p["source_row"]),
+                    "op": p["op"],
+                    "state": "planned",
+                    "attempts": 0,
+                    "updated_at": _now(),
+                }
+                for p in planned
+                if p["op_id"] not in known
+            ]
+            if fresh:
+                db.execute(ops.insert(), fresh)
+        return len(fresh)
+
+    def mark_sent(self, run_id: str, op_id: str) -> None:
+        """Committed before the request leaves: a crash after this point leaves it `sent`."""
+        self._update(run_id, op_id, state="sent")
+
+    def record(self, run_id: str, op_id: str, result: OpResult) -> None:
+        """Committed right after the request: succeeded, failed or ambiguous."""
+        if result.state not in OP_STATES:
+            raise ValueError(f"unknown op state {result.state!r}")
+        self._update(run_id, op_id, **{k: v for k, v in result.__dict__.items()})
+
+    def _update(self, run_id: str, op_id: str, **values: Any) -> None:
+        with self._engine.begin() as db:
+            db.execute(
+                ops.update()
+                .where(ops.c.run_id == run_id, ops.c.op_id == op_id)
+                .values(**values, updated_at=_now())
+            )
+
+    def ops(self, run_id: str) -> pl.DataFrame:
+        """Every op of a run as a frame (state, target id, HTTP facts)."""
+        columns = [c for c in ops.c if c.name != "run_id"]
+        with self._engine.connect() as db:
+            rows = db.execute(
+                sa.select(*columns).where(ops.c.run_id == run_id).order_by(ops.c.source_row)
+            ).all()
+        schema = {
+            c.name: pl.Int64 if isinstance(c.type, sa.Integer) else pl.String for c in columns
+        }
+        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

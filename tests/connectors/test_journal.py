@@ -1,0 +1,75 @@
+"""The journal: op states, resume facts, idempotent planning, survival across processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connectors._journal import Journal, OpResult, sqlite_url
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(sqlite_url(tmp_path / "journal.db"))
+
+
+PLANNED = [
+    {"op_id": "a", "source_row": 2, "op": "create"},
+    {"op_id": "b", "source_row": 3, "op": "update"},
+]
+
+
+def test_states_and_results(journal: Journal) -> None:
+    assert (
+        journal.start_run("r1", profile="sandbox:octanist", source="f.csv", mode="upsert") is True
+    )
+    assert journal.plan("r1", PLANNED) == 2
+    journal.mark_sent("r1", "a")
+    journal.record(
+        "r1",
+        "a",
+        OpResult("succeeded", target_id="lead_1", http_status=200, attempts=1, request_id="req_1"),
+    )
+    journal.mark_sent("r1", "b")
+    frame = journal.ops("r1")
+    assert frame.select("op_id", "state", "target_id", "http_status").rows() == [
+        ("a", "succeeded", "lead_1", 200),
+        ("b", "sent", None, None),
+    ]
+
+
+def test_resume_does_not_duplicate_planned_ops(journal: Journal) -> None:
+    journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
+    journal.plan("r1", PLANNED)
+    assert journal.start_run("r1", profile="p", source="f.csv", mode="upsert") is False
+    assert journal.plan("r1", [*PLANNED, {"op_id": "c", "source_row": 4, "op": "create"}]) == 1
+    assert journal.ops("r1").height == 3
+
+
+def test_unknown_state_is_refused(journal: Journal) -> None:
+    journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
+    journal.plan("r1", PLANNED)
+    with pytest.raises(ValueError, match="unknown op state"):
+        journal.record("r1", "a", OpResult("done"))
+
+
+def test_committed_state_survives_a_killed_process(tmp_path: Path) -> None:
+    """A process that commits `sent` and is then killed leaves the op `sent` for the resume."""
+    db = tmp_path / "journal.db"
+    script = (
+        "import os, signal\n"
+        "from connectors._journal import Journal, sqlite_url\n"
+        f"j = Journal(sqlite_url(__import__('pathlib').Path({str(db)!r})))\n"
+        "j.start_run('r1', profile='p', source='f', mode='upsert')\n"
+        "j.plan('r1', [{'op_id': 'a', 'source_row': 2, 'op': 'create'}])\n"
+        "j.mark_sent('r1', 'a')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert result.returncode == -9
+    assert Journal(sqlite_url(db)).ops("r1")["state"].to_list() == ["sent"]
+    assert (tmp_path / "journal.db-wal").exists() or (tmp_path / "journal.db").stat().st_size > 0
+
