@@ -1,0 +1,139 @@
+"""The snapshot of a target's leads: Parquet under LEADPIPE_HOME/state/<profile>/, kept fresh.
+
+`refresh` asks the client for what changed since the stored high-water mark (the newest
+`updated_at` seen), merges it by id (the fresh copy wins), drops soft-deleted leads, and
+stores the result atomically (write, then rename), so a kill never leaves half a snapshot.
+
+Omni cannot list what changed (see connectors/omni.py): its snapshot is what leadpipe itself
+wrote, updated from responses, and refreshed per id for the leads a plan touches
+(`state_source = "written"`; the others are `"listed"`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from connectors._client import LeadClient, RemoteLead
+from schemas.fields import CANONICAL_FIELDS, canonical_dtype
+
+__all__ = ["SNAPSHOT_SCHEMA", "Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
+
+SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "updated_at": pl.String(),
+    **{f: canonical_dtype(f) for f in CANONICAL_FIELDS if f != "target_id"},
+}
+_UNLISTED_VENDORS = frozenset({"omni"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A target's leads as last seen, with the facts the summary reports."""
+
+    leads: pl.DataFrame
+    high_water: str | None = None
+    state_source: str = "listed"
+    fetched: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def leads_frame(leads: Iterable[RemoteLead]) -> pl.DataFrame:
+    """Remote leads (not deleted) as a frame of SNAPSHOT_SCHEMA; fields a vendor lacks are null."""
+    rows = [
+        {"id": lead.id, "updated_at": lead.updated_at, **_fields(lead.fields)}
+        for lead in leads
+        if not lead.deleted
+    ]
+    return pl.DataFrame(rows, schema=SNAPSHOT_SCHEMA, strict=False)
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in fields.items() if k in SNAPSHOT_SCHEMA}
+    if isinstance(kept.get("custom"), list):  # vendors store any JSON value: compare as text
+        kept["custom"] = [
+            {
+                "key": str(e["key"]),
+                "value": e["value"]
+                if isinstance(e["value"], str) or e["value"] is None
+                else json.dumps(e["value"]),
+            }
+            for e in kept["custom"]
+        ]
+    return kept
+
+
+def merge_leads(
+    old: pl.DataFrame, fresh: pl.DataFrame, deleted: Sequence[str] = ()
+) -> pl.DataFrame:
+    """`old` with `fresh` laid over it by id (fresh wins), without the `deleted` ids."""
+    merged = pl.concat(
+        [old.filter(~pl.col("id").is_in(fresh["id"].implode())), fresh], how="vertical_relaxed"
+    )
+    return merged.filter(~pl.col("id").is_in(list(deleted)))
+
+
+class SnapshotStore:
+    """The stored snapshot of one target profile."""
+
+    def __init__(self, home: Path, profile: str, vendor: str) -> None:
+        self.folder = home / "state" / re.sub(r"[^A-Za-z0-9_.-]+", "_", profile)
+        self.state_source = "written" if vendor in _UNLISTED_VENDORS else "listed"
+
+    def load(self) -> Snapshot:
+        leads_path, meta_path = self.folder / "leads.parquet", self.folder / "state.json"
+        if not leads_path.exists():
+            return Snapshot(pl.DataFrame(schema=SNAPSHOT_SCHEMA), state_source=self.state_source)
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return Snapshot(pl.read_parquet(leads_path), meta.get("high_water"), self.state_source)
+
+    def save(self, snapshot: Snapshot) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic(self.folder / "leads.parquet", lambda p: snapshot.leads.write_parquet(p))
+        meta = {
+            "high_water": snapshot.high_water,
+            "state_source": snapshot.state_source,
+            "leads": snapshot.leads.height,
+        }
+        _atomic(self.folder / "state.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+
+    async def refresh(self, client: LeadClient) -> Snapshot:
+        """Fetch what changed since the high-water mark, merge, store, and return it."""
+        stored = self.load()
+        if self.state_source == "written":
+            return stored
+        fresh: list[RemoteLead] = [
+            lead async for lead in client.iter_leads(since=stored.high_water)
+        ]
+        deleted = [lead.id for lead in fresh if lead.deleted]
+        leads = merge_leads(stored.leads, leads_frame(fresh), deleted)
+        stamps = [lead.updated_at for lead in fresh if lead.updated_at]
+        high_water = max(
+            [*stamps, *([stored.high_water] if stored.high_water else [])], default=None
+        )
+        snapshot = Snapshot(leads, high_water, "listed", fetched=len(fresh))
+        self.save(snapshot)
+        return snapshot
+
+    def record_writes(self, written: Iterable[RemoteLead]) -> Snapshot:
+        """Lay leads returned by writes (or fetched per id) over the stored snapshot."""
+        stored = self.load()
+        leads = list(written)
+        snapshot = Snapshot(
+            merge_leads(stored.leads, leads_frame(leads)), stored.high_water, stored.state_source
+        )
+        self.save(snapshot)
+        return snapshot
+
+
+def _atomic(target: Path, write: Any) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    write(partial)
+    os.replace(partial, target)
