@@ -55,7 +55,19 @@ class AptenClient(_Base):
 
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
         """Leads updated at or after `since` (all when None), oldest first, each id once."""
-        params: dict[str, Any] = {"updatedSince": since or _EPOCH, "limit": _PAGE}
+        async for lead in self._pages({"updatedSince": since or _EPOCH, "limit": _PAGE}):
+            yield lead
+
+    async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
+        """A lead created since `since` with this phone or email (to resolve a lost answer)."""
+        async for lead in self._pages({"createdSince": since, "limit": _PAGE}):
+            if not lead.deleted and any(
+                keys.get(k) and lead.fields.get(k) == keys[k] for k in ("phone", "email")
+            ):
+                return lead
+        return None
+
+    async def _pages(self, params: dict[str, Any]) -> AsyncIterator[RemoteLead]:
         seen: set[str] = set()
         while True:
             reply = await self.http.send("GET", "/leads", params=params, idempotent=True)

@@ -65,6 +65,19 @@ class OctanistClient(_Base):
         reply = await self.http.send("GET", f"/leads/{quote(lead_id, safe='')}", idempotent=True)
         return _lead(_data(reply.body))
 
+    async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
+        """A lead created since `since` with this email or phone (to resolve a lost answer)."""
+        for key in ("email", "phone"):
+            value = keys.get(key)
+            if not value:
+                continue
+            params = {"search": value, "createdAt[gte]": since, "limit": _PAGE}
+            reply = await self.http.send("GET", "/leads", params=params, idempotent=True)
+            for lead in (_lead(r) for r in reply.body.get("data", [])):
+                if str(lead.fields.get(key) or "").lower() == value.lower():
+                    return lead
+        return None
+
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
         """Leads updated at or after `since` (all when None), oldest first, each id once."""
         cursor, page, seen = since, 1, set[str]()

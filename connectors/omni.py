@@ -49,6 +49,19 @@ class OmniClient(_Base):
         )
         return _lead(reply.body)
 
+    async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
+        """A lead created since `since` with this email or phone (to resolve a lost answer)."""
+        params: dict[str, str] = {"format": "json", "start": since}
+        while True:
+            reply = await self.http.send("GET", "/api/v0/analytics", params=params, idempotent=True)
+            for row in reply.body.get("breakdown", []):
+                if any(keys.get(k) and row.get(w) == keys[k] for k, w in _ROW_KEYS.items()):
+                    return await self.get(row["leadId"])
+            token = reply.body.get("nextToken")
+            if not token:
+                return None
+            params["token"] = token
+
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
         """Leads created at or after `since` (all when None), through analytics then GET by id."""
         params: dict[str, str] = {"format": "json"}
@@ -63,6 +76,9 @@ class OmniClient(_Base):
             if not token:
                 return
             params["token"] = token
+
+
+_ROW_KEYS = {"email": "email", "phone": "phoneNumber"}
 
 
 def _lead(body: Any) -> RemoteLead:

@@ -1,0 +1,189 @@
+"""The push executor: send planned operations safely, journal each one, never duplicate a lead.
+
+For each op, with at most `concurrency` in flight (the client's limiter sets the pace):
+
+1. already `succeeded` in the journal (a resume): nothing is sent;
+2. a create the journal has as `sent` or `ambiguous` (a crash or a lost answer): the target is
+   searched by the op's match keys first, and the lead is only created if it is not there;
+3. otherwise `sent` is committed, the request goes out, and the result is committed.
+
+An ambiguous create (sent, no answer) gets the same treatment at once: look, then create once
+more only if absent; if it is still unknown it stays `ambiguous` for the next resume. A fatal
+error (bad key) stops the run: ops not yet sent end `skipped` with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from connectors._client import LeadClient, RemoteLead, WriteResult
+from connectors._journal import Journal, OpResult
+from connectors.exceptions import (
+    AmbiguousWriteError,
+    FatalVendorError,
+    LeadConflict,
+    PayloadRejected,
+    VendorError,
+)
+
+__all__ = ["PlannedOp", "PushReport", "push"]
+
+logger = logging.getLogger(__name__)
+
+# How far before the journaled send time to look for a lead an ambiguous create may have made.
+_LOOKBACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PlannedOp:
+    """One request to make: a create, or an update of `ref`."""
+
+    op_id: str
+    source_row: int
+    op: Literal["create", "update"]
+    fields: Mapping[str, Any]
+    ref: str | None = None
+    keys: Mapping[str, str] = field(default_factory=dict)  # to find an ambiguous create
+
+
+@dataclass
+class PushReport:
+    """What the push did: a result per op, leads the target returned, and why it stopped."""
+
+    results: dict[str, OpResult] = field(default_factory=dict)
+    leads: list[RemoteLead] = field(default_factory=list)
+    stopped: str | None = None
+
+
+async def push(
+    client: LeadClient,
+    journal: Journal,
+    run_id: str,
+    ops: Sequence[PlannedOp],
+    *,
+    concurrency: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> PushReport:
+    """Send `ops` (see the module docstring); the journal holds the truth at every moment."""
+    report = PushReport()
+    before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(op: PlannedOp) -> None:
+        async with gate:
+            if report.stopped:
+                report.results[op.op_id] = OpResult(
+                    "failed", error_code="skipped", error_message=report.stopped
+                )
+            else:
+                report.results[op.op_id] = await _execute(
+                    client, journal, run_id, op, before.get(op.op_id), report
+                )
+            if progress:
+                progress(1)
+
+    await asyncio.gather(*(one(op) for op in ops))
+    return report
+
+
+async def _execute(
+    client: LeadClient,
+    journal: Journal,
+    run_id: str,
+    op: PlannedOp,
+    seen: Mapping[str, Any] | None,
+    report: PushReport,
+) -> OpResult:
+    if seen and seen["state"] == "succeeded":
+        return OpResult(
+            "succeeded",
+            seen["target_id"],
+            seen["http_status"],
+            seen["attempts"],
+            seen["request_id"],
+        )
+    if op.op == "create" and seen and seen["state"] in ("sent", "ambiguous"):
+        found = await _find(client, op, _since(seen["updated_at"]))
+        if found is not None:
+            return _record(
+                journal,
+                run_id,
+                op,
+                OpResult("succeeded", found.id, error_code="found_after_ambiguous"),
+            )
+    result = await _send(client, journal, run_id, op, report)
+    if result.state == "ambiguous" and op.op == "create":
+        found = await _find(client, op, _since(None))
+        if found is not None:
+            return _record(
+                journal,
+                run_id,
+                op,
+                OpResult("succeeded", found.id, error_code="found_after_ambiguous"),
+            )
+        result = await _send(client, journal, run_id, op, report)
+    return result
+
+
+async def _send(
+    client: LeadClient, journal: Journal, run_id: str, op: PlannedOp, report: PushReport
+) -> OpResult:
+    journal.mark_sent(run_id, op.op_id)
+    try:
+        written = await (
+            client.create(op.fields)
+            if op.op == "create"
+            else client.update(op.ref or "", op.fields)
+        )
+    except FatalVendorError as exc:
+        report.stopped = f"the run stopped: {exc.vendor_message}"
+        return _record(journal, run_id, op, _failure("failed", exc))
+    except AmbiguousWriteError as exc:
+        return _record(journal, run_id, op, _failure("ambiguous", exc))
+    except LeadConflict as exc:
+        return _record(journal, run_id, op, _failure("failed", exc, code="conflict"))
+    except (VendorError, PayloadRejected) as exc:
+        return _record(journal, run_id, op, _failure("failed", exc))
+    if written.lead is not None:
+        report.leads.append(written.lead)
+    return _record(journal, run_id, op, _success(written, op))
+
+
+def _success(written: WriteResult, op: PlannedOp) -> OpResult:
+    return OpResult(
+        "succeeded", written.id or op.ref, written.http_status, written.attempts, written.request_id
+    )
+
+
+def _failure(state: str, exc: VendorError, code: str | None = None) -> OpResult:
+    return OpResult(
+        state,
+        http_status=exc.status,
+        attempts=exc.attempts,
+        request_id=exc.request_id,
+        error_code=code or exc.code or type(exc).__name__,
+        error_message=exc.vendor_message,
+    )
+
+
+def _record(journal: Journal, run_id: str, op: PlannedOp, result: OpResult) -> OpResult:
+    journal.record(run_id, op.op_id, result)
+    return result
+
+
+async def _find(client: LeadClient, op: PlannedOp, since: str) -> RemoteLead | None:
+    find = getattr(client, "find", None)
+    if find is None or not op.keys:
+        return None
+    found: RemoteLead | None = await find(op.keys, since=since)
+    return found
+
+
+def _since(sent_at: str | None) -> str:
+    moment = datetime.fromisoformat(sent_at) if sent_at else datetime.now(UTC)
+    return (moment - _LOOKBACK).strftime("%Y-%m-%dT%H:%M:%SZ")
