@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -49,6 +49,8 @@ class PlannedOp:
     fields: Mapping[str, Any]
     ref: str | None = None
     keys: Mapping[str, str] = field(default_factory=dict)  # to find an ambiguous create
+    # Fields a vendor takes only on update (Octanist status/value): sent to the new lead next.
+    then_update: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -151,7 +153,33 @@ async def _send(
         return _record(journal, run_id, op, _failure("failed", exc))
     if written.lead is not None:
         report.leads.append(written.lead)
+    if op.op == "create" and op.then_update and written.id:
+        return await _follow_up(client, journal, run_id, op, written, report)
     return _record(journal, run_id, op, _success(written, op))
+
+
+async def _follow_up(
+    client: LeadClient,
+    journal: Journal,
+    run_id: str,
+    op: PlannedOp,
+    created: WriteResult,
+    report: PushReport,
+) -> OpResult:
+    """Set what the create could not carry; the lead exists either way: never re-created."""
+    assert created.id is not None
+    try:
+        written = await client.update(created.id, op.then_update)
+    except VendorError as exc:
+        failed = _failure("failed", exc)
+        fields = ", ".join(op.then_update)
+        message = f"created {created.id}, but setting {fields} failed: {exc.vendor_message}"
+        return _record(
+            journal, run_id, op, replace(failed, target_id=created.id, error_message=message)
+        )
+    if written.lead is not None:
+        report.leads.append(written.lead)
+    return _record(journal, run_id, op, _success(created, op))
 
 
 def _success(written: WriteResult, op: PlannedOp) -> OpResult:

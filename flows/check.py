@@ -10,7 +10,7 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import polars as pl
 from prefect import flow
@@ -28,7 +28,15 @@ from transforms.read import SourceTable, read_source
 from transforms.report import build_report, count_outcomes, top_reasons, write_report
 from transforms.validate import validate
 
-__all__ = ["CHECK_OUTCOMES", "CHECK_STAGES", "CheckState", "check_flow", "run_check"]
+__all__ = [
+    "CHECK_OUTCOMES",
+    "CHECK_STAGES",
+    "CheckState",
+    "check_flow",
+    "prepare_stages",
+    "run_check",
+    "summary_basics",
+]
 
 CHECK_OUTCOMES = ("valid", "invalid", "duplicate")
 
@@ -49,13 +57,17 @@ class CheckState:
         return self.frame
 
 
-def _read(state: CheckState) -> CheckState:
+# The stages below serve every job whose state extends CheckState (check, plan, import).
+S = TypeVar("S", bound=CheckState)
+
+
+def _read(state: S) -> S:
     opts = state.options
     table = read_source(opts.source, scratch=opts.out_dir / ".scratch", sheet=opts.sheet)
     return replace(state, table=table, frame=table.frame)
 
 
-def _map(state: CheckState) -> CheckState:
+def _map(state: S) -> S:
     assert state.table is not None
     mapping = resolve_mapping(
         state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping
@@ -66,7 +78,7 @@ def _map(state: CheckState) -> CheckState:
     return replace(state, table=facts_only, mapping=mapping, frame=frame)
 
 
-def _normalise(state: CheckState) -> CheckState:
+def _normalise(state: S) -> S:
     opts = state.options
     book = load_phone_book(opts.home)
     frame = normalise(state.need_frame().lazy(), book, default_region=opts.default_region).collect()
@@ -75,27 +87,35 @@ def _normalise(state: CheckState) -> CheckState:
     return replace(state, frame=frame, facts={**state.facts, "phones": phones})
 
 
-def _validate(state: CheckState) -> CheckState:
+def _validate(state: S) -> S:
     return replace(state, frame=validate(state.need_frame()))
 
 
-def _dedupe(state: CheckState) -> CheckState:
+def _dedupe(state: S) -> S:
     return replace(
         state, frame=dedupe(state.need_frame().lazy(), state.options.duplicates).collect()
     )
 
 
-def _report(state: CheckState) -> CheckState:
+def _report(state: S) -> S:
     rows = build_report(state.need_frame().lazy()).collect()
     return replace(state, rows=rows, frame=None)
 
 
+def prepare_stages(state_type: type[S]) -> tuple[Stage[S], ...]:
+    """read -> map -> normalise -> validate -> dedupe: the start of every job."""
+    del state_type  # only fixes the type the stages are used with
+    return (
+        Stage("read", _read),
+        Stage("map", _map),
+        Stage("normalise", _normalise),
+        Stage("validate", _validate),
+        Stage("dedupe", _dedupe),
+    )
+
+
 CHECK_STAGES: tuple[Stage[CheckState], ...] = (
-    Stage("read", _read),
-    Stage("map", _map),
-    Stage("normalise", _normalise),
-    Stage("validate", _validate),
-    Stage("dedupe", _dedupe),
+    *prepare_stages(CheckState),
     Stage("report", _report),
 )
 
@@ -142,13 +162,30 @@ def _summary(
     started: datetime,
     seconds: float,
 ) -> dict[str, Any]:
+    assert state.rows is not None
+    return {
+        "job": "check",
+        "mode": "check",
+        "dry_run": True,
+        "target": None,
+        "counts": count_outcomes(state.rows, CHECK_OUTCOMES),
+        "requests": {"sent": 0, "retried": 0, "throttled": 0},
+        **summary_basics(state, durations, engine, started, seconds),
+    }
+
+
+def summary_basics(
+    state: CheckState,
+    durations: dict[str, float],
+    engine: Engine,
+    started: datetime,
+    seconds: float,
+) -> dict[str, Any]:
+    """The summary keys every job shares: run, source, mapping, options, reasons, timings."""
     opts, table, mapping, rows = state.options, state.table, state.mapping, state.rows
     assert table is not None and mapping is not None and rows is not None
     return {
         "run_id": opts.run_id,
-        "job": "check",
-        "mode": "check",
-        "dry_run": True,
         "engine": engine,
         "source": {
             "path": str(opts.source),
@@ -159,7 +196,6 @@ def _summary(
             "columns": len(table.headers),
             "ignored_columns": list(table.ignored_columns),
         },
-        "target": None,
         "mapping": {
             "preset": mapping.preset,
             "detected": mapping.detected,
@@ -171,9 +207,7 @@ def _summary(
         },
         "options": {"default_region": opts.default_region, "duplicates": opts.duplicates},
         "rows": rows.height,
-        "counts": count_outcomes(rows, CHECK_OUTCOMES),
         "reasons": top_reasons(rows),
-        "requests": {"sent": 0, "retried": 0, "throttled": 0},
         "phones": state.facts.get("phones", {}),
         "durations": durations,
         "seconds": round(seconds, 3),

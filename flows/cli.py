@@ -103,6 +103,110 @@ def _check(args: dict[str, Any], as_json: bool) -> None:
         _show_summary(summary)
 
 
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="Target profile: [targets.NAME] in the config, or sandbox:omni|apten|octanist.",
+    ),
+]
+
+
+@app.command("plan")
+def plan_command(
+    source: Annotated[Path, typer.Argument(help="The export to plan.")],
+    target: TargetOpt,
+    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected).")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML mapping file extending a preset.")
+    ] = None,
+    default_region: Annotated[
+        str | None, typer.Option("--default-region", help="Region for bare phones.")
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="upsert (default), update (never create), create (never update)."),
+    ] = None,
+    blanks: Annotated[
+        str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
+    ] = False,
+    engine: EngineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Dry run: what an import would create, update or skip, and its requests. Sends nothing."""
+    args = dict(locals())
+    _guard(lambda: _sync(args, as_json, dry_run=True, resume=None))
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(help="The export to import.")],
+    target: TargetOpt,
+    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected).")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML mapping file extending a preset.")
+    ] = None,
+    default_region: Annotated[
+        str | None, typer.Option("--default-region", help="Region for bare phones.")
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="upsert (default), update (never create), create (never update)."),
+    ] = None,
+    blanks: Annotated[
+        str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
+    ] = False,
+    engine: EngineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Send the minimal creates and updates to the target; report every row."""
+    args = dict(locals())
+    _guard(lambda: _sync(args, as_json, dry_run=False, resume=resume))
+
+
+def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | None) -> None:
+    from flows.config import SyncOptions
+
+    conf = load_config(args["config"])
+    run_id = resume or new_run_id()
+    mapping = pick(args["mapping"], conf, "mapping")
+    options = SyncOptions(
+        source=args["source"],
+        out_dir=Path(pick(args["out"], conf, "out", f"runs/{run_id}")),
+        run_id=run_id,
+        home=leadpipe_home(),
+        preset=pick(args["preset"], conf, "preset"),
+        mapping=Path(mapping) if mapping else None,
+        default_region=_upper(pick(args["default_region"], conf, "default_region")),
+        duplicates=pick(None, conf, "duplicates", "last"),
+        target=args["target"],
+        targets=dict(conf.get("targets", {})),
+        mode=pick(args["mode"], conf, "mode", "upsert"),
+        blanks=pick(args["blanks"], conf, "blanks", "leave"),
+        dry_run=dry_run,
+        journal_url=conf.get("journal_url"),
+    )
+    from flows.sync import run_sync
+
+    with _progress(enabled=not as_json):
+        summary = run_sync(options, engine_choice(args["engine"], conf))
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    else:
+        _show_summary(summary)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo's run directories go.")] = Path(
@@ -132,6 +236,34 @@ def demo(
                 _show_summary(run_check(options, chosen))
 
     _guard(_demo)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (keep it on loopback).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8900,
+    db: Annotated[
+        Path | None, typer.Option(help="SQLite file (default LEADPIPE_HOME/sandbox.db).")
+    ] = None,
+) -> None:
+    """Serve the local stand-in for the Omni, Apten and Octanist APIs (API key: sandbox-key)."""
+
+    def _serve() -> None:
+        from sandbox import serve
+
+        database = db or leadpipe_home() / "sandbox.db"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        _err.print(
+            f"sandbox on http://{host}:{port}  (/omni, /apten/v1, /octanist/api, /_sandbox; "
+            f"key sandbox-key; state {database})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        serve(host, port, database)
+
+    _guard(_serve)
 
 
 def _upper(value: str | None) -> str | None:
@@ -214,6 +346,13 @@ def _show_summary(summary: dict[str, Any]) -> None:
         for r in summary["reasons"]:
             reasons.add_row(r["reason_code"], str(r["count"]), str(r["example_row"]), r["example"])
         _out.print(reasons)
+    if summary.get("target"):
+        sent, planned = summary["requests"], summary.get("planned_requests", 0)
+        retries = f"{sent['retried']} retried, {sent['throttled']} throttled"
+        _out.print(
+            f"target {summary['target']['profile']}: {planned} requests planned, "
+            f"{sent['sent']} sent ({retries})"
+        )
     took = f"{summary['seconds']:.1f} s, engine {summary['engine']}"
     _out.print(f"Report: {summary['out_dir']}/rows.csv  ({took})")
 

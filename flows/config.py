@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -23,11 +23,14 @@ import phonenumbers
 from flows._engine import Engine
 from flows.exceptions import ConfigError
 from transforms.dedupe import DuplicatePolicy
+from transforms.diff import Blanks
+from transforms.plan import Mode
 
 __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_HOME",
     "CheckOptions",
+    "SyncOptions",
     "engine_choice",
     "leadpipe_home",
     "load_config",
@@ -69,6 +72,29 @@ class CheckOptions:
             raise ConfigError(
                 f"--duplicates must be one of {', '.join(_POLICIES)}, not {self.duplicates!r}"
             )
+
+
+@dataclass(frozen=True)
+class SyncOptions(CheckOptions):
+    """`leadpipe plan` / `import`: the check options plus the target and how to write to it."""
+
+    target: str = ""
+    targets: dict[str, Any] = field(default_factory=dict)  # [targets.*] tables of the config
+    mode: Mode = "upsert"
+    blanks: Blanks = "leave"
+    dry_run: bool = True
+    journal_url: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.target:
+            raise ConfigError(
+                "--target is required (a [targets.NAME] profile, or sandbox:octanist etc.)"
+            )
+        if self.mode not in ("upsert", "update", "create"):
+            raise ConfigError(f"--mode must be upsert, update or create, not {self.mode!r}")
+        if self.blanks not in ("leave", "clear"):
+            raise ConfigError(f"--blanks must be leave or clear, not {self.blanks!r}")
 
 
 def new_run_id(now: datetime | None = None) -> str:

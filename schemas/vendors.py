@@ -30,7 +30,24 @@ class VendorSpec:
     settable_statuses: Mapping[str, str] = field(default_factory=dict)
     # the vendor's status words -> canonical status, for reads
     read_statuses: Mapping[str, str] = field(default_factory=dict)
+    # identity keys the vendor stores on create and returns on reads: how a later run finds a lead
+    match_keys: tuple[str, ...] = ("email", "phone")
+    # the status a new lead has without asking (None: the vendor has no status at all)
+    initial_status: str | None = None
+    # canonical statuses the vendor stores as another one (Octanist has no "new": it is "open")
+    status_aliases: Mapping[str, str] = field(default_factory=dict)
     notes: str = ""
+
+    @property
+    def has_status(self) -> bool:
+        return self.initial_status is not None
+
+    @property
+    def diffable(self) -> frozenset[str]:
+        """Fields the vendor both updates and returns: the only ones a diff can judge."""
+        return self.updatable & frozenset(self.read.values()) | (
+            {"status"} if "status" in self.updatable and self.read_statuses else set()
+        )
 
 
 def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
@@ -126,6 +143,9 @@ OMNI = VendorSpec(
             "OPTED_OUT": "opted_out",
         }
     ),
+    match_keys=("external_id", "email", "phone"),
+    initial_status="in_progress",
+    status_aliases=_frozen({"new": "in_progress", "open": "in_progress"}),
     notes="status is update-only and must agree with didOptOut; no list endpoint",
 )
 
@@ -153,8 +173,8 @@ APTEN = VendorSpec(
             "email": "email",
             "customerProfile": "customer_profile",
             "externalLeadId": "external_id",
-            "timeZone": "timezone",
-            "timezone": "timezone",
+            "additionalInfo": "custom",  # an object; connectors.apten turns it into entries
+            # No time zone: Apten's documented lead object does not return one.
             "isUnsubscribed": "opted_out",
         }
     ),
@@ -197,6 +217,8 @@ OCTANIST = VendorSpec(
     updatable=frozenset({"status", "value", "note", "loss_reason"}),
     settable_statuses=_frozen({"qualified": "qualified", "won": "won", "lost": "lost"}),
     read_statuses=_frozen({"open": "open", "qualified": "qualified", "won": "won", "lost": "lost"}),
+    initial_status="open",
+    status_aliases=_frozen({"new": "open", "in_progress": "open"}),
     notes="create needs name/email/phone/custom; lossReason only with lost; open is not settable",
 )
 

@@ -37,3 +37,21 @@ def normalise(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) 
         .pipe(normalise_phones, book, default_region=default_region)
         .pipe(normalise_timezones)
     )
+
+
+def normalise_target(lf: pl.LazyFrame, book: PhoneBook) -> pl.LazyFrame:
+    """The target's leads in the file's normal form, for `match` and `diff`.
+
+    Emails are cleaned and lower-cased; phones become E.164 where libphonenumber can read them
+    without a region (vendors store international numbers) and stay as stored otherwise.
+    """
+    from transforms.emails import clean_email
+
+    schema = lf.collect_schema()
+    phones = lf.with_columns(
+        clean_email("email").alias("email"),
+        *[pl.lit(None, pl.String).alias(c) for c in ("country", "phone_ext") if c not in schema],
+    ).pipe(normalise_phones, book, default_region=None)
+    return phones.with_columns(pl.coalesce("phone", "phone_raw").alias("phone")).select(
+        schema.names()
+    )

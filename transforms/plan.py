@@ -8,7 +8,9 @@ From the check outcome, the match and the diff, each row becomes:
 - `would_update` (op `update`): matched and something the vendor can update changed;
 - `unchanged`: matched and nothing changed;
 - `skipped`: the mode forbids it (`update` never creates, `create` never updates), the row asks
-  for a status the vendor cannot set, or a create lacks a field the vendor requires.
+  for a status the vendor cannot set, a create lacks a field the vendor requires, or a new
+  row has no key the vendor keeps (Octanist stores no external id): creating it would create it
+  again on every run.
 
 Each operation has a deterministic `op_id` (a hash of the target profile, the row's identity
 and the payload), so a resumed run recognises work it has already done.
@@ -80,8 +82,14 @@ def plan(
 def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
     """ "code|message" when a create/update must not be sent, else null."""
     new, matched = pl.col("match_status") == "new", pl.col("match_status") == "matched"
-    wants_status = pl.col("status").is_not_null() & (
-        new | pl.col("changed_fields").list.contains("status")
+    # A new lead starts in the vendor's initial status: asking for that needs no request.
+    wants_status = (
+        pl.lit(vendor.has_status)
+        & pl.col("status").is_not_null()
+        & (
+            (new & (pl.col("status") != (vendor.initial_status or "")))
+            | pl.col("changed_fields").list.contains("status")
+        )
     )
     unsettable = wants_status & ~pl.col("status").is_in(list(vendor.settable_statuses))
     missing = [pl.when(pl.col(f).is_null()).then(pl.lit(f)) for f in vendor.create_required]
@@ -89,6 +97,8 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
         pl.concat_str(missing, separator=", ", ignore_nulls=True) if missing else pl.lit("")
     )
     settable = ", ".join(vendor.settable_statuses) or "none"
+    findable = pl.any_horizontal([pl.col(k).is_not_null() for k in vendor.match_keys])
+    keys = " or ".join(k.replace("_", " ") for k in vendor.match_keys)
     return (
         pl.when(new & (mode == "update"))
         .then(pl.lit("mode_update|mode update never creates: no target lead matches this row"))
@@ -101,6 +111,13 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
             pl.format(
                 f"unsettable_status|{vendor.name} cannot set status '{{}}' (settable: {settable})",
                 pl.col("status"),
+            )
+        )
+        .when(new & ~findable)
+        .then(
+            pl.lit(
+                f"unfindable|{vendor.name} keeps no other key of this row: without {keys} a later "
+                "run could not find the lead, and would create it again"
             )
         )
         .when(new & (missing_list != ""))

@@ -140,3 +140,19 @@ async def _stop_early(target: FakeTarget, journal: Journal) -> Any:
     ops = [_create(i) for i in range(10)]
     journal.plan("r", [{"op_id": o.op_id, "source_row": o.source_row, "op": o.op} for o in ops])
     return await push(target, journal, "r", ops, concurrency=1)  # type: ignore[arg-type]
+
+
+def test_fields_a_create_cannot_carry_follow_as_an_update(journal: Journal) -> None:
+    target = FakeTarget()
+    op = PlannedOp(
+        "op1",
+        2,
+        "create",
+        {"email": "a@x.io"},
+        keys={"email": "a@x.io"},
+        then_update={"status": "won", "value": 10.0},
+    )
+    report = _go(target, journal, [op])
+    assert target.calls == ["create a@x.io", "update L1"]
+    assert target.leads["L1"] == {"email": "a@x.io", "status": "won", "value": 10.0}
+    assert report.results["op1"].state == "succeeded" and report.results["op1"].target_id == "L1"

@@ -74,7 +74,7 @@ def test_outcomes() -> None:
             {"match_status": "matched", "matched_id": "L1", "changed_fields": ["email"]},
             "mode_create",
         ),
-        ("upsert", {"email": "a@x.io", "status": "open"}, "unsettable_status"),
+        ("upsert", {"email": "a@x.io", "status": "completed"}, "unsettable_status"),
     ],
 )
 def test_skips_before_sending(mode: str, row: dict[str, object], code: str) -> None:
@@ -115,3 +115,28 @@ def test_op_ids_are_deterministic_and_distinct() -> None:
     again = plan(rows, OCTANIST, profile="p").collect()["op_id"].to_list()
     other = plan(rows, OCTANIST, profile="q").collect()["op_id"].to_list()
     assert first == again and len(set(first)) == 2 and set(first).isdisjoint(other)
+
+
+def test_a_new_lead_in_the_vendors_initial_status_needs_no_status_request() -> None:
+    assert _run(_rows({"email": "a@x.io", "status": "open"})) == [("would_create", "create", None)]
+    # Apten has no status at all: a status column never blocks a row
+    row = {
+        "email": "a@x.io",
+        "status": "won",
+        "first_name": "A",
+        "last_name": "B",
+        "phone": "+1",
+        "customer_profile": "Default",
+    }
+    assert _run(_rows(row), vendor=APTEN) == [("would_create", "create", None)]
+
+
+def test_a_new_row_the_vendor_could_never_find_again_is_skipped() -> None:
+    out = plan(
+        _rows({"external_id": "1017", "first_name": "Quinn"}), OCTANIST, profile="p"
+    ).collect()
+    row = out.row(0, named=True)
+    assert (row["outcome"], row["reason_code"]) == ("skipped", "unfindable")
+    assert "without email or phone" in row["reason"]
+    omni = plan(_rows({"external_id": "1017", "first_name": "Quinn"}), OMNI, profile="p").collect()
+    assert omni["outcome"].to_list() == ["would_create"]  # Omni keeps externalLeadId

@@ -1,0 +1,370 @@
+"""`leadpipe plan` and `leadpipe import`: the check stages, then the target.
+
+    read -> map -> normalise -> validate -> dedupe -> snapshot -> match -> diff -> plan
+         -> push -> report
+
+`plan` is the same list as a dry run (push sends nothing). Each stage is one call into
+`transforms/` or `connectors/`; `run_sync` runs the list with either engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import polars as pl
+from prefect import flow
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+
+from connectors import LeadClient, RemoteLead, open_client
+from connectors._journal import Journal, sqlite_url
+from connectors._push import PlannedOp, PushReport, push
+from connectors._snapshot import SNAPSHOT_SCHEMA, Snapshot, SnapshotStore
+from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
+from flows._phonebook import load_phone_book
+from flows._targets import Target, resolve_target
+from flows.check import CheckState, prepare_stages, summary_basics
+from flows.config import SyncOptions
+from schemas.exceptions import ImporterError
+from schemas.fields import REPORT_COLUMNS
+from schemas.vendors import VENDORS, VendorSpec
+from transforms.diff import diff
+from transforms.match import match
+from transforms.normalise import normalise_target
+from transforms.plan import plan
+from transforms.report import build_report, count_outcomes, write_report
+
+__all__ = ["SYNC_STAGES", "SyncState", "import_flow", "run_sync"]
+
+PLAN_OUTCOMES = (
+    "would_create",
+    "would_update",
+    "unchanged",
+    "conflict",
+    "invalid",
+    "duplicate",
+    "skipped",
+)
+IMPORT_OUTCOMES = (
+    "created",
+    "updated",
+    "unchanged",
+    "conflict",
+    "invalid",
+    "duplicate",
+    "failed",
+    "skipped",
+)
+
+
+@dataclass(frozen=True)
+class SyncState(CheckState):
+    """The check state plus the target, its snapshot, the plan and what the push did."""
+
+    options: SyncOptions
+    target: Target | None = None
+    snapshot: Snapshot | None = None
+    pushed: PushReport | None = None
+    requests: dict[str, int] | None = None
+
+    @property
+    def vendor(self) -> VendorSpec:
+        assert self.target is not None
+        return VENDORS[self.target.profile.vendor]
+
+    def client(self) -> LeadClient:
+        assert self.target is not None
+        return open_client(self.target.profile, transport=self.target.transport)
+
+
+def _snapshot(state: SyncState) -> SyncState:
+    opts = state.options
+    target = resolve_target(opts.target, opts.targets, opts.home)
+    state = replace(state, target=target)
+    store = SnapshotStore(opts.home, target.profile.name, target.profile.vendor)
+    snapshot = asyncio.run(_refresh(state, store))
+    return replace(state, snapshot=snapshot)
+
+
+async def _refresh(state: SyncState, store: SnapshotStore) -> Snapshot:
+    async with state.client() as client:
+        return await store.refresh(client)
+
+
+def _match(state: SyncState) -> SyncState:
+    assert state.snapshot is not None
+    # Status as the vendor stores it (Octanist has no "new": a new lead is "open").
+    aliases = dict(state.vendor.status_aliases)
+    rows = build_report(state.need_frame().lazy()).with_columns(
+        pl.col("status").replace(aliases) if aliases else pl.col("status")
+    )
+    target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
+    matched = match(rows, target).with_columns(
+        pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
+        for c in ("match_status", "match_by", "matched_id", "match_reason")
+    )
+    return replace(state, frame=matched.collect())
+
+
+def _diff(state: SyncState) -> SyncState:
+    assert state.snapshot is not None
+    target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
+    fields = sorted(state.vendor.diffable)
+    changed = diff(state.need_frame().lazy(), target, fields, blanks=state.options.blanks)
+    return replace(state, frame=changed.collect())
+
+
+def _plan(state: SyncState) -> SyncState:
+    assert state.target is not None
+    planned = plan(
+        state.need_frame().lazy(),
+        state.vendor,
+        mode=state.options.mode,
+        profile=state.target.profile.name,
+    )
+    return replace(state, frame=planned.collect())
+
+
+def _push(state: SyncState) -> SyncState:
+    if state.options.dry_run:
+        return replace(state, requests={"sent": 0, "retried": 0, "throttled": 0})
+    opts, frame = state.options, state.need_frame()
+    journal = Journal(opts.journal_url or sqlite_url(opts.home / "journal.db"))
+    assert state.target is not None
+    journal.start_run(
+        opts.run_id, profile=state.target.profile.name, source=str(opts.source), mode=opts.mode
+    )
+    ops = _planned_ops(frame, state.vendor)
+    journal.plan(
+        opts.run_id, [{"op_id": o.op_id, "source_row": o.source_row, "op": o.op} for o in ops]
+    )
+    pushed, requests = asyncio.run(_send(state, journal, ops))
+    journal.close()
+    return replace(state, pushed=pushed, requests=requests)
+
+
+async def _send(
+    state: SyncState, journal: Journal, ops: list[PlannedOp]
+) -> tuple[PushReport, dict[str, int]]:
+    assert state.target is not None
+    async with state.client() as client:
+        pushed = await push(
+            client, journal, state.options.run_id, ops, concurrency=state.target.profile.concurrency
+        )
+        stats = client.http.stats
+        return pushed, {"sent": stats.sent, "retried": stats.retried, "throttled": stats.throttled}
+
+
+def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
+    """The requests the plan asks for, each with the fields it sends and the keys to find it.
+
+    A create carries what the vendor takes on create; what it only takes on update (Octanist's
+    status and value, Omni's status) follows as an update of the new lead.
+    """
+    follow = sorted(vendor.updatable - vendor.creatable)
+    ops = []
+    for row in frame.filter(pl.col("op").is_not_null()).iter_rows(named=True):
+        keys = {k: row[k] for k in ("external_id", "email", "phone") if row.get(k)}
+        if row["op"] == "create":
+            fields = {f: row[f] for f in sorted(vendor.creatable) if row.get(f) not in (None, [])}
+            then = {f: row[f] for f in follow if row.get(f) not in (None, [])}
+            if "status" in then and then["status"] == vendor.initial_status:
+                del then["status"]
+            ops.append(
+                PlannedOp(
+                    row["op_id"], row["source_row"], "create", fields, keys=keys, then_update=then
+                )
+            )
+        else:
+            fields = {f: row[f"_send_{f}"] for f in row["changed_fields"]}
+            ops.append(
+                PlannedOp(
+                    row["op_id"],
+                    row["source_row"],
+                    "update",
+                    fields,
+                    ref=row["matched_id"],
+                    keys=keys,
+                )
+            )
+    return ops
+
+
+def _report(state: SyncState) -> SyncState:
+    frame = state.need_frame()
+    if state.pushed is not None:
+        frame = _apply_results(frame, state.pushed)
+        _remember_writes(state, frame)
+    rows = frame.select(
+        *REPORT_COLUMNS,
+        *[c for c in frame.columns if c not in REPORT_COLUMNS and not c.startswith("_")],
+    )
+    return replace(state, rows=rows)
+
+
+def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
+    """Planned outcomes become what happened: created, updated, failed, conflict or skipped."""
+    results = pl.DataFrame(
+        [
+            (
+                op_id,
+                r.state,
+                r.target_id,
+                r.http_status,
+                r.attempts,
+                r.request_id,
+                r.error_code,
+                r.error_message,
+            )
+            for op_id, r in pushed.results.items()
+        ],
+        schema={
+            "op_id": pl.String,
+            "_state": pl.String,
+            "_target": pl.String,
+            "_http": pl.Int64,
+            "_attempts": pl.Int64,
+            "_request": pl.String,
+            "_code": pl.String,
+            "_message": pl.String,
+        },
+        orient="row",
+    )
+    joined = frame.join(results, on="op_id", how="left", maintain_order="left")
+    done = pl.col("_state") == "succeeded"
+    outcome = (
+        pl.when(pl.col("_state").is_null())
+        .then(pl.col("outcome"))
+        .when(done & (pl.col("op") == "create"))
+        .then(pl.lit("created"))
+        .when(done)
+        .then(pl.lit("updated"))
+        .when(pl.col("_code") == "skipped")
+        .then(pl.lit("skipped"))
+        .when(pl.col("_code") == "conflict")
+        .then(pl.lit("conflict"))
+        .otherwise(pl.lit("failed"))
+    )
+    failed = pl.col("_state").is_not_null() & ~done
+    return joined.with_columns(
+        outcome.alias("outcome"),
+        pl.coalesce("_target", "matched_id", "target_id").alias("target_id"),
+        pl.when(failed).then(pl.col("_code")).otherwise(pl.col("reason_code")).alias("reason_code"),
+        pl.when(failed & (pl.col("_state") == "ambiguous"))
+        .then(
+            pl.lit("no answer after sending; resume the run to resolve it: ") + pl.col("_message")
+        )
+        .when(failed)
+        .then(pl.col("_message"))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+        pl.col("_http").alias("http_status"),
+        pl.col("_attempts").alias("attempts"),
+        pl.col("_request").alias("request_id"),
+    )
+
+
+def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
+    """Keep what was written in a `written` snapshot (Omni), so an immediate re-run plans nothing.
+
+    Listed targets need nothing here: every write lands after the stored high-water mark, so
+    the next refresh reads it back. The remembered lead is what the row sent, with the values
+    the vendor answered laid over it (its normal forms win; Omni's answers omit the status).
+    """
+    if state.snapshot is None or state.snapshot.state_source != "written" or state.pushed is None:
+        return
+    assert state.target is not None
+    echoed = {lead.id: lead for lead in state.pushed.leads}
+    leads = []
+    for row in frame.filter(pl.col("outcome").is_in(["created", "updated"])).iter_rows(named=True):
+        answer = echoed.get(row["target_id"])
+        answered = {k: v for k, v in (answer.fields if answer else {}).items() if v is not None}
+        sent = {k: v for k, v in row.items() if k in SNAPSHOT_SCHEMA}
+        leads.append(
+            RemoteLead(
+                row["target_id"], {**sent, **answered}, answer.updated_at if answer else None
+            )
+        )
+    SnapshotStore(
+        state.options.home, state.target.profile.name, state.target.profile.vendor
+    ).record_writes(leads)
+
+
+SYNC_STAGES: tuple[Stage[SyncState], ...] = (
+    *prepare_stages(SyncState),
+    Stage("snapshot", _snapshot),
+    Stage("match", _match),
+    Stage("diff", _diff),
+    Stage("plan", _plan),
+    Stage("push", _push),
+    Stage("report", _report),
+)
+
+
+def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+    started, clock = datetime.now(UTC), time.perf_counter()
+    runner = run_as_task if engine == "prefect" else run_locally
+    state, durations = run_stages(SYNC_STAGES, SyncState(options), runner)
+    summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
+    assert state.rows is not None
+    write_report(state.rows, summary, options.out_dir)
+    plan_rows = (
+        state.need_frame()
+        .filter(pl.col("op").is_not_null())
+        .select("op_id", "source_row", "op", "matched_id", "changed_fields")
+    )
+    plan_rows.write_parquet(options.out_dir / "plan.parquet")
+    shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
+    if state.pushed is not None and state.pushed.stopped:
+        from connectors.exceptions import FatalVendorError
+
+        raise FatalVendorError(
+            f"{state.pushed.stopped} (resume with --resume {options.run_id})",
+            vendor=state.vendor.name,
+        )
+    return summary
+
+
+def _summary(
+    state: SyncState, durations: dict[str, float], engine: Engine, started: datetime, seconds: float
+) -> dict[str, Any]:
+    assert state.rows is not None and state.target is not None and state.snapshot is not None
+    opts, frame = state.options, state.need_frame()
+    calls = frame.filter(pl.col("op").is_not_null()).height
+    return {
+        "job": "plan" if opts.dry_run else "import",
+        "mode": opts.mode,
+        "dry_run": opts.dry_run,
+        "target": {"profile": state.target.profile.name, "vendor": state.target.profile.vendor},
+        "state_source": state.snapshot.state_source,
+        "snapshot": {"leads": state.snapshot.leads.height, "fetched": state.snapshot.fetched},
+        "counts": count_outcomes(state.rows, PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES),
+        "planned_requests": calls,
+        "requests": state.requests or {"sent": 0, "retried": 0, "throttled": 0},
+        **summary_basics(state, durations, engine, started, seconds),
+    }
+
+
+@flow(name="leadpipe-import", validate_parameters=False, persist_result=False)
+def import_flow(options: SyncOptions) -> Any:
+    """plan / import as a Prefect flow: one task per stage; our errors end it Failed, one line."""
+    try:
+        return _execute(options, "prefect")
+    except ImporterError as exc:
+        return Failed(message=str(exc), data=exc)
+
+
+def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+    """Run `leadpipe plan` (dry run) or `leadpipe import` with the chosen engine."""
+    if engine == "local":
+        return _execute(options, "local")
+    state = cast("State[Any]", import_flow(options, return_state=True))
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome  # type: ignore[no-any-return]
