@@ -11,11 +11,12 @@ wrote, updated from responses, and refreshed per id for the leads a plan touches
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,27 @@ class SnapshotStore:
             [*stamps, *([stored.high_water] if stored.high_water else [])], default=None
         )
         snapshot = Snapshot(leads, high_water, "listed", fetched=len(fresh))
+        self.save(snapshot)
+        return snapshot
+
+    async def refresh_ids(self, client: LeadClient, ids: Sequence[str]) -> Snapshot:
+        """GET each of `ids` and store what came back; a lead that is gone leaves the snapshot.
+
+        How a `written` snapshot (Omni) sees outside edits to the leads a plan touches.
+        """
+        from connectors.exceptions import LeadNotFound
+
+        async def one(lead_id: str) -> RemoteLead | str:
+            try:
+                return await client.get(lead_id)
+            except LeadNotFound:
+                return lead_id
+
+        found = await asyncio.gather(*(one(i) for i in ids))
+        gone = [f for f in found if isinstance(f, str)]
+        stored = self.load()
+        fresh = leads_frame(f for f in found if isinstance(f, RemoteLead))
+        snapshot = replace(stored, leads=merge_leads(stored.leads, fresh, gone), fetched=len(found))
         self.save(snapshot)
         return snapshot
 

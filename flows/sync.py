@@ -93,7 +93,8 @@ def _snapshot(state: SyncState) -> SyncState:
 
 async def _refresh(state: SyncState, store: SnapshotStore) -> Snapshot:
     async with state.client() as client:
-        return await store.refresh(client)
+        snapshot = await store.refresh(client)
+        return replace(snapshot, facts={"reads": client.http.stats.sent})
 
 
 def _match(state: SyncState) -> SyncState:
@@ -104,11 +105,32 @@ def _match(state: SyncState) -> SyncState:
         pl.col("status").replace(aliases) if aliases else pl.col("status")
     )
     target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
-    matched = match(rows, target).with_columns(
-        pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
-        for c in ("match_status", "match_by", "matched_id", "match_reason")
+    matched = (
+        match(rows, target)
+        .with_columns(
+            pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
+            for c in ("match_status", "match_by", "matched_id", "match_reason")
+        )
+        .collect()
     )
-    return replace(state, frame=matched.collect())
+    if state.snapshot.state_source == "written":
+        state = replace(state, snapshot=asyncio.run(_refresh_matched(state, matched)))
+    return replace(state, frame=matched)
+
+
+async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
+    """A `written` snapshot (Omni) re-reads the leads this plan touches, by id."""
+    assert state.target is not None
+    ids = matched["matched_id"].drop_nulls().unique().to_list()
+    store = SnapshotStore(
+        state.options.home, state.target.profile.name, state.target.profile.vendor
+    )
+    async with state.client() as client:
+        snapshot = await store.refresh_ids(client, ids)
+        reads = (
+            state.snapshot.facts.get("reads", 0) if state.snapshot else 0
+        ) + client.http.stats.sent
+        return replace(snapshot, facts={"reads": reads})
 
 
 def _diff(state: SyncState) -> SyncState:
@@ -342,7 +364,11 @@ def _summary(
         "dry_run": opts.dry_run,
         "target": {"profile": state.target.profile.name, "vendor": state.target.profile.vendor},
         "state_source": state.snapshot.state_source,
-        "snapshot": {"leads": state.snapshot.leads.height, "fetched": state.snapshot.fetched},
+        "snapshot": {
+            "leads": state.snapshot.leads.height,
+            "fetched": state.snapshot.fetched,
+            "reads": state.snapshot.facts.get("reads", 0),
+        },
         "counts": count_outcomes(state.rows, PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES),
         "planned_requests": calls,
         "requests": state.requests or {"sent": 0, "retried": 0, "throttled": 0},

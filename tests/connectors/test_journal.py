@@ -71,5 +71,3 @@ def test_committed_state_survives_a_killed_process(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
     assert result.returncode == -9
     assert Journal(sqlite_url(db)).ops("r1")["state"].to_list() == ["sent"]
-    assert (tmp_path / "journal.db-wal").exists() or (tmp_path / "journal.db").stat().st_size > 0
-
