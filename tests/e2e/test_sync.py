@@ -1,0 +1,167 @@
+"""`leadpipe plan` / `import` end to end, per vendor, against the sandbox over real sockets.
+
+Asserts on the sandbox's request log (methods and bodies), on the run directory, and on the
+one-row-per-record invariant of every run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+KEY = {"x-api-key": "sandbox-key", "X-API-KEY": "sandbox-key"}
+ROWS = [
+    ("ann@x.io", "Ann", "Lee", "+12125550101", "", "100", "first"),
+    ("bob@x.io", "Bob", "Ray", "+12125550102", "", "200", "second"),
+    ("cy@x.io", "Cy", "Day", "+12125550103", "", "", "third"),
+    ("di@x.io", "Di", "Fox", "+12125550104", "", "", "fourth"),
+    ("ed@x.io", "Ed", "Kim", "+12125550105", "", "", "fifth"),
+]
+HEADER = "Email,First Name,Last Name,Phone,Status,Value,Note,Customer Profile"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """How to change three cells of the file for a vendor, and what the update body must be."""
+
+    column: int  # index in ROWS' tuples
+    wire_key: str
+    new_values: tuple[str, str, str]
+
+
+EDITS = {
+    "octanist": Edit(6, "note", ("1st", "2nd", "3rd")),
+    "omni": Edit(1, "firstName", ("Anna", "Bobby", "Cyrus")),
+    "apten": Edit(0, "email", ("ann@y.io", "bob@y.io", "cy@y.io")),
+}
+UPDATE = {
+    "octanist": ("PATCH", "/octanist/api/leads"),
+    "omni": ("PUT", "/omni/api/v1/leads"),
+    "apten": ("PATCH", "/apten/v1/leads/"),
+}
+
+
+def _write(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    path.write_text(HEADER + "\n" + "".join(",".join((*r, "Default")) + "\n" for r in rows))
+    return path
+
+
+def _run(command: str, source: Path, vendor: str, out: Path) -> dict[str, Any]:
+    result = runner.invoke(
+        app,
+        [
+            command,
+            str(source),
+            "--target",
+            f"sandbox:{vendor}",
+            "--engine",
+            "local",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = pl.read_parquet(out / "rows.parquet")
+    assert rows["source_row"].to_list() == list(range(2, len(ROWS) + 2))  # one row per record
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
+def _log(url: str, vendor: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = httpx.get(
+        f"{url}/_sandbox/requests", params={"vendor": vendor}
+    ).json()
+    return [e for e in entries if e["method"] != "GET"]
+
+
+@pytest.fixture
+def sandbox_url(live_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    httpx.post(f"{live_sandbox}/_sandbox/reset").raise_for_status()
+    httpx.delete(f"{live_sandbox}/_sandbox/requests").raise_for_status()
+    monkeypatch.setenv("LEADPIPE_SANDBOX_URL", live_sandbox)
+    return live_sandbox
+
+
+@pytest.mark.parametrize("vendor", ["octanist", "omni", "apten"])
+def test_import_reimport_edit_and_plan_back(sandbox_url: str, tmp_path: Path, vendor: str) -> None:
+    source = _write(tmp_path / "leads.csv", ROWS)
+    first = _run("import", source, vendor, tmp_path / "r1")
+    assert first["counts"]["created"] == 5 and first["counts"]["failed"] == 0
+    creates = [e for e in _log(sandbox_url, vendor) if e["method"] == "POST"]
+    assert len(creates) == 5
+
+    again = _run("import", source, vendor, tmp_path / "r2")
+    assert again["counts"]["unchanged"] == 5 and again["requests"]["sent"] == 0
+    before = len(_log(sandbox_url, vendor))
+
+    edit = EDITS[vendor]
+    edited = [
+        tuple(v if i != edit.column else edit.new_values[n] for i, v in enumerate(r))
+        if n < 3
+        else r
+        for n, r in enumerate(ROWS)
+    ]
+    third = _run("import", _write(tmp_path / "edited.csv", edited), vendor, tmp_path / "r3")
+    assert third["counts"]["updated"] == 3 and third["requests"]["sent"] == 3
+    updates = _log(sandbox_url, vendor)[before:]
+    method, path = UPDATE[vendor]
+    assert [e["method"] for e in updates] == [method] * 3 and all(
+        e["path"].startswith(path) for e in updates
+    )
+    sent = sorted(e["body"][edit.wire_key] for e in updates)
+    assert sent == sorted(edit.new_values)
+    assert all(
+        set(e["body"]) - {"id", "leadId"} == {edit.wire_key} for e in updates
+    )  # minimal payloads
+
+
+def test_a_lead_edited_in_the_target_is_planned_back(sandbox_url: str, tmp_path: Path) -> None:
+    source = _write(tmp_path / "leads.csv", ROWS)
+    _run("import", source, "octanist", tmp_path / "r1")
+    lead = pl.read_parquet(tmp_path / "r1" / "rows.parquet").row(0, named=True)
+    httpx.patch(
+        f"{sandbox_url}/octanist/api/leads",
+        headers=KEY,
+        json={"id": lead["target_id"], "note": "changed by hand"},
+    ).raise_for_status()
+    planned = _run("plan", source, "octanist", tmp_path / "p")
+    rows = pl.read_parquet(tmp_path / "p" / "rows.parquet")
+    assert planned["counts"]["would_update"] == 1 and planned["planned_requests"] == 1
+    assert rows.filter(pl.col("outcome") == "would_update")["changed_fields"].to_list() == [
+        ["note"]
+    ]
+    assert (tmp_path / "p" / "plan.parquet").exists()
+
+
+def test_two_target_leads_sharing_an_email_are_a_conflict_not_a_write(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    for phone in ("+12125550198", "+12125550199"):
+        httpx.post(
+            f"{sandbox_url}/octanist/api/leads",
+            headers=KEY,
+            json={"name": "Twin", "email": "ann@x.io", "phone": phone},
+        ).raise_for_status()
+    httpx.delete(f"{sandbox_url}/_sandbox/requests").raise_for_status()
+    summary = _run("import", _write(tmp_path / "leads.csv", ROWS), "octanist", tmp_path / "r")
+    rows = pl.read_parquet(tmp_path / "r" / "rows.parquet")
+    first = rows.row(0, named=True)
+    assert (first["outcome"], first["reason_code"]) == ("conflict", "conflict")
+    assert "2 target leads share this email" in first["reason"]
+    assert summary["counts"]["conflict"] == 1
+    assert not [
+        e
+        for e in _log(sandbox_url, "octanist")
+        if e["body"] and e["body"].get("email") == "ann@x.io"
+    ]
