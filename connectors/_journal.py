@@ -12,17 +12,19 @@ URL (e.g. PostgreSQL) for several workers. The schema is versioned (`journal_met
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
-__all__ = ["OP_STATES", "Journal", "OpResult", "sqlite_url"]
+__all__ = ["OP_STATES", "GroupCommit", "Journal", "OpResult", "sqlite_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +152,22 @@ class Journal:
         self._update(run_id, op_id, **{k: v for k, v in result.__dict__.items()})
 
     def _update(self, run_id: str, op_id: str, **values: Any) -> None:
-        with self._engine.begin() as db:
-            db.execute(
-                ops.update()
-                .where(ops.c.run_id == run_id, ops.c.op_id == op_id)
-                .values(**values, updated_at=_now())
+        self.apply(run_id, [(op_id, values)])
+
+    def apply(self, run_id: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Several op updates in one transaction (one commit): what `GroupCommit` flushes.
+
+        Updates of the same shape go out as one prepared statement (executemany).
+        """
+        stamp = _now()
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for op_id, values in updates:
+            shapes.setdefault(tuple(sorted(values)), []).append(
+                {**values, "b_run_id": run_id, "b_op_id": op_id, "updated_at": stamp}
             )
+        with self._engine.begin() as db:
+            for columns, rows in shapes.items():
+                db.execute(_update_statement(columns), rows)
 
     def ops(self, run_id: str) -> pl.DataFrame:
         """Every op of a run as a frame (state, target id, HTTP facts)."""
@@ -168,6 +180,64 @@ class Journal:
             c.name: pl.Int64 if isinstance(c.type, sa.Integer) else pl.String for c in columns
         }
         return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+class GroupCommit:
+    """Journal updates of concurrent requests, committed together; each caller waits for its own.
+
+    A request's `sent` is still committed before it leaves and its result after it returns:
+    `await sent(...)` / `await record(...)` return only once the transaction holding them has
+    committed. Updates that arrive while a commit runs go into the next one, so under load one
+    commit serves many requests instead of two commits per request.
+    """
+
+    def __init__(self, journal: Journal, run_id: str) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self._pending: list[tuple[str, dict[str, Any], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self.commits = 0
+
+    async def sent(self, op_id: str) -> None:
+        await self._queue(op_id, {"state": "sent"})
+
+    async def record(self, op_id: str, result: OpResult) -> None:
+        if result.state not in OP_STATES:
+            raise ValueError(f"unknown op state {result.state!r}")
+        await self._queue(op_id, dict(result.__dict__))
+
+    async def _queue(self, op_id: str, values: dict[str, Any]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((op_id, values, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let the requests running now add their updates first
+            batch, self._pending = self._pending, []
+            try:
+                # In a worker thread: requests keep flowing while SQLite commits.
+                updates = [(op_id, values) for op_id, values, _ in batch]
+                await asyncio.to_thread(self.journal.apply, self.run_id, updates)
+            except Exception as exc:  # noqa: BLE001 - every waiter learns of the failure
+                for _, _, done in batch:
+                    done.set_exception(exc)
+                continue
+            self.commits += 1
+            for _, _, done in batch:
+                done.set_result(None)
+
+
+@lru_cache(maxsize=16)
+def _update_statement(columns: tuple[str, ...]) -> sa.Update:
+    """`UPDATE ops SET <columns>, updated_at WHERE run_id AND op_id`, with bound parameters."""
+    return (
+        ops.update()
+        .where(ops.c.run_id == sa.bindparam("b_run_id"), ops.c.op_id == sa.bindparam("b_op_id"))
+        .values({c: sa.bindparam(c) for c in (*columns, "updated_at")})
+    )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

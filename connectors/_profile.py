@@ -99,7 +99,9 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
         name=f"sandbox:{vendor}",
         vendor=vendor,
         base_url=base_url.rstrip("/") + SANDBOX_PREFIXES[vendor],
-        rate_limit_per_s=200.0,
+        # The sandbox has no rate limit unless one is injected: ours must not be the ceiling.
+        rate_limit_per_s=1000.0,
+        burst=64,
         concurrency=16,
         sandbox_key=Secret(SANDBOX_API_KEY),
     )

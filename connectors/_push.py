@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from connectors._client import LeadClient, RemoteLead, WriteResult
-from connectors._journal import Journal, OpResult
+from connectors._journal import GroupCommit, Journal, OpResult
 from connectors.exceptions import (
     AmbiguousWriteError,
     FatalVendorError,
@@ -60,6 +61,7 @@ class PushReport:
     results: dict[str, OpResult] = field(default_factory=dict)
     leads: list[RemoteLead] = field(default_factory=list)
     stopped: str | None = None
+    commits: int = 0  # journal transactions the group commit needed
 
 
 async def push(
@@ -74,7 +76,9 @@ async def push(
     """Send `ops` (see the module docstring); the journal holds the truth at every moment."""
     report = PushReport()
     before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
+    log = GroupCommit(journal, run_id)
     gate = asyncio.Semaphore(concurrency)
+    meter = _Progress(len(ops))
 
     async def one(op: PlannedOp) -> None:
         async with gate:
@@ -84,19 +88,20 @@ async def push(
                 )
             else:
                 report.results[op.op_id] = await _execute(
-                    client, journal, run_id, op, before.get(op.op_id), report
+                    client, log, op, before.get(op.op_id), report
                 )
+            meter.advance()
             if progress:
                 progress(1)
 
     await asyncio.gather(*(one(op) for op in ops))
+    report.commits = log.commits
     return report
 
 
 async def _execute(
     client: LeadClient,
-    journal: Journal,
-    run_id: str,
+    log: GroupCommit,
     op: PlannedOp,
     seen: Mapping[str, Any] | None,
     report: PushReport,
@@ -112,74 +117,82 @@ async def _execute(
     if op.op == "create" and seen and seen["state"] in ("sent", "ambiguous"):
         found = await _find(client, op, _since(seen["updated_at"]))
         if found is not None:
-            return _record(
-                journal,
-                run_id,
-                op,
-                OpResult("succeeded", found.id, error_code="found_after_ambiguous"),
+            return await _record(
+                log, op, OpResult("succeeded", found.id, error_code="found_after_ambiguous")
             )
-    result = await _send(client, journal, run_id, op, report)
+    result = await _send(client, log, op, report)
     if result.state == "ambiguous" and op.op == "create":
         found = await _find(client, op, _since(None))
         if found is not None:
-            return _record(
-                journal,
-                run_id,
-                op,
-                OpResult("succeeded", found.id, error_code="found_after_ambiguous"),
+            return await _record(
+                log, op, OpResult("succeeded", found.id, error_code="found_after_ambiguous")
             )
-        result = await _send(client, journal, run_id, op, report)
+        result = await _send(client, log, op, report)
     return result
 
 
 async def _send(
-    client: LeadClient, journal: Journal, run_id: str, op: PlannedOp, report: PushReport
+    client: LeadClient, log: GroupCommit, op: PlannedOp, report: PushReport
 ) -> OpResult:
-    journal.mark_sent(run_id, op.op_id)
+    await log.sent(op.op_id)  # committed before the request leaves
     try:
-        written = await (
+        write = (
             client.create(op.fields)
             if op.op == "create"
             else client.update(op.ref or "", op.fields)
         )
+        written = await write
     except FatalVendorError as exc:
         report.stopped = f"the run stopped: {exc.vendor_message}"
-        return _record(journal, run_id, op, _failure("failed", exc))
+        return await _record(log, op, _failure("failed", exc))
     except AmbiguousWriteError as exc:
-        return _record(journal, run_id, op, _failure("ambiguous", exc))
+        return await _record(log, op, _failure("ambiguous", exc))
     except LeadConflict as exc:
-        return _record(journal, run_id, op, _failure("failed", exc, code="conflict"))
+        return await _record(log, op, _failure("failed", exc, code="conflict"))
     except (VendorError, PayloadRejected) as exc:
-        return _record(journal, run_id, op, _failure("failed", exc))
+        return await _record(log, op, _failure("failed", exc))
     if written.lead is not None:
         report.leads.append(written.lead)
     if op.op == "create" and op.then_update and written.id:
-        return await _follow_up(client, journal, run_id, op, written, report)
-    return _record(journal, run_id, op, _success(written, op))
+        return await _follow_up(client, log, op, written, report)
+    return await _record(log, op, _success(written, op))
 
 
 async def _follow_up(
-    client: LeadClient,
-    journal: Journal,
-    run_id: str,
-    op: PlannedOp,
-    created: WriteResult,
-    report: PushReport,
+    client: LeadClient, log: GroupCommit, op: PlannedOp, created: WriteResult, report: PushReport
 ) -> OpResult:
     """Set what the create could not carry; the lead exists either way: never re-created."""
     assert created.id is not None
     try:
         written = await client.update(created.id, op.then_update)
     except VendorError as exc:
-        failed = _failure("failed", exc)
         fields = ", ".join(op.then_update)
         message = f"created {created.id}, but setting {fields} failed: {exc.vendor_message}"
-        return _record(
-            journal, run_id, op, replace(failed, target_id=created.id, error_message=message)
-        )
+        failed = replace(_failure("failed", exc), target_id=created.id, error_message=message)
+        return await _record(log, op, failed)
     if written.lead is not None:
         report.leads.append(written.lead)
-    return _record(journal, run_id, op, _success(created, op))
+    return await _record(log, op, _success(created, op))
+
+
+class _Progress:
+    """One INFO line at most every half second: done, total, rows/s, time left (for the CLI)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.started = self.shown = time.monotonic()
+
+    def advance(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.shown < 0.5 and self.done < self.total:
+            return
+        self.shown = now
+        rate = self.done / max(now - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate else 0.0
+        logger.info(
+            "pushed %d of %d (%.0f rows/s, about %.0f s left)", self.done, self.total, rate, left
+        )
 
 
 def _success(written: WriteResult, op: PlannedOp) -> OpResult:
@@ -199,8 +212,8 @@ def _failure(state: str, exc: VendorError, code: str | None = None) -> OpResult:
     )
 
 
-def _record(journal: Journal, run_id: str, op: PlannedOp, result: OpResult) -> OpResult:
-    journal.record(run_id, op.op_id, result)
+async def _record(log: GroupCommit, op: PlannedOp, result: OpResult) -> OpResult:
+    await log.record(op.op_id, result)  # committed before the result is acted on
     return result
 
 

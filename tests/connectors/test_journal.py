@@ -71,3 +71,49 @@ def test_committed_state_survives_a_killed_process(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
     assert result.returncode == -9
     assert Journal(sqlite_url(db)).ops("r1")["state"].to_list() == ["sent"]
+
+
+def test_group_commit_shares_commits_and_each_waiter_sees_its_update(journal: Journal) -> None:
+    import asyncio
+
+    from connectors._journal import GroupCommit
+
+    journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
+    planned = [{"op_id": f"o{i}", "source_row": i + 2, "op": "create"} for i in range(40)]
+    journal.plan("r1", planned)
+    log = GroupCommit(journal, "r1")
+
+    async def one(i: int) -> str:
+        await log.sent(f"o{i}")
+        # committed before the request would leave:
+        state = journal.ops("r1").filter(journal.ops("r1")["op_id"] == f"o{i}")["state"].item()
+        await log.record(f"o{i}", OpResult("succeeded", target_id=f"L{i}"))
+        return str(state)
+
+    async def all_of_them() -> list[str]:
+        return await asyncio.gather(*(one(i) for i in range(40)))
+
+    assert asyncio.run(all_of_them()) == ["sent"] * 40
+    assert set(journal.ops("r1")["state"]) == {"succeeded"}
+    assert log.commits < 20  # 80 updates, far fewer transactions
+
+
+def test_group_commit_failure_reaches_every_waiter(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from connectors._journal import GroupCommit
+
+    journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
+    log = GroupCommit(journal, "r1")
+
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(journal, "apply", broken)
+
+    async def go() -> list[BaseException | None]:
+        return await asyncio.gather(*(log.sent(f"o{i}") for i in range(3)), return_exceptions=True)
+
+    assert [type(e) for e in asyncio.run(go())] == [OSError] * 3
