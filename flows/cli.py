@@ -163,6 +163,10 @@ def import_command(
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
+    max_failed_ratio: Annotated[
+        float | None,
+        typer.Option("--max-failed-ratio", help="Exit 1 when more than this share of rows failed."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
@@ -199,12 +203,35 @@ def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | N
     )
     from flows.sync import run_sync
 
-    with _progress(enabled=not as_json):
-        summary = run_sync(options, engine_choice(args["engine"], conf))
+    try:
+        with _progress(enabled=not as_json):
+            summary = run_sync(options, engine_choice(args["engine"], conf))
+    except KeyboardInterrupt:
+        # Requests cut short stay `sent` in the journal: a resume looks before it re-creates.
+        _err.print(
+            f"leadpipe: interrupted; continue with --resume {run_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     if as_json:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     else:
         _show_summary(summary)
+    _fail_over_ratio(summary, pick(args.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0))
+
+
+def _fail_over_ratio(summary: dict[str, Any], ratio: float) -> None:
+    """Exit 1 when the share of failed rows is above `--max-failed-ratio` (default 1: never)."""
+    failed = summary["counts"].get("failed", 0)
+    if summary["rows"] and failed / summary["rows"] > ratio:
+        _err.print(
+            f"leadpipe: {failed} of {summary['rows']} rows failed "
+            f"(more than --max-failed-ratio {ratio})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -305,7 +332,9 @@ class _StageStatus(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.endswith("started"):
+        if record.name == "connectors._push":
+            self._update(f"[bold]push[/] {escape(message)}")
+        elif message.endswith("started"):
             self._update(f"[bold]{message.split()[1]}[/]…")
 
 
@@ -314,15 +343,17 @@ def _progress(enabled: bool) -> Iterator[None]:
     if not enabled or not _err.is_terminal:
         yield
         return
-    engine_logger = logging.getLogger("flows._engine")
+    loggers = [logging.getLogger(name) for name in ("flows._engine", "connectors._push")]
     with _err.status("starting…") as status:
         handler = _StageStatus(lambda text: status.update(text))
-        engine_logger.addHandler(handler)
-        engine_logger.setLevel(logging.INFO)
+        for one in loggers:
+            one.addHandler(handler)
+            one.setLevel(logging.INFO)
         try:
             yield
         finally:
-            engine_logger.removeHandler(handler)
+            for one in loggers:
+                one.removeHandler(handler)
 
 
 def _show_summary(summary: dict[str, Any]) -> None:
