@@ -175,6 +175,31 @@ class Store:
                 (key, json.dumps(value)),
             )
 
+    def time_page(
+        self,
+        vendor: str,
+        column: str,
+        lower: tuple[str, str] | None,
+        descending: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[JSON], int]:
+        """One page ordered by a time column (ties on id) from its index, and the total count."""
+        if column not in ("created_at", "updated_at") or (lower and lower[0] not in (">=", ">")):
+            raise ValueError("time_page pages by created_at or updated_at with >= or >")
+        where, args = "WHERE vendor=?", [vendor]
+        if lower:
+            where += f" AND {column} {lower[0]} ?"
+            args.append(lower[1])
+        direction = "DESC" if descending else "ASC"
+        order = f"ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?"
+        rows = self._select(f"{where} {order}", (*args, limit, offset))
+        with self._lock:
+            total = self._conn.execute(
+                f"SELECT COUNT(*) FROM leads {where}", tuple(args)
+            ).fetchone()[0]
+        return rows, int(total)
+
     def _select(self, where: str, params: tuple[Any, ...]) -> list[JSON]:
         with self._lock:
             cursor = self._conn.execute(f"SELECT data FROM leads {where}", params)

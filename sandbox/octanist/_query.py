@@ -72,18 +72,54 @@ def parse_query(params: Mapping[str, str]) -> LeadQuery:
     )
 
 
+@dataclass(frozen=True)
+class IndexedPage:
+    """A list request the store can answer from its time index (the incremental-sync shape)."""
+
+    column: str  # "created_at" or "updated_at"
+    lower: tuple[str, str] | None  # (">=" or ">", normalised timestamp)
+    descending: bool
+
+
+_COLUMNS = {"createdAt": "created_at", "updatedAt": "updated_at"}
+_LOWER = {"gte": ">=", "gt": ">"}
+
+
+def indexed(params: Mapping[str, str], query: LeadQuery) -> IndexedPage | None:
+    """The request as an index range when it is only a sort on a stored time column with, at
+    most, a lower bound on that same column (no search, no other filter); else None."""
+    name, descending = query.sort
+    if name not in _COLUMNS or query.search is not None:
+        return None
+    filters = {k: v for k, v in params.items() if k not in RESERVED}
+    if not filters:
+        return IndexedPage(_COLUMNS[name], None, descending)
+    if len(filters) != 1:
+        return None
+    ((key, value),) = filters.items()
+    found = KEY.match(key)
+    bound = normalise_ts(value)
+    if not found or found.group(1) != name or found.group(2) not in _LOWER or bound is None:
+        return None
+    return IndexedPage(_COLUMNS[name], (_LOWER[found.group(2)], bound), descending)
+
+
 def run(records: list[JSON], query: LeadQuery) -> tuple[list[JSON], JSON]:
     """The requested page (projected) and its pagination block."""
     chosen = [r for r in records if _matches(r, query)]
     ordered = _ordered(chosen, *query.sort)
     start = (query.page - 1) * query.limit
-    rows = ordered[start : start + query.limit]
-    total_pages = math.ceil(len(chosen) / query.limit)
+    return paged(ordered[start : start + query.limit], len(chosen), query)
+
+
+def paged(rows: list[JSON], total: int, query: LeadQuery) -> tuple[list[JSON], JSON]:
+    """A page of already chosen rows (projected) with its pagination block."""
+    total_pages = math.ceil(total / query.limit)
     pagination = {
         "limit": query.limit,
         "page": query.page,
         "totalPages": total_pages,
-        "total": len(chosen),
+        "total": total,
         "hasMore": query.page < total_pages,
     }
     if query.fields is not None:

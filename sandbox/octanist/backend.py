@@ -110,7 +110,14 @@ class OctanistBackend(VendorBackend):
     def list_leads(self, params: Mapping[str, str]) -> tuple[list[JSON], JSON]:
         """``GET /api/leads``: a page of leads and its pagination block."""
         parsed = query.parse_query(params)
-        return query.run(self.store.scan(self.vendor), parsed)
+        page = query.indexed(params, parsed)
+        if page is None:
+            return query.run(self.store.scan(self.vendor), parsed)
+        offset = (parsed.page - 1) * parsed.limit
+        rows, total = self.store.time_page(
+            self.vendor, page.column, page.lower, page.descending, parsed.limit, offset
+        )
+        return query.paged(rows, total, parsed)
 
     def _seed_one(self, entry: JSON) -> str:
         """Bulk-load leads: create fields plus ``id``, ``createdAt``, ``updatedAt``,

@@ -268,3 +268,40 @@ async def test_check_and_auth(client: httpx.AsyncClient) -> None:
         await client.post("/octanist/api/check", headers={"x-api-key": "no"}), 401, "UNAUTHORIZED"
     )
     assert_error(await client.get(LEADS, headers={"X-API-KEY": ""}), 401, "UNAUTHORIZED")
+
+
+def test_indexed_pages_equal_the_general_path() -> None:
+    """The store's time-index fast path answers exactly as the general filter-and-sort path."""
+    import random
+
+    from sandbox import create_app
+    from sandbox.octanist import _query as query
+
+    backend = create_app(seed=4).state.sandbox.octanist
+    stamps = [f"2026-01-0{1 + i % 3}T00:00:0{i % 5}.000Z" for i in range(60)]
+    random.Random(2).shuffle(stamps)
+    backend.seed(
+        [{"email": f"l{i}@x.io", "createdAt": s, "updatedAt": s} for i, s in enumerate(stamps)]
+    )
+    for params in (
+        {"sort": "updatedAt:asc", "limit": "7", "page": "3"},
+        {
+            "sort": "updatedAt:asc",
+            "updatedAt[gte]": "2026-01-02T00:00:00Z",
+            "limit": "10",
+            "page": "2",
+        },
+        {"sort": "createdAt:desc", "createdAt[gt]": "2026-01-01T00:00:02.000Z", "limit": "9"},
+        {"limit": "100"},
+    ):
+        parsed = query.parse_query(params)
+        assert query.indexed(params, parsed) is not None, params
+        fast = backend.list_leads(params)
+        slow = query.run(backend.store.scan("octanist"), parsed)
+        assert fast == slow, params
+    assert (
+        query.indexed(
+            {"sort": "updatedAt:asc", "status": "won"}, query.parse_query({"status": "won"})
+        )
+        is None
+    )
