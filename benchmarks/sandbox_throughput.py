@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,9 +30,9 @@ import httpx
 import psutil
 from rich.console import Console
 
-HOST = "127.0.0.1"
+from benchmarks._sandbox import HOST, free_port, seed, start_server, wait_ready
+
 HEADERS = {"x-api-key": "sandbox-key"}
-STARTUP_TIMEOUT_S = 20.0
 STATUSES = ("qualified", "won", "lost")
 
 Body = Callable[[str, int], dict[str, Any]]
@@ -79,38 +78,6 @@ class Tally:
             return 0.0
         ordered = sorted(self.latencies)
         return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_server(port: int, log: Any) -> subprocess.Popen[bytes]:
-    code = f"import sandbox; sandbox.serve(host={HOST!r}, port={port})"
-    return subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=log, cwd=os.getcwd()
-    )
-
-
-async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if (await client.get("/_sandbox/faults")).status_code == 200:
-                return
-        except httpx.TransportError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the sandbox did not start (see its stderr above)")
-
-
-async def seed(client: httpx.AsyncClient, vendor: str, leads: list[dict[str, Any]]) -> list[str]:
-    response = await client.post("/_sandbox/seed", json={"vendor": vendor, "leads": leads})
-    response.raise_for_status()
-    ids: list[str] = response.json()["ids"]
-    return ids
 
 
 def octanist_body(lead_id: str, n: int) -> dict[str, Any]:
