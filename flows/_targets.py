@@ -31,11 +31,10 @@ class Target:
     transport: httpx.AsyncBaseTransport | None = None
 
 
-def resolve_target(name: str, config: dict[str, Any], home: Path) -> Target:
-    """The target named on the command line."""
+def resolve_target(name: str, tables: dict[str, Any], home: Path) -> Target:
+    """The target named on the command line; `tables` are the config's `[targets.*]`."""
     if name.startswith(_SANDBOX):
         return _sandbox_target(name.removeprefix(_SANDBOX), home)
-    tables = config.get("targets", {})
     if name not in tables:
         known = ", ".join([*sorted(tables), "sandbox:omni", "sandbox:apten", "sandbox:octanist"])
         raise ConfigError(f"unknown target {name!r} (known: {known})")

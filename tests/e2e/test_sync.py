@@ -165,3 +165,78 @@ def test_two_target_leads_sharing_an_email_are_a_conflict_not_a_write(
         for e in _log(sandbox_url, "octanist")
         if e["body"] and e["body"].get("email") == "ann@x.io"
     ]
+
+
+def _invoke(args: list[str]) -> Any:
+    return runner.invoke(app, [*args, "--engine", "local", "--json"])
+
+
+def test_a_bad_key_stops_the_import_at_its_first_request(
+    sandbox_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot read is the first request: a bad key ends the run there, nothing written."""
+    config = tmp_path / "leadpipe.toml"
+    config.write_text(
+        f'[targets.prod]\nvendor = "octanist"\nbase_url = "{sandbox_url}/octanist/api"\n'
+        'api_key_env = "LEADPIPE_TEST_OCTANIST_KEY"\n'
+    )
+    monkeypatch.setenv("LEADPIPE_TEST_OCTANIST_KEY", "wrong-key")
+    source = _write(tmp_path / "leads.csv", ROWS)
+    args = ["import", str(source), "--target", "prod", "--config", str(config)]
+    result = _invoke([*args, "--out", str(tmp_path / "r1")])
+    assert result.exit_code == 3
+    assert "check the API key" in result.stderr and "wrong-key" not in result.output
+    log = httpx.get(f"{sandbox_url}/_sandbox/requests", params={"vendor": "octanist"}).json()
+    assert [(e["method"], e["status"]) for e in log] == [("GET", 401)]
+    monkeypatch.setenv("LEADPIPE_TEST_OCTANIST_KEY", "sandbox-key")
+    again = _invoke([*args, "--out", str(tmp_path / "r2")])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["counts"]["created"] == 5
+
+
+def test_max_failed_ratio_exits_1() -> None:
+    import typer
+
+    from flows.cli import _fail_over_ratio
+
+    summary = {"rows": 10, "counts": {"failed": 6}}
+    _fail_over_ratio(summary, 1.0)  # the default never fails a run
+    _fail_over_ratio(summary, 0.6)
+    with pytest.raises(typer.Exit) as info:
+        _fail_over_ratio(summary, 0.5)
+    assert info.value.exit_code == 1
+
+
+def test_lost_answers_after_the_write_never_duplicate_a_lead(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    rows = [(f"l{i}@x.io", f"F{i}", f"L{i}", f"+1212555{1000 + i}", "", "", "") for i in range(30)]
+    source = tmp_path / "many.csv"
+    source.write_text(HEADER + "\n" + "".join(",".join((*r, "Default")) + "\n" for r in rows))
+    httpx.put(
+        f"{sandbox_url}/_sandbox/faults",
+        json={"octanist": {"drop_rate": 0.3, "after_write_ratio": 1.0}},
+    ).raise_for_status()
+    try:
+        result = runner.invoke(
+            app,
+            [
+                "import",
+                str(source),
+                "--target",
+                "sandbox:octanist",
+                "--engine",
+                "local",
+                "--out",
+                str(tmp_path / "r"),
+                "--json",
+            ],
+        )
+    finally:
+        httpx.put(f"{sandbox_url}/_sandbox/faults", json={"octanist": {}}).raise_for_status()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["created"] == 30
+    listed = httpx.get(
+        f"{sandbox_url}/octanist/api/leads", params={"limit": 100}, headers=KEY
+    ).json()["data"]
+    assert sorted(lead["email"] for lead in listed) == sorted(r[0] for r in rows)  # one lead each
