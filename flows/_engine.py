@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from schemas.exceptions import ImporterError
 
-__all__ = ["Engine", "Stage", "run_as_task", "run_locally", "run_stages"]
+__all__ = ["Engine", "Stage", "run_as_task", "run_flow", "run_locally", "run_stages"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,15 @@ def _failing_quietly(run: Callable[[State], State]) -> Callable[[State], Any]:
             return Failed(message=str(exc), data=exc)
 
     return guarded
+
+
+def run_flow(flow: Callable[..., Any], *args: Any) -> Any:
+    """Call a Prefect flow and return its result, raising the error a Failed state carries."""
+    state = flow(*args, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def run_stages(

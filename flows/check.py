@@ -10,14 +10,13 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import polars as pl
 from prefect import flow
-from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
+from flows._engine import Engine, Stage, run_as_task, run_flow, run_locally, run_stages
 from flows._phonebook import load_phone_book, save_phone_book
 from flows.config import CheckOptions
 from schemas.exceptions import ImporterError
@@ -148,11 +147,8 @@ def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
     if engine == "local":
         return _execute(options, "local")
-    state = cast("State[Any]", check_flow(options, return_state=True))
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome  # type: ignore[no-any-return]
+    summary: dict[str, Any] = run_flow(check_flow, options)
+    return summary
 
 
 def _summary(

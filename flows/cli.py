@@ -46,30 +46,39 @@ EngineOpt = Annotated[
 ]
 
 
+PresetOpt = Annotated[str | None, typer.Option(help="Mapping preset (default: detected).")]
+MappingOpt = Annotated[Path | None, typer.Option(help="TOML mapping file extending a preset.")]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option("--default-region", help="Region for phones without a country, e.g. US."),
+]
+ModeOpt = Annotated[
+    str | None, typer.Option(help="upsert (default), update (never create), create (never update).")
+]
+BlanksOpt = Annotated[
+    str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
+]
+OutOpt = Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
+]
+
+
 @app.command()
 def check(
     source: Annotated[
         Path, typer.Argument(help="CSV, TSV, Parquet, XLSX, NDJSON or .csv.gz export.")
     ],
-    preset: Annotated[
-        str | None, typer.Option(help="Mapping preset (default: detected from headers).")
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="TOML mapping file extending a preset.")
-    ] = None,
-    default_region: Annotated[
-        str | None,
-        typer.Option("--default-region", help="Region for phones without a country, e.g. US."),
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
+    preset: PresetOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+    out: OutOpt = None,
     duplicates: Annotated[
         str | None,
         typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject."),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
-    ] = False,
+    as_json: JsonOpt = False,
     engine: EngineOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -116,24 +125,13 @@ TargetOpt = Annotated[
 def plan_command(
     source: Annotated[Path, typer.Argument(help="The export to plan.")],
     target: TargetOpt,
-    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected).")] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="TOML mapping file extending a preset.")
-    ] = None,
-    default_region: Annotated[
-        str | None, typer.Option("--default-region", help="Region for bare phones.")
-    ] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(help="upsert (default), update (never create), create (never update)."),
-    ] = None,
-    blanks: Annotated[
-        str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
-    ] = False,
+    preset: PresetOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+    mode: ModeOpt = None,
+    blanks: BlanksOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
     engine: EngineOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -146,20 +144,11 @@ def plan_command(
 def import_command(
     source: Annotated[Path, typer.Argument(help="The export to import.")],
     target: TargetOpt,
-    preset: Annotated[str | None, typer.Option(help="Mapping preset (default: detected).")] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="TOML mapping file extending a preset.")
-    ] = None,
-    default_region: Annotated[
-        str | None, typer.Option("--default-region", help="Region for bare phones.")
-    ] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(help="upsert (default), update (never create), create (never update)."),
-    ] = None,
-    blanks: Annotated[
-        str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
-    ] = None,
+    preset: PresetOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+    mode: ModeOpt = None,
+    blanks: BlanksOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
@@ -167,10 +156,8 @@ def import_command(
         float | None,
         typer.Option("--max-failed-ratio", help="Exit 1 when more than this share of rows failed."),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
-    ] = False,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
     engine: EngineOpt = None,
     config: ConfigOpt = None,
 ) -> None:

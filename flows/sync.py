@@ -14,18 +14,17 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 from prefect import flow
-from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors import LeadClient, RemoteLead, open_client
 from connectors._journal import Journal, sqlite_url
 from connectors._push import PlannedOp, PushReport, push
 from connectors._snapshot import SNAPSHOT_SCHEMA, Snapshot, SnapshotStore
-from flows._engine import Engine, Stage, run_as_task, run_locally, run_stages
+from flows._engine import Engine, Stage, run_as_task, run_flow, run_locally, run_stages
 from flows._phonebook import load_phone_book
 from flows._targets import Target, resolve_target
 from flows.check import CheckState, prepare_stages, summary_basics
@@ -389,8 +388,5 @@ def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe plan` (dry run) or `leadpipe import` with the chosen engine."""
     if engine == "local":
         return _execute(options, "local")
-    state = cast("State[Any]", import_flow(options, return_state=True))
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome  # type: ignore[no-any-return]
+    summary: dict[str, Any] = run_flow(import_flow, options)
+    return summary

@@ -54,6 +54,24 @@ def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
     return MappingProxyType(mapping)
 
 
+_OMNI_FIELDS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "business_name",
+        "email",
+        "phone",
+        "external_id",
+        "timezone",
+        "assignee_type",
+        "opted_out",
+        "email_verified",
+        "checklist",
+        "tags",
+    }
+)
+
 OMNI = VendorSpec(
     name="omni",
     wire=_frozen(
@@ -90,41 +108,8 @@ OMNI = VendorSpec(
             "tags": "tags",
         }
     ),
-    creatable=frozenset(
-        {
-            "first_name",
-            "middle_name",
-            "last_name",
-            "business_name",
-            "email",
-            "phone",
-            "external_id",
-            "timezone",
-            "assignee_type",
-            "opted_out",
-            "email_verified",
-            "checklist",
-            "tags",
-        }
-    ),
-    updatable=frozenset(
-        {
-            "first_name",
-            "middle_name",
-            "last_name",
-            "business_name",
-            "email",
-            "phone",
-            "external_id",
-            "timezone",
-            "assignee_type",
-            "opted_out",
-            "email_verified",
-            "checklist",
-            "tags",
-            "status",
-        }
-    ),
+    creatable=_OMNI_FIELDS,
+    updatable=_OMNI_FIELDS | {"status"},  # status is update-only
     create_required=("first_name",),
     # REVIEW exists but cannot be set through the API.
     settable_statuses=_frozen(
