@@ -59,6 +59,12 @@ BlanksOpt = Annotated[
     str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
 ]
 OutOpt = Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")]
+StateFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-file", help="An export of the target to compare with, instead of reading it."
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
 ]
@@ -130,6 +136,7 @@ def plan_command(
     default_region: RegionOpt = None,
     mode: ModeOpt = None,
     blanks: BlanksOpt = None,
+    state_file: StateFileOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -149,6 +156,7 @@ def import_command(
     default_region: RegionOpt = None,
     mode: ModeOpt = None,
     blanks: BlanksOpt = None,
+    state_file: StateFileOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
@@ -187,6 +195,7 @@ def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | N
         blanks=pick(args["blanks"], conf, "blanks", "leave"),
         dry_run=dry_run,
         journal_url=conf.get("journal_url"),
+        state_file=args.get("state_file"),
     )
     from flows.sync import run_sync
 

@@ -84,6 +84,7 @@ class SyncOptions(CheckOptions):
     blanks: Blanks = "leave"
     dry_run: bool = True
     journal_url: str | None = None
+    state_file: Path | None = None  # an export of the target, instead of reading the target
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -33,9 +33,11 @@ from schemas.exceptions import ImporterError
 from schemas.fields import REPORT_COLUMNS
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.diff import diff
+from transforms.mapping import apply_mapping, resolve_mapping
 from transforms.match import match
-from transforms.normalise import normalise_target
+from transforms.normalise import normalise, normalise_target
 from transforms.plan import plan
+from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
 
 __all__ = ["SYNC_STAGES", "SyncState", "import_flow", "run_sync"]
@@ -85,9 +87,37 @@ def _snapshot(state: SyncState) -> SyncState:
     opts = state.options
     target = resolve_target(opts.target, opts.targets, opts.home)
     state = replace(state, target=target)
+    if opts.state_file is not None:
+        return replace(state, snapshot=_snapshot_from_file(opts, target.profile.vendor))
     store = SnapshotStore(opts.home, target.profile.name, target.profile.vendor)
     snapshot = asyncio.run(_refresh(state, store))
     return replace(state, snapshot=snapshot)
+
+
+def _snapshot_from_file(opts: SyncOptions, vendor: str) -> Snapshot:
+    """The target's leads from an export of it, read like any source file (the vendor's own
+    preset: it is the target's export).
+
+    Its `target_id` column becomes the snapshot's id; rows without one cannot be updated and
+    are left out (counted in the summary).
+    """
+    assert opts.state_file is not None
+    table = read_source(opts.state_file, scratch=opts.out_dir / ".scratch")
+    mapped = apply_mapping(table.frame.lazy(), resolve_mapping(table.headers, preset=vendor))
+    frame = normalise(
+        mapped, load_phone_book(opts.home), default_region=opts.default_region
+    ).collect()
+    leads = frame.filter(pl.col("target_id").is_not_null()).select(
+        pl.col("target_id").alias("id"),
+        pl.lit(None, pl.String).alias("updated_at"),
+        *[pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items() if c not in ("id", "updated_at")],
+    )
+    unusable = frame.height - leads.height
+    return Snapshot(
+        leads,
+        state_source="file",
+        facts={"state_file": str(opts.state_file), "rows_without_id": unusable},
+    )
 
 
 async def _refresh(state: SyncState, store: SnapshotStore) -> Snapshot:
@@ -217,7 +247,10 @@ def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
 
 
 def _report(state: SyncState) -> SyncState:
-    frame = state.need_frame()
+    # A matched row names its target lead, in a plan as after an import.
+    frame = state.need_frame().with_columns(
+        pl.coalesce("target_id", "matched_id").alias("target_id")
+    )
     if state.pushed is not None:
         frame = _apply_results(frame, state.pushed)
         _remember_writes(state, frame)
@@ -298,6 +331,7 @@ def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
     the vendor answered laid over it (its normal forms win; Omni's answers omit the status).
     """
     if state.snapshot is None or state.snapshot.state_source != "written" or state.pushed is None:
+        # A listed target re-reads changes; a state file is the user's, never written to.
         return
     assert state.target is not None
     echoed = {lead.id: lead for lead in state.pushed.leads}
@@ -367,6 +401,7 @@ def _summary(
             "leads": state.snapshot.leads.height,
             "fetched": state.snapshot.fetched,
             "reads": state.snapshot.facts.get("reads", 0),
+            **{k: v for k, v in state.snapshot.facts.items() if k != "reads"},
         },
         "counts": count_outcomes(state.rows, PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES),
         "planned_requests": calls,

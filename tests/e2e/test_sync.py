@@ -240,3 +240,36 @@ def test_lost_answers_after_the_write_never_duplicate_a_lead(
         f"{sandbox_url}/octanist/api/leads", params={"limit": 100}, headers=KEY
     ).json()["data"]
     assert sorted(lead["email"] for lead in listed) == sorted(r[0] for r in rows)  # one lead each
+
+
+def test_a_state_file_stands_in_for_the_target(sandbox_url: str, tmp_path: Path) -> None:
+    """`plan --state-file`: an Octanist export is the target's state; nothing is read from it."""
+    state = tmp_path / "octanist_export.csv"
+    state.write_text(
+        "id,name,email,phone,status,value,note\nlead_9,Ann Lee,ann@x.io,+12125550101,open,100,old\n"
+    )
+    httpx.delete(f"{sandbox_url}/_sandbox/requests").raise_for_status()
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(_write(tmp_path / "leads.csv", ROWS)),
+            "--target",
+            "sandbox:octanist",
+            "--state-file",
+            str(state),
+            "--engine",
+            "local",
+            "--out",
+            str(tmp_path / "p"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["state_source"] == "file"
+    assert summary["counts"]["would_update"] == 1 and summary["counts"]["would_create"] == 4
+    rows = pl.read_parquet(tmp_path / "p" / "rows.parquet")
+    first = rows.row(0, named=True)
+    assert (first["target_id"], first["changed_fields"]) == ("lead_9", ["note"])
+    assert httpx.get(f"{sandbox_url}/_sandbox/requests").json() == []
