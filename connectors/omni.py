@@ -85,10 +85,32 @@ def _lead(body: Any) -> RemoteLead:
     """Create, update and get all answer `{lead, ...}`; get adds the computed `status`."""
     lead = body.get("lead", {}) if isinstance(body, dict) else {}
     status = body.get("status") if isinstance(body, dict) else None
+    fields = from_wire(OMNI, lead, status if isinstance(status, str) else None)
+    groups = body.get("checklistItems") if isinstance(body, dict) else None
+    if isinstance(groups, list):
+        fields["checklist"] = _checklist(groups)
     return RemoteLead(
         id=str(lead.get("id", "")),
-        fields=from_wire(OMNI, lead, status if isinstance(status, str) else None),
+        fields=fields,
         updated_at=lead.get("updatedAt"),
         deleted=bool(lead.get("deletedAt")),
         raw=lead,
     )
+
+
+def _checklist(groups: list[Any]) -> list[dict[str, Any]]:
+    """Omni's checklist groups (beside the lead) as canonical {code, value, status} entries."""
+    entries = []
+    for group in groups:
+        for item in group.get("items", []) if isinstance(group, dict) else []:
+            code = (item.get("checklistItem") or {}).get("code")
+            if code:
+                value = item.get("value")
+                entries.append(
+                    {
+                        "code": code,
+                        "value": None if value is None else str(value),
+                        "status": item.get("status"),
+                    }
+                )
+    return entries

@@ -106,6 +106,7 @@ OMNI = VendorSpec(
             "timezone": "timezone",
             "didOptOut": "opted_out",
             "tags": "tags",
+            "checklistItems": "checklist",  # groups beside the lead; connectors.omni flattens them
         }
     ),
     creatable=_OMNI_FIELDS,

@@ -273,3 +273,41 @@ def test_a_state_file_stands_in_for_the_target(sandbox_url: str, tmp_path: Path)
     first = rows.row(0, named=True)
     assert (first["target_id"], first["changed_fields"]) == ("lead_9", ["note"])
     assert httpx.get(f"{sandbox_url}/_sandbox/requests").json() == []
+
+
+def test_omni_checklist_sends_only_changed_codes(sandbox_url: str, tmp_path: Path) -> None:
+    header = "Email,First Name,Phone,Tax ID,Loan Amount\n"
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'extends = "generic"\n[fields]\n"checklist.tax_id" = "Tax ID"\n'
+        '"checklist.loan_amount" = "Loan Amount"\n'
+    )
+    source = tmp_path / "omni.csv"
+    source.write_text(
+        header + "ann@x.io,Ann,+12125550101,12-3,5000\nbob@x.io,Bob,+12125550102,45-6,7000\n"
+    )
+    args = [
+        "import",
+        str(source),
+        "--target",
+        "sandbox:omni",
+        "--mapping",
+        str(mapping),
+        "--engine",
+        "local",
+        "--json",
+    ]
+    assert runner.invoke(app, [*args, "--out", str(tmp_path / "r1")]).exit_code == 0
+    before = len(_log(sandbox_url, "omni"))
+    source.write_text(
+        header + "ann@x.io,Ann,+12125550101,12-3,9000\nbob@x.io,Bob,+12125550102,45-6,7000\n"
+    )
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r2")])
+    assert json.loads(result.stdout)["counts"] == {
+        **json.loads(result.stdout)["counts"],
+        "updated": 1,
+        "unchanged": 1,
+    }
+    (update,) = _log(sandbox_url, "omni")[before:]
+    assert update["body"]["checklistItems"] == [{"code": "loan_amount", "value": "9000"}]
+    assert set(update["body"]) == {"leadId", "checklistItems"}
