@@ -166,7 +166,11 @@ def _diff(state: SyncState) -> SyncState:
     assert state.snapshot is not None
     target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
     fields = sorted(state.vendor.diffable)
-    changed = diff(state.need_frame().lazy(), target, fields, blanks=state.options.blanks)
+    assert state.mapping is not None
+    mapped = {*state.mapping.sources, *state.mapping.constants}
+    changed = diff(
+        state.need_frame().lazy(), target, fields, blanks=state.options.blanks, mapped=mapped
+    )
     return replace(state, frame=changed.collect())
 
 
@@ -232,7 +236,7 @@ def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
                 )
             )
         else:
-            fields = {f: row[f"_send_{f}"] for f in row["changed_fields"]}
+            fields = {f: _sent_or_clear(row, f, vendor) for f in row["changed_fields"]}
             ops.append(
                 PlannedOp(
                     row["op_id"],
@@ -244,6 +248,12 @@ def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
                 )
             )
     return ops
+
+
+def _sent_or_clear(row: dict[str, Any], field: str, vendor: VendorSpec) -> Any:
+    """The changed value, or the vendor's clearing value for a blank under --blanks clear."""
+    value = row[f"_send_{field}"]
+    return vendor.clearable.get(field) if value is None and field in vendor.clearable else value
 
 
 def _report(state: SyncState) -> SyncState:

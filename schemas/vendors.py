@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 __all__ = ["APTEN", "OCTANIST", "OMNI", "VENDORS", "VendorSpec"]
 
@@ -36,6 +37,8 @@ class VendorSpec:
     initial_status: str | None = None
     # canonical statuses the vendor stores as another one (Octanist has no "new": it is "open")
     status_aliases: Mapping[str, str] = field(default_factory=dict)
+    # fields the API documents a way to clear, with the value that clears them (--blanks clear)
+    clearable: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
 
     @property
@@ -111,6 +114,7 @@ OMNI = VendorSpec(
     ),
     creatable=_OMNI_FIELDS,
     updatable=_OMNI_FIELDS | {"status"},  # status is update-only
+    clearable=MappingProxyType({"tags": []}),  # documented: `[]` clears all tags
     create_required=("first_name",),
     # REVIEW exists but cannot be set through the API.
     settable_statuses=_frozen(

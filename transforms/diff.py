@@ -16,7 +16,7 @@ unchanged). Rows that did not match get no changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 import polars as pl
@@ -34,9 +34,16 @@ def diff(
     fields: Sequence[str],
     *,
     blanks: Blanks = "leave",
+    mapped: Collection[str] | None = None,
 ) -> pl.LazyFrame:
-    """Add `changed_fields` and `_send_<field>` for `fields` (see the module docstring)."""
+    """Add `changed_fields` and `_send_<field>` for `fields` (see the module docstring).
+
+    `mapped` are the fields the file has a column for: only those can be blank, so only those
+    are cleared under `blanks="clear"` (a field the file does not map is absent, not blank).
+    """
+    clear_only = set(fields if mapped is None else mapped)
     present = [f for f in fields if f in rows.collect_schema() and f in snapshot.collect_schema()]
+    policy: dict[str, Blanks] = {f: blanks if f in clear_only else "leave" for f in present}
     target = snapshot.select(
         pl.col("id").cast(pl.String).alias("_t_id"), *[pl.col(f).alias(f"_t_{f}") for f in present]
     )
@@ -56,18 +63,18 @@ def diff(
                 )
             )
         else:
-            sends.append(pl.when(matched & _changed(field, blanks)).then(pl.col(field)))
+            sends.append(pl.when(matched & _changed(field, policy[field])).then(pl.col(field)))
     both = both.with_columns([s.alias(f"_send_{f}") for s, f in zip(sends, present, strict=True)])
     changed = pl.concat_list(
         [
-            pl.when(pl.col(f"_send_{f}").is_not_null() | _cleared(f, blanks)).then(pl.lit(f))
+            pl.when(pl.col(f"_send_{f}").is_not_null() | _cleared(f, policy[f])).then(pl.lit(f))
             for f in present
         ]
     ).list.drop_nulls()
     return both.with_columns(
         pl.when(matched).then(changed).alias("changed_fields"),
         *[
-            pl.when(_cleared(f, blanks))
+            pl.when(_cleared(f, policy[f]))
             .then(None)
             .otherwise(pl.col(f"_send_{f}"))
             .alias(f"_send_{f}")

@@ -33,6 +33,7 @@ def plan(
     rows: pl.LazyFrame, vendor: VendorSpec, *, mode: Mode = "upsert", profile: str
 ) -> pl.LazyFrame:
     """Add `op`, `outcome`, `reason_code`, `reason` and `op_id` (see the module docstring)."""
+    rows = rows.pipe(_drop_unclearable, vendor)
     status = pl.col("match_status")
     changed = pl.col("changed_fields").list.len().fill_null(0) > 0
     skip = _skip_reason(vendor, mode)
@@ -71,11 +72,36 @@ def plan(
             .then(pl.col("match_reason"))
             .when(pl.col("_planned") == "skipped")
             .then(skip_parts.struct.field("field_1"))
+            .when(pl.col("_uncleared").is_not_null())
+            .then(pl.lit("not cleared, the API offers no way to: ") + pl.col("_uncleared"))
             .otherwise(pl.col("reason"))
             .alias("reason"),
         )
         .with_columns(_op_id(profile).alias("op_id"))
-        .drop("_planned")
+        .drop("_planned", "_uncleared")
+    )
+
+
+def _drop_unclearable(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
+    """Clears (blank cells under --blanks clear) the vendor cannot make leave the change list;
+    `_uncleared` names them for the reason. A row that only wanted such clears is skipped."""
+    schema = rows.collect_schema()
+    fields = [f for f in sorted(vendor.updatable) if f in schema and f not in vendor.clearable]
+    if "changed_fields" not in schema or not fields:
+        return rows.with_columns(pl.lit(None, pl.String).alias("_uncleared"))
+    changed = pl.col("changed_fields")
+    blocked = pl.concat_list(
+        [pl.when(changed.list.contains(f) & pl.col(f).is_null()).then(pl.lit(f)) for f in fields]
+    ).list.drop_nulls()
+    return (
+        rows.with_columns(blocked.alias("_blocked"))
+        .with_columns(
+            changed.list.set_difference(pl.col("_blocked")).alias("changed_fields"),
+            pl.when(pl.col("_blocked").list.len() > 0)
+            .then(pl.col("_blocked").list.join(", "))
+            .alias("_uncleared"),
+        )
+        .drop("_blocked")
     )
 
 
@@ -99,8 +125,13 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
     settable = ", ".join(vendor.settable_statuses) or "none"
     findable = pl.any_horizontal([pl.col(k).is_not_null() for k in vendor.match_keys])
     keys = " or ".join(k.replace("_", " ") for k in vendor.match_keys)
+    only_clears = (
+        matched & pl.col("_uncleared").is_not_null() & (pl.col("changed_fields").list.len() == 0)
+    )
     return (
-        pl.when(new & (mode == "update"))
+        pl.when(only_clears)
+        .then(pl.lit(f"not_clearable|{vendor.name} offers no way to clear ") + pl.col("_uncleared"))
+        .when(new & (mode == "update"))
         .then(pl.lit("mode_update|mode update never creates: no target lead matches this row"))
         .when(matched & (mode == "create") & (pl.col("changed_fields").list.len() > 0))
         .then(

@@ -311,3 +311,28 @@ def test_omni_checklist_sends_only_changed_codes(sandbox_url: str, tmp_path: Pat
     (update,) = _log(sandbox_url, "omni")[before:]
     assert update["body"]["checklistItems"] == [{"code": "loan_amount", "value": "9000"}]
     assert set(update["body"]) == {"leadId", "checklistItems"}
+
+
+def test_blanks_clear_sends_documented_clears_and_reports_the_rest(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "omni.csv"
+    source.write_text("Email,First Name,Phone,Tags\nann@x.io,Ann,+12125550101,VIP;hot\n")
+    common = ["--target", "sandbox:omni", "--engine", "local", "--json"]
+    assert (
+        runner.invoke(
+            app, ["import", str(source), *common, "--out", str(tmp_path / "r1")]
+        ).exit_code
+        == 0
+    )
+    before = len(_log(sandbox_url, "omni"))
+    source.write_text("Email,First Name,Phone,Tags\nann@x.io,Ann,,\n")  # phone and tags blanked
+    result = runner.invoke(
+        app, ["import", str(source), *common, "--blanks", "clear", "--out", str(tmp_path / "r2")]
+    )
+    assert result.exit_code == 0, result.output
+    (update,) = _log(sandbox_url, "omni")[before:]
+    assert set(update["body"]) == {"leadId", "tags"} and update["body"]["tags"] == []
+    row = pl.read_parquet(tmp_path / "r2" / "rows.parquet").row(0, named=True)
+    assert row["outcome"] == "updated"
+    assert row["reason"] == "not cleared, the API offers no way to: phone"

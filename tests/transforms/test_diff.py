@@ -96,3 +96,10 @@ def test_unmatched_rows_have_no_changes() -> None:
         _rows({"matched_id": None, "email": "z@x.io"}, {"matched_id": "B", "email": "b@x.io"})
     )
     assert [o["changed_fields"] for o in out] == [None, []]
+
+
+def test_blanks_clear_touches_only_fields_the_file_maps() -> None:
+    out = _run(
+        _rows({"matched_id": "A", "email": "a@x.io"}), blanks="clear", mapped={"email", "phone"}
+    )[0]
+    assert out["changed_fields"] == ["phone"]  # value and tags have no column: absent, not blank
