@@ -237,6 +237,9 @@ def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
             )
         else:
             fields = {f: _sent_or_clear(row, f, vendor) for f in row["changed_fields"]}
+            for needs, companion in vendor.companions.items():
+                if needs in fields and companion not in fields and row.get(companion) is not None:
+                    fields[companion] = row[companion]  # e.g. a new loss reason goes with "lost"
             ops.append(
                 PlannedOp(
                     row["op_id"],

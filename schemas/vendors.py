@@ -39,6 +39,8 @@ class VendorSpec:
     status_aliases: Mapping[str, str] = field(default_factory=dict)
     # fields the API documents a way to clear, with the value that clears them (--blanks clear)
     clearable: Mapping[str, Any] = field(default_factory=dict)
+    # a field that is only taken together with another (Octanist: lossReason needs status)
+    companions: Mapping[str, str] = field(default_factory=dict)
     notes: str = ""
 
     @property
@@ -209,6 +211,7 @@ OCTANIST = VendorSpec(
     read_statuses=_frozen({"open": "open", "qualified": "qualified", "won": "won", "lost": "lost"}),
     initial_status="open",
     status_aliases=_frozen({"new": "open", "in_progress": "open"}),
+    companions=_frozen({"loss_reason": "status"}),
     notes="create needs name/email/phone/custom; lossReason only with lost; open is not settable",
 )
 

@@ -336,3 +336,16 @@ def test_blanks_clear_sends_documented_clears_and_reports_the_rest(
     row = pl.read_parquet(tmp_path / "r2" / "rows.parquet").row(0, named=True)
     assert row["outcome"] == "updated"
     assert row["reason"] == "not cleared, the API offers no way to: phone"
+
+
+def test_a_new_loss_reason_travels_with_its_lost_status(sandbox_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "o.csv"
+    source.write_text("Email,Status,Loss Reason\nann@x.io,lost,price\n")
+    args = ["import", str(source), "--target", "sandbox:octanist", "--engine", "local", "--json"]
+    assert runner.invoke(app, [*args, "--out", str(tmp_path / "r1")]).exit_code == 0
+    before = len(_log(sandbox_url, "octanist"))
+    source.write_text("Email,Status,Loss Reason\nann@x.io,lost,timing\n")
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r2")])
+    assert json.loads(result.stdout)["counts"]["updated"] == 1
+    (update,) = _log(sandbox_url, "octanist")[before:]
+    assert update["body"] == {"id": update["body"]["id"], "lossReason": "timing", "status": "lost"}
