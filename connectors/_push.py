@@ -114,6 +114,9 @@ async def _execute(
             seen["attempts"],
             seen["request_id"],
         )
+    if op.op == "create" and seen and seen["target_id"]:
+        # The lead exists (created before a follow-up failed): never create it again.
+        return await _finish_created(client, log, op, seen, report)
     if op.op == "create" and seen and seen["state"] in ("sent", "ambiguous"):
         found = await _find(client, op, _since(seen["updated_at"]))
         if found is not None:
@@ -156,6 +159,17 @@ async def _send(
     if op.op == "create" and op.then_update and written.id:
         return await _follow_up(client, log, op, written, report)
     return await _record(log, op, _success(written, op))
+
+
+async def _finish_created(
+    client: LeadClient, log: GroupCommit, op: PlannedOp, seen: Mapping[str, Any], report: PushReport
+) -> OpResult:
+    created = WriteResult(
+        seen["target_id"], seen["http_status"] or 200, seen["request_id"], seen["attempts"] or 1
+    )
+    if op.then_update:
+        return await _follow_up(client, log, op, created, report)
+    return await _record(log, op, _success(created, op))
 
 
 async def _follow_up(

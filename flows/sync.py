@@ -349,7 +349,13 @@ def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
     assert state.target is not None
     echoed = {lead.id: lead for lead in state.pushed.leads}
     leads = []
-    for row in frame.filter(pl.col("outcome").is_in(["created", "updated"])).iter_rows(named=True):
+    # A lead whose follow-up update failed exists too: remember it, or a later run re-creates it.
+    exists = pl.col("outcome").is_in(["created", "updated"]) | (
+        (pl.col("op") == "create")
+        & (pl.col("outcome") == "failed")
+        & pl.col("target_id").is_not_null()
+    )
+    for row in frame.filter(exists).iter_rows(named=True):
         answer = echoed.get(row["target_id"])
         answered = {k: v for k, v in (answer.fields if answer else {}).items() if v is not None}
         sent = {k: v for k, v in row.items() if k in SNAPSHOT_SCHEMA}

@@ -156,3 +156,29 @@ def test_fields_a_create_cannot_carry_follow_as_an_update(journal: Journal) -> N
     assert target.calls == ["create a@x.io", "update L1"]
     assert target.leads["L1"] == {"email": "a@x.io", "status": "won", "value": 10.0}
     assert report.results["op1"].state == "succeeded" and report.results["op1"].target_id == "L1"
+
+
+def test_a_created_lead_whose_follow_up_failed_is_never_created_again(journal: Journal) -> None:
+    target = FakeTarget()
+    op = PlannedOp(
+        "op1",
+        2,
+        "create",
+        {"email": "a@x.io"},
+        keys={"email": "a@x.io"},
+        then_update={"status": "won"},
+    )
+
+    async def failing_update(ref: str, fields: Mapping[str, Any]) -> WriteResult:
+        raise LeadConflict("busy", vendor="fake", status=409)
+
+    real_update = target.update
+    target.update = failing_update  # type: ignore[method-assign]
+    first = _go(target, journal, [op])
+    assert first.results["op1"].state == "failed" and first.results["op1"].target_id == "L1"
+    target.update = real_update  # type: ignore[method-assign]
+    target.calls.clear()
+    again = _go(target, journal, [op])  # the resume
+    assert target.calls == ["update L1"]
+    assert len(target.leads) == 1 and target.leads["L1"]["status"] == "won"
+    assert again.results["op1"].state == "succeeded"
