@@ -87,6 +87,10 @@ class RequestStats:
     throttled: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
 
+    def counts(self) -> dict[str, int]:
+        """The summary's `requests` block: sent, retried, throttled."""
+        return {"sent": self.sent, "retried": self.retried, "throttled": self.throttled}
+
 
 class VendorHTTP:
     """An `httpx.AsyncClient` for one target, with the vendor's auth header and our policies."""

@@ -17,7 +17,15 @@ from typing import Any, Generic, Literal, TypeVar
 
 from schemas.exceptions import ImporterError
 
-__all__ = ["Engine", "Stage", "run_as_task", "run_flow", "run_locally", "run_stages"]
+__all__ = [
+    "Engine",
+    "Stage",
+    "failing_quietly",
+    "run_as_task",
+    "run_flow",
+    "run_locally",
+    "run_stages",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +59,21 @@ def run_as_task(stage: Stage[State], state: State) -> State:
     from prefect.cache_policies import NO_CACHE
 
     as_task = task(name=stage.name, cache_policy=NO_CACHE, persist_result=False)(
-        _failing_quietly(stage.run)
+        failing_quietly(stage.run)
     )
-    outcome = as_task(state, return_state=True)
-    result = outcome.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        raise result
-    return result  # type: ignore[no-any-return]
+    result: State = _result_of(as_task(state, return_state=True))
+    return result
 
 
-def _failing_quietly(run: Callable[[State], State]) -> Callable[[State], Any]:
+def failing_quietly(run: Callable[..., Any]) -> Callable[..., Any]:
+    """`run`, with our own errors returned as a Failed state carrying the error (for tasks and
+    flows: Prefect then records a one-line failure instead of logging a traceback)."""
     from prefect.states import Failed
 
     @functools.wraps(run)
-    def guarded(state: State) -> Any:
+    def guarded(*args: Any) -> Any:
         try:
-            return run(state)
+            return run(*args)
         except ImporterError as exc:
             return Failed(message=str(exc), data=exc)
 
@@ -75,7 +82,10 @@ def _failing_quietly(run: Callable[[State], State]) -> Callable[[State], Any]:
 
 def run_flow(flow: Callable[..., Any], *args: Any) -> Any:
     """Call a Prefect flow and return its result, raising the error a Failed state carries."""
-    state = flow(*args, return_state=True)
+    return _result_of(flow(*args, return_state=True))
+
+
+def _result_of(state: Any) -> Any:
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise outcome

@@ -14,12 +14,20 @@ from typing import Any, TypeVar
 
 import polars as pl
 from prefect import flow
-from prefect.states import Failed
 
-from flows._engine import Engine, Stage, run_as_task, run_flow, run_locally, run_stages
+from connectors import RequestStats
+from flows._engine import (
+    Engine,
+    Stage,
+    failing_quietly,
+    run_as_task,
+    run_flow,
+    run_locally,
+    run_stages,
+)
 from flows._phonebook import load_phone_book, save_phone_book
 from flows.config import CheckOptions
-from schemas.exceptions import ImporterError
+from schemas.fields import CHECK_OUTCOMES
 from transforms.dedupe import dedupe
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.normalise import normalise
@@ -28,7 +36,6 @@ from transforms.report import build_report, count_outcomes, top_reasons, write_r
 from transforms.validate import validate
 
 __all__ = [
-    "CHECK_OUTCOMES",
     "CHECK_STAGES",
     "CheckState",
     "check_flow",
@@ -36,8 +43,6 @@ __all__ = [
     "run_check",
     "summary_basics",
 ]
-
-CHECK_OUTCOMES = ("valid", "invalid", "duplicate")
 
 
 @dataclass(frozen=True)
@@ -137,10 +142,7 @@ def check_flow(options: CheckOptions) -> Any:
 
     An `ImporterError` ends the run Failed with the error's one-line message (no traceback).
     """
-    try:
-        return _execute(options, "prefect")
-    except ImporterError as exc:
-        return Failed(message=str(exc), data=exc)
+    return failing_quietly(_execute)(options, "prefect")
 
 
 def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def _summary(
         "dry_run": True,
         "target": None,
         "counts": count_outcomes(state.rows, CHECK_OUTCOMES),
-        "requests": {"sent": 0, "retried": 0, "throttled": 0},
+        "requests": RequestStats().counts(),  # check sends nothing
         **summary_basics(state, durations, engine, started, seconds),
     }
 

@@ -18,19 +18,25 @@ from typing import Any
 
 import polars as pl
 from prefect import flow
-from prefect.states import Failed
 
-from connectors import LeadClient, RemoteLead, open_client
+from connectors import LeadClient, RemoteLead, RequestStats, open_client
 from connectors._journal import Journal, sqlite_url
 from connectors._push import PlannedOp, PushReport, push
 from connectors._snapshot import SNAPSHOT_SCHEMA, Snapshot, SnapshotStore
-from flows._engine import Engine, Stage, run_as_task, run_flow, run_locally, run_stages
+from flows._engine import (
+    Engine,
+    Stage,
+    failing_quietly,
+    run_as_task,
+    run_flow,
+    run_locally,
+    run_stages,
+)
 from flows._phonebook import load_phone_book
 from flows._targets import Target, resolve_target
 from flows.check import CheckState, prepare_stages, summary_basics
 from flows.config import SyncOptions
-from schemas.exceptions import ImporterError
-from schemas.fields import REPORT_COLUMNS
+from schemas.fields import IMPORT_OUTCOMES, PLAN_OUTCOMES, REPORT_COLUMNS
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.diff import diff
 from transforms.mapping import apply_mapping, resolve_mapping
@@ -41,26 +47,6 @@ from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
 
 __all__ = ["SYNC_STAGES", "SyncState", "import_flow", "run_sync"]
-
-PLAN_OUTCOMES = (
-    "would_create",
-    "would_update",
-    "unchanged",
-    "conflict",
-    "invalid",
-    "duplicate",
-    "skipped",
-)
-IMPORT_OUTCOMES = (
-    "created",
-    "updated",
-    "unchanged",
-    "conflict",
-    "invalid",
-    "duplicate",
-    "failed",
-    "skipped",
-)
 
 
 @dataclass(frozen=True)
@@ -187,7 +173,7 @@ def _plan(state: SyncState) -> SyncState:
 
 def _push(state: SyncState) -> SyncState:
     if state.options.dry_run:
-        return replace(state, requests={"sent": 0, "retried": 0, "throttled": 0})
+        return replace(state, requests=RequestStats().counts())
     opts, frame = state.options, state.need_frame()
     journal = Journal(opts.journal_url or sqlite_url(opts.home / "journal.db"))
     assert state.target is not None
@@ -211,8 +197,7 @@ async def _send(
         pushed = await push(
             client, journal, state.options.run_id, ops, concurrency=state.target.profile.concurrency
         )
-        stats = client.http.stats
-        return pushed, {"sent": stats.sent, "retried": stats.retried, "throttled": stats.throttled}
+        return pushed, client.http.stats.counts()
 
 
 def _planned_ops(frame: pl.DataFrame, vendor: VendorSpec) -> list[PlannedOp]:
@@ -424,7 +409,7 @@ def _summary(
         },
         "counts": count_outcomes(state.rows, PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES),
         "planned_requests": calls,
-        "requests": state.requests or {"sent": 0, "retried": 0, "throttled": 0},
+        "requests": state.requests or RequestStats().counts(),
         **summary_basics(state, durations, engine, started, seconds),
     }
 
@@ -432,10 +417,7 @@ def _summary(
 @flow(name="leadpipe-import", validate_parameters=False, persist_result=False)
 def import_flow(options: SyncOptions) -> Any:
     """plan / import as a Prefect flow: one task per stage; our errors end it Failed, one line."""
-    try:
-        return _execute(options, "prefect")
-    except ImporterError as exc:
-        return Failed(message=str(exc), data=exc)
+    return failing_quietly(_execute)(options, "prefect")
 
 
 def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:

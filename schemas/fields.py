@@ -80,18 +80,29 @@ ASSIGNEE_TYPES: tuple[str, ...] = ("agent", "manual")
 
 TIMEZONE_SOURCES: tuple[str, ...] = ("given", "inferred", "ambiguous", "unknown")
 
-OUTCOMES: tuple[str, ...] = (
-    "valid",  # `check` only: the row passed and would go on
-    "created",
-    "updated",
+# Row outcomes per job, in report order; OUTCOMES is every word a report can hold.
+CHECK_OUTCOMES: tuple[str, ...] = ("valid", "invalid", "duplicate")
+PLAN_OUTCOMES: tuple[str, ...] = (
     "would_create",
     "would_update",
     "unchanged",
+    "conflict",
     "invalid",
     "duplicate",
+    "skipped",
+)
+IMPORT_OUTCOMES: tuple[str, ...] = (
+    "created",
+    "updated",
+    "unchanged",
     "conflict",
+    "invalid",
+    "duplicate",
     "failed",
     "skipped",
+)
+OUTCOMES: tuple[str, ...] = tuple(
+    dict.fromkeys((*CHECK_OUTCOMES, *PLAN_OUTCOMES, *IMPORT_OUTCOMES))
 )
 
 # The report's leading columns (DESIGN.md, "Run directory"), then the normalised lead.
