@@ -38,7 +38,7 @@ from transforms.validate import validate
 __all__ = [
     "CHECK_STAGES",
     "CheckState",
-    "check_flow",
+    "check_leads",
     "prepare_stages",
     "run_check",
     "summary_basics",
@@ -136,8 +136,8 @@ def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     return summary
 
 
-@flow(name="leadpipe-check", validate_parameters=False, persist_result=False)
-def check_flow(options: CheckOptions) -> Any:
+@flow(name="check-leads", validate_parameters=False, persist_result=False)
+def check_leads(options: CheckOptions) -> Any:
     """The check job as a Prefect flow: one task per stage.
 
     An `ImporterError` ends the run Failed with the error's one-line message (no traceback).
@@ -149,7 +149,7 @@ def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
     if engine == "local":
         return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(check_flow, options)
+    summary: dict[str, Any] = run_flow(check_leads, options)
     return summary
 
 

@@ -46,7 +46,7 @@ from transforms.plan import plan
 from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
 
-__all__ = ["SYNC_STAGES", "SyncState", "import_flow", "run_sync"]
+__all__ = ["SYNC_STAGES", "SyncState", "import_leads", "run_sync"]
 
 
 @dataclass(frozen=True)
@@ -414,8 +414,8 @@ def _summary(
     }
 
 
-@flow(name="leadpipe-import", validate_parameters=False, persist_result=False)
-def import_flow(options: SyncOptions) -> Any:
+@flow(name="import-leads", validate_parameters=False, persist_result=False)
+def import_leads(options: SyncOptions) -> Any:
     """plan / import as a Prefect flow: one task per stage; our errors end it Failed, one line."""
     return failing_quietly(_execute)(options, "prefect")
 
@@ -424,5 +424,5 @@ def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe plan` (dry run) or `leadpipe import` with the chosen engine."""
     if engine == "local":
         return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(import_flow, options)
+    summary: dict[str, Any] = run_flow(import_leads, options)
     return summary

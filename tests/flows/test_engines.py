@@ -59,9 +59,9 @@ def test_the_check_flow_is_a_prefect_flow_run(prefect_harness: None, tmp_path: P
         home=tmp_path,
         default_region="US",
     )
-    from flows.check import check_flow
+    from flows.check import check_leads
 
-    state = check_flow(options, return_state=True)
+    state = check_leads(options, return_state=True)
     assert state.is_completed()
 
     async def _tasks() -> list[str]:
