@@ -22,7 +22,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.config import CheckOptions, engine_choice, leadpipe_home, load_config, new_run_id, pick
+from flows.config import (
+    CheckOptions,
+    engine_choice,
+    leadpipe_home,
+    load_config,
+    new_run_id,
+    pick,
+    sync_options,
+)
 from schemas.exceptions import ImporterError
 
 __all__ = ["app", "main"]
@@ -175,28 +183,10 @@ def import_command(
 
 
 def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | None) -> None:
-    from flows.config import SyncOptions
-
     conf = load_config(args["config"])
     run_id = resume or new_run_id()
-    mapping = pick(args["mapping"], conf, "mapping")
-    options = SyncOptions(
-        source=args["source"],
-        out_dir=Path(pick(args["out"], conf, "out", f"runs/{run_id}")),
-        run_id=run_id,
-        home=leadpipe_home(),
-        preset=pick(args["preset"], conf, "preset"),
-        mapping=Path(mapping) if mapping else None,
-        default_region=_upper(pick(args["default_region"], conf, "default_region")),
-        duplicates=pick(None, conf, "duplicates", "last"),
-        target=args["target"],
-        targets=dict(conf.get("targets", {})),
-        mode=pick(args["mode"], conf, "mode", "upsert"),
-        blanks=pick(args["blanks"], conf, "blanks", "leave"),
-        dry_run=dry_run,
-        journal_url=conf.get("journal_url"),
-        state_file=args.get("state_file"),
-    )
+    flags = {k: v for k, v in args.items() if k not in ("source", "config", "engine", "as_json")}
+    options = sync_options(conf, source=args["source"], run_id=run_id, dry_run=dry_run, **flags)
     from flows.sync import run_sync
 
     try:

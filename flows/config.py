@@ -36,6 +36,7 @@ __all__ = [
     "load_config",
     "new_run_id",
     "pick",
+    "sync_options",
 ]
 
 DEFAULT_HOME = Path(".leadpipe")
@@ -132,3 +133,33 @@ def engine_choice(flag: str | None, config: dict[str, Any]) -> Engine:
     if value not in _ENGINES:
         raise ConfigError(f"--engine must be prefect or local, not {value!r}")
     return cast(Engine, value)
+
+
+def sync_options(
+    conf: dict[str, Any], *, source: Path, run_id: str, dry_run: bool, **flags: Any
+) -> SyncOptions:
+    """Options of a plan/import: `flags` (None where not given) over `conf` over defaults.
+
+    `flags` are named like the CLI options: target, out, preset, mapping, default_region,
+    duplicates, mode, blanks, state_file.
+    """
+    mapping = pick(flags.get("mapping"), conf, "mapping")
+    state_file = pick(flags.get("state_file"), conf, "state_file")
+    region = pick(flags.get("default_region"), conf, "default_region")
+    return SyncOptions(
+        source=source,
+        out_dir=Path(pick(flags.get("out"), conf, "out", f"runs/{run_id}")),
+        run_id=run_id,
+        home=leadpipe_home(),
+        preset=pick(flags.get("preset"), conf, "preset"),
+        mapping=Path(mapping) if mapping else None,
+        default_region=region.strip().upper() if region else None,
+        duplicates=pick(flags.get("duplicates"), conf, "duplicates", DEFAULT_DUPLICATES),
+        target=pick(flags.get("target"), conf, "target", ""),
+        targets=dict(conf.get("targets", {})),
+        mode=pick(flags.get("mode"), conf, "mode", "upsert"),
+        blanks=pick(flags.get("blanks"), conf, "blanks", "leave"),
+        dry_run=dry_run,
+        journal_url=conf.get("journal_url"),
+        state_file=Path(state_file) if state_file else None,
+    )
