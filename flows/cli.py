@@ -120,11 +120,11 @@ def _check(args: dict[str, Any], as_json: bool) -> None:
 
     with _progress(enabled=not as_json):
         summary = run_check(options, engine_choice(args["engine"], conf))
-    if as_json:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
-    else:
-        _show_summary(summary)
+    _finish(summary, as_json)
 
+
+# Arguments of a command that are not options of the job.
+_NOT_FLAGS = ("source", "config", "engine", "as_json")
 
 TargetOpt = Annotated[
     str,
@@ -182,10 +182,45 @@ def import_command(
     _guard(lambda: _sync(args, as_json, dry_run=False, resume=resume))
 
 
+@app.command("reconcile")
+def reconcile_command(
+    source: Annotated[Path, typer.Argument(help="The export to compare with the target.")],
+    target: TargetOpt,
+    preset: PresetOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+    blanks: Annotated[
+        str | None,
+        typer.Option(help="leave (default: a blank cell is no difference) or clear (it is)."),
+    ] = None,
+    state_file: StateFileOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    engine: EngineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Compare the file with the target field by field. Writes nothing to the target."""
+    args = dict(locals())
+
+    def _reconcile() -> None:
+        from flows.reconcile import run_reconcile
+
+        conf = load_config(args["config"])
+        flags = {k: v for k, v in args.items() if k not in _NOT_FLAGS}
+        options = sync_options(
+            conf, source=args["source"], run_id=new_run_id(), dry_run=True, **flags
+        )
+        with _progress(enabled=not as_json):
+            summary = run_reconcile(options, engine_choice(args["engine"], conf))
+        _finish(summary, as_json)
+
+    _guard(_reconcile)
+
+
 def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | None) -> None:
     conf = load_config(args["config"])
     run_id = resume or new_run_id()
-    flags = {k: v for k, v in args.items() if k not in ("source", "config", "engine", "as_json")}
+    flags = {k: v for k, v in args.items() if k not in _NOT_FLAGS}
     options = sync_options(conf, source=args["source"], run_id=run_id, dry_run=dry_run, **flags)
     from flows.sync import run_sync
 
@@ -200,11 +235,16 @@ def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | N
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
+    _finish(summary, as_json)
+    _fail_over_ratio(summary, pick(args.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0))
+
+
+def _finish(summary: dict[str, Any], as_json: bool) -> None:
+    """The summary as JSON on stdout (--json), else the tables for people."""
     if as_json:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     else:
         _show_summary(summary)
-    _fail_over_ratio(summary, pick(args.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0))
 
 
 def _fail_over_ratio(summary: dict[str, Any], ratio: float) -> None:

@@ -14,7 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from prefect import flow
@@ -46,7 +46,7 @@ from transforms.plan import plan
 from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
 
-__all__ = ["SYNC_STAGES", "SyncState", "import_leads", "run_sync"]
+__all__ = ["SYNC_STAGES", "SyncState", "import_leads", "run_sync", "target_stages"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class SyncState(CheckState):
     snapshot: Snapshot | None = None
     pushed: PushReport | None = None
     requests: dict[str, int] | None = None
+    # the snapshot's leads in the file's normal form (after `match`), for `diff` and reports
+    target_leads: pl.DataFrame | None = None
 
     @property
     def vendor(self) -> VendorSpec:
@@ -69,7 +71,11 @@ class SyncState(CheckState):
         return open_client(self.target.profile, transport=self.target.transport)
 
 
-def _snapshot(state: SyncState) -> SyncState:
+# The target stages serve every job whose state extends SyncState (plan, import, reconcile).
+T = TypeVar("T", bound=SyncState)
+
+
+def _snapshot(state: T) -> T:
     opts = state.options
     target = resolve_target(opts.target, opts.targets, opts.home)
     state = replace(state, target=target)
@@ -112,7 +118,7 @@ async def _refresh(state: SyncState, store: SnapshotStore) -> Snapshot:
         return replace(snapshot, facts={"reads": client.http.stats.sent})
 
 
-def _match(state: SyncState) -> SyncState:
+def _match(state: T) -> T:
     assert state.snapshot is not None
     # Status as the vendor stores it (Octanist has no "new": a new lead is "open").
     aliases = dict(state.vendor.status_aliases)
@@ -130,7 +136,9 @@ def _match(state: SyncState) -> SyncState:
     )
     if state.snapshot.state_source == "written":
         state = replace(state, snapshot=asyncio.run(_refresh_matched(state, matched)))
-    return replace(state, frame=matched)
+        assert state.snapshot is not None
+        target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
+    return replace(state, frame=matched, target_leads=target.collect())
 
 
 async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
@@ -149,8 +157,8 @@ async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
 
 
 def _diff(state: SyncState) -> SyncState:
-    assert state.snapshot is not None
-    target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
+    assert state.target_leads is not None
+    target = state.target_leads.lazy()
     fields = sorted(state.vendor.diffable)
     assert state.mapping is not None
     mapped = {*state.mapping.sources, *state.mapping.constants}
@@ -354,10 +362,15 @@ def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
     ).record_writes(leads)
 
 
+def target_stages(state_type: type[T]) -> tuple[Stage[T], ...]:
+    """snapshot -> match: the target's leads, and which of them each row is."""
+    del state_type  # only fixes the type the stages are used with
+    return (Stage("snapshot", _snapshot), Stage("match", _match))
+
+
 SYNC_STAGES: tuple[Stage[SyncState], ...] = (
     *prepare_stages(SyncState),
-    Stage("snapshot", _snapshot),
-    Stage("match", _match),
+    *target_stages(SyncState),
     Stage("diff", _diff),
     Stage("plan", _plan),
     Stage("push", _push),

@@ -1,0 +1,153 @@
+"""Reconciliation: what the file and the target agree on, field by field. Nothing is written.
+
+After `match` and `diff`, each source row gets a `recon_status`:
+
+- `invalid` / `duplicate`: as `check` said;
+- `conflict`: the match found several target leads, or keys that disagree;
+- `only_in_file`: no target lead has its keys;
+- `equal`: matched, and every compared field agrees;
+- `different`: matched, and `differences` lists each field that disagrees with both values.
+
+`outcome` speaks the plan's words for the same facts (`unchanged`, `would_update`,
+`would_create`), so a reconciliation reads like a plan that was never run. The target's side
+has two tables: the leads no row matched (`target_only`), and the groups of target leads that
+share an email or a phone (`target_duplicates`).
+
+    >>> rows = pl.LazyFrame({"outcome": ["valid"], "match_status": ["matched"],
+    ...     "matched_id": ["L1"], "match_reason": [None], "changed_fields": [["email"]],
+    ...     "email": ["a@x.io"], "reason_code": [None], "reason": [None]})
+    >>> target = pl.LazyFrame({"id": ["L1"], "email": ["b@x.io"]})
+    >>> reconcile(rows, target, ["email"]).collect()["differences"].to_list()
+    [[{'field': 'email', 'file': 'a@x.io', 'target': 'b@x.io'}]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+__all__ = [
+    "DIFFERENCE",
+    "RECON_STATUSES",
+    "reconcile",
+    "target_duplicates",
+    "target_only",
+]
+
+RECON_STATUSES = ("equal", "different", "only_in_file", "conflict", "invalid", "duplicate")
+DIFFERENCE = pl.Struct({"field": pl.String, "file": pl.String, "target": pl.String})
+_OUTCOME = {
+    "equal": "unchanged",
+    "different": "would_update",
+    "only_in_file": "would_create",
+    "conflict": "conflict",
+}
+
+
+def reconcile(rows: pl.LazyFrame, target: pl.LazyFrame, fields: Sequence[str]) -> pl.LazyFrame:
+    """Add `recon_status` and `differences`; set `outcome`, `reason_code` and `reason`.
+
+    `rows` come from `diff` (with `match_status`, `matched_id`, `match_reason`,
+    `changed_fields`); `target` is the normalised snapshot with `id` and the `fields` compared.
+    """
+    schema = rows.collect_schema()
+    present = [f for f in fields if f in schema and f in target.collect_schema()]
+    looked_up = rows.select(pl.col("matched_id").cast(pl.String).alias("_id")).join(
+        target.select(
+            pl.col("id").cast(pl.String).alias("_id"),
+            *[_as_text(pl.col(f), schema[f]).alias(f"_t_{f}") for f in present],
+        ),
+        on="_id",
+        how="left",
+        maintain_order="left",
+    )
+    both = pl.concat([rows, looked_up.drop("_id")], how="horizontal")
+    changed = pl.col("changed_fields").fill_null(pl.lit([], pl.List(pl.String)))
+    differences = pl.concat_list(
+        [
+            pl.when(changed.list.contains(f)).then(
+                pl.struct(
+                    pl.lit(f).alias("field"),
+                    _as_text(pl.col(f), schema[f]).alias("file"),
+                    pl.col(f"_t_{f}").alias("target"),
+                )
+            )
+            for f in present
+        ]
+        or [pl.lit(None, DIFFERENCE)]
+    ).list.drop_nulls()
+    status = (
+        pl.when(pl.col("outcome").is_in(["invalid", "duplicate"]))
+        .then(pl.col("outcome"))
+        .when(pl.col("match_status") == "conflict")
+        .then(pl.lit("conflict"))
+        .when(pl.col("match_status") == "new")
+        .then(pl.lit("only_in_file"))
+        .when(changed.list.len() > 0)
+        .then(pl.lit("different"))
+        .otherwise(pl.lit("equal"))
+    )
+    return (
+        both.with_columns(status.alias("recon_status"))
+        .with_columns(
+            pl.when(pl.col("recon_status") == "different")
+            .then(differences)
+            .otherwise(pl.lit([], pl.List(DIFFERENCE)))
+            .alias("differences"),
+            pl.col("recon_status")
+            .replace_strict(_OUTCOME, default=pl.col("outcome"), return_dtype=pl.String)
+            .alias("outcome"),
+            pl.when(pl.col("recon_status") == "conflict")
+            .then(pl.lit("conflict"))
+            .when(pl.col("recon_status") == "different")
+            .then(pl.lit("different"))
+            .otherwise(pl.col("reason_code"))
+            .alias("reason_code"),
+            pl.when(pl.col("recon_status") == "conflict")
+            .then(pl.col("match_reason"))
+            .when(pl.col("recon_status") == "different")
+            .then(pl.lit("differs in ") + changed.list.join(", "))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
+        .drop([f"_t_{f}" for f in present])
+    )
+
+
+def target_only(target: pl.LazyFrame, rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Target leads that no source row matched (nor named in a conflict)."""
+    named = rows.select(pl.col("matched_id").cast(pl.String).alias("id")).drop_nulls()
+    return target.join(named.unique(), on="id", how="anti")
+
+
+def target_duplicates(
+    target: pl.LazyFrame, keys: Sequence[str] = ("email", "phone")
+) -> pl.LazyFrame:
+    """Groups of target leads sharing a key value: `key`, `value`, `leads` (count), `ids`."""
+    present = [k for k in keys if k in target.collect_schema()]
+    groups = [
+        target.filter(pl.col(k).is_not_null())
+        .group_by(pl.col(k).cast(pl.String).alias("value"))
+        .agg(pl.len().alias("leads"), pl.col("id").cast(pl.String).sort().alias("ids"))
+        .filter(pl.col("leads") > 1)
+        .select(pl.lit(k).alias("key"), "value", "leads", "ids")
+        for k in present
+    ]
+    empty = pl.LazyFrame(
+        schema={"key": pl.String, "value": pl.String, "leads": pl.UInt32, "ids": pl.List(pl.String)}
+    )
+    return pl.concat([empty, *groups]).sort(
+        "key", "leads", "value", descending=[False, True, False]
+    )
+
+
+def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A value as people read it: lists joined, structs as JSON, everything else as text."""
+    if dtype == pl.List(pl.String):
+        return expr.list.sort().list.join(", ")
+    if isinstance(dtype, pl.List):
+        return pl.lit("[") + expr.list.eval(pl.element().struct.json_encode()).list.join(",") + "]"
+    if dtype == pl.String:
+        return expr
+    return expr.cast(pl.String)
