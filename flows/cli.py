@@ -217,6 +217,65 @@ def reconcile_command(
     _guard(_reconcile)
 
 
+@app.command("migrate")
+def migrate_command(
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--from", help="Where the leads are: a target profile, or an export file of that CRM."
+        ),
+    ],
+    to: Annotated[str, typer.Option("--to", help="The target profile to migrate into.")],
+    preset: PresetOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+    carry_extras: Annotated[
+        bool,
+        typer.Option(
+            "--carry-extras",
+            help="Keep fields the target cannot hold in its free-form field (Apten, Octanist).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan the migration; send nothing.")
+    ] = False,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
+    ] = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    engine: EngineOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Copy every lead of one CRM (its API or an export) into another, without duplicates."""
+    args = dict(locals())
+
+    def _migrate() -> None:
+        from flows.migrate import migrate_options, run_migrate
+
+        conf = load_config(args["config"])
+        flags = {
+            k: v
+            for k, v in args.items()
+            if k not in (*_NOT_FLAGS, "origin", "to", "carry_extras", "resume")
+        }
+        options = migrate_options(
+            conf,
+            origin=origin,
+            run_id=resume or new_run_id(),
+            carry_extras=carry_extras,
+            target=to,
+            **flags,
+        )
+        with _progress(enabled=not as_json):
+            summary = run_migrate(options, engine_choice(args["engine"], conf))
+        _finish(summary, as_json)
+        if not as_json:
+            _out.print(f"Crosswalk: {summary['out_dir']}/crosswalk.csv")
+
+    _guard(_migrate)
+
+
 def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | None) -> None:
     conf = load_config(args["config"])
     run_id = resume or new_run_id()

@@ -46,7 +46,16 @@ from transforms.plan import plan
 from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
 
-__all__ = ["SYNC_STAGES", "SyncState", "import_leads", "run_sync", "target_stages"]
+__all__ = [
+    "SYNC_STAGES",
+    "SyncState",
+    "import_leads",
+    "run_sync",
+    "sync_summary",
+    "target_stages",
+    "write_run",
+    "write_stages",
+]
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
         return replace(snapshot, facts={"reads": reads})
 
 
-def _diff(state: SyncState) -> SyncState:
+def _diff(state: T) -> T:
     assert state.target_leads is not None
     target = state.target_leads.lazy()
     fields = sorted(state.vendor.diffable)
@@ -168,7 +177,7 @@ def _diff(state: SyncState) -> SyncState:
     return replace(state, frame=changed.collect())
 
 
-def _plan(state: SyncState) -> SyncState:
+def _plan(state: T) -> T:
     assert state.target is not None
     planned = plan(
         state.need_frame().lazy(),
@@ -179,7 +188,7 @@ def _plan(state: SyncState) -> SyncState:
     return replace(state, frame=planned.collect())
 
 
-def _push(state: SyncState) -> SyncState:
+def _push(state: T) -> T:
     if state.options.dry_run:
         return replace(state, requests=RequestStats().counts())
     opts, frame = state.options, state.need_frame()
@@ -252,7 +261,7 @@ def _sent_or_clear(row: dict[str, Any], field: str, vendor: VendorSpec) -> Any:
     return vendor.clearable.get(field) if value is None and field in vendor.clearable else value
 
 
-def _report(state: SyncState) -> SyncState:
+def _report(state: T) -> T:
     # A matched row names its target lead, in a plan as after an import.
     frame = state.need_frame().with_columns(
         pl.coalesce("target_id", "matched_id").alias("target_id")
@@ -368,13 +377,21 @@ def target_stages(state_type: type[T]) -> tuple[Stage[T], ...]:
     return (Stage("snapshot", _snapshot), Stage("match", _match))
 
 
+def write_stages(state_type: type[T]) -> tuple[Stage[T], ...]:
+    """diff -> plan -> push -> report: what to change, the requests, and what they did."""
+    del state_type  # only fixes the type the stages are used with
+    return (
+        Stage("diff", _diff),
+        Stage("plan", _plan),
+        Stage("push", _push),
+        Stage("report", _report),
+    )
+
+
 SYNC_STAGES: tuple[Stage[SyncState], ...] = (
     *prepare_stages(SyncState),
     *target_stages(SyncState),
-    Stage("diff", _diff),
-    Stage("plan", _plan),
-    Stage("push", _push),
-    Stage("report", _report),
+    *write_stages(SyncState),
 )
 
 
@@ -382,7 +399,14 @@ def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     started, clock = datetime.now(UTC), time.perf_counter()
     runner = run_as_task if engine == "prefect" else run_locally
     state, durations = run_stages(SYNC_STAGES, SyncState(options), runner)
-    summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
+    summary = sync_summary(state, durations, engine, started, time.perf_counter() - clock)
+    write_run(state, summary)
+    return summary
+
+
+def write_run(state: SyncState, summary: dict[str, Any]) -> None:
+    """The run directory of a plan/import; then stop with the error that stopped the push."""
+    options = state.options
     assert state.rows is not None
     write_report(state.rows, summary, options.out_dir)
     plan_rows = (
@@ -399,10 +423,9 @@ def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
             f"{state.pushed.stopped} (resume with --resume {options.run_id})",
             vendor=state.vendor.name,
         )
-    return summary
 
 
-def _summary(
+def sync_summary(
     state: SyncState, durations: dict[str, float], engine: Engine, started: datetime, seconds: float
 ) -> dict[str, Any]:
     assert state.rows is not None and state.target is not None and state.snapshot is not None

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from transforms._text import as_text
+
 __all__ = [
     "DIFFERENCE",
     "RECON_STATUSES",
@@ -56,7 +58,7 @@ def reconcile(rows: pl.LazyFrame, target: pl.LazyFrame, fields: Sequence[str]) -
     looked_up = rows.select(pl.col("matched_id").cast(pl.String).alias("_id")).join(
         target.select(
             pl.col("id").cast(pl.String).alias("_id"),
-            *[_as_text(pl.col(f), schema[f]).alias(f"_t_{f}") for f in present],
+            *[_sortable_text(pl.col(f), schema[f]).alias(f"_t_{f}") for f in present],
         ),
         on="_id",
         how="left",
@@ -69,7 +71,7 @@ def reconcile(rows: pl.LazyFrame, target: pl.LazyFrame, fields: Sequence[str]) -
             pl.when(changed.list.contains(f)).then(
                 pl.struct(
                     pl.lit(f).alias("field"),
-                    _as_text(pl.col(f), schema[f]).alias("file"),
+                    _sortable_text(pl.col(f), schema[f]).alias("file"),
                     pl.col(f"_t_{f}").alias("target"),
                 )
             )
@@ -142,12 +144,6 @@ def target_duplicates(
     )
 
 
-def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """A value as people read it: lists joined, structs as JSON, everything else as text."""
-    if dtype == pl.List(pl.String):
-        return expr.list.sort().list.join(", ")
-    if isinstance(dtype, pl.List):
-        return pl.lit("[") + expr.list.eval(pl.element().struct.json_encode()).list.join(",") + "]"
-    if dtype == pl.String:
-        return expr
-    return expr.cast(pl.String)
+def _sortable_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Text of a value; tags sorted, so both sides list them alike."""
+    return as_text(expr.list.sort() if dtype == pl.List(pl.String) else expr, dtype)
