@@ -110,7 +110,7 @@ def _extract(state: MigrateState) -> MigrateState:
         async with open_client(origin.profile, transport=origin.transport) as client:
             return (await store.refresh(client)).leads
 
-    leads = asyncio.run(pull())
+    leads = asyncio.run(pull()).sort("id")
     opts.source.parent.mkdir(parents=True, exist_ok=True)
     _flat_export(leads).write_csv(opts.source)
     return replace(state, facts={**state.facts, "origin_leads": leads.height})
