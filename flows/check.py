@@ -16,6 +16,7 @@ import polars as pl
 from prefect import flow
 
 from connectors import RequestStats
+from flows._artifacts import publish_summary
 from flows._engine import (
     Engine,
     Stage,
@@ -133,6 +134,7 @@ def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
     write_report(state.rows, summary, options.out_dir)
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
+    publish_summary(summary)
     return summary
 
 

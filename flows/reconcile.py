@@ -20,6 +20,7 @@ import polars as pl
 from prefect import flow
 
 from connectors import RequestStats
+from flows._artifacts import publish_summary
 from flows._engine import (
     Engine,
     Stage,
@@ -109,6 +110,7 @@ def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
         table.write_parquet(partial)
         partial.replace(options.out_dir / f"{name}.parquet")
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
+    publish_summary(summary)
     return summary
 
 

@@ -23,6 +23,7 @@ from connectors import LeadClient, RemoteLead, RequestStats, open_client
 from connectors._journal import Journal, sqlite_url
 from connectors._push import PlannedOp, PushReport, push
 from connectors._snapshot import SNAPSHOT_SCHEMA, Snapshot, SnapshotStore
+from flows._artifacts import progress_reporter, publish_summary
 from flows._engine import (
     Engine,
     Stage,
@@ -212,7 +213,12 @@ async def _send(
     assert state.target is not None
     async with state.client() as client:
         pushed = await push(
-            client, journal, state.options.run_id, ops, concurrency=state.target.profile.concurrency
+            client,
+            journal,
+            state.options.run_id,
+            ops,
+            concurrency=state.target.profile.concurrency,
+            progress=progress_reporter(len(ops), f"push to {state.target.profile.name}"),
         )
         return pushed, client.http.stats.counts()
 
@@ -416,6 +422,7 @@ def write_run(state: SyncState, summary: dict[str, Any]) -> None:
     )
     plan_rows.write_parquet(options.out_dir / "plan.parquet")
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
+    publish_summary(summary)
     if state.pushed is not None and state.pushed.stopped:
         from connectors.exceptions import FatalVendorError
 

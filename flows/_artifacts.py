@@ -1,0 +1,90 @@
+"""What a run shows in the Prefect UI: its summary, top reasons, report link and push progress.
+
+Every function here does nothing outside a Prefect flow run (the `local` engine), so the
+stages and jobs call them unconditionally. Artifact keys are per job (`import-summary`, ...),
+so the UI keeps one versioned history of each across runs. Nothing secret is in a summary.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["progress_reporter", "publish_summary"]
+
+_PROGRESS_EVERY_S = 1.0
+
+
+def blocking(call: Callable[..., Any]) -> Callable[..., Any]:
+    """A Prefect artifact call that runs to completion even inside an event loop (the push)."""
+    return functools.partial(call)
+
+
+def _in_flow_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def publish_summary(summary: dict[str, Any]) -> None:
+    """Tables of the outcome counts and of the top reasons, and a link to `report.html`."""
+    if not _in_flow_run():
+        return
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    job = summary["job"]
+    requests = summary.get("requests") or {}
+    rows = [{"what": outcome, "rows": n} for outcome, n in summary["counts"].items()]
+    rows += [{"what": f"requests {kind}", "rows": n} for kind, n in requests.items()]
+    rows.append({"what": "seconds", "rows": summary["seconds"]})
+    blocking(create_table_artifact)(
+        rows, key=f"{job}-summary", description=f"{job} of {summary['source']['path']}"
+    )
+    reasons = [
+        {
+            "reason": r["reason_code"],
+            "rows": r["count"],
+            "first row": r["example_row"],
+            "example": r["example"],
+        }
+        for r in summary.get("reasons", [])
+    ]
+    if reasons:
+        blocking(create_table_artifact)(
+            reasons,
+            key=f"{job}-reasons",
+            description="Top rejection and failure reasons",
+        )
+    out = Path(summary["out_dir"]).resolve()
+    blocking(create_markdown_artifact)(
+        f"## Run {summary['run_id']}\n\n"
+        f"- Report: [{out / 'report.html'}]({(out / 'report.html').as_uri()})\n"
+        f"- Rows: `{out / 'rows.csv'}` and `rows.parquet`\n"
+        f"- Summary: `{out / 'summary.json'}`\n",
+        key=f"{job}-report",
+        description="Where the run's report is",
+    )
+
+
+def progress_reporter(total: int, what: str) -> Callable[[int], None] | None:
+    """A callback for `done` steps of `total` that moves a progress artifact (about once a
+    second), or None outside a flow run."""
+    if not _in_flow_run() or total == 0:
+        return None
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    artifact = blocking(create_progress_artifact)(0.0, description=what)
+    state = {"done": 0, "shown": time.monotonic()}
+
+    def advance(steps: int) -> None:
+        state["done"] += steps
+        now = time.monotonic()
+        if state["done"] < total and now - state["shown"] < _PROGRESS_EVERY_S:
+            return
+        state["shown"] = now
+        blocking(update_progress_artifact)(artifact, 100.0 * state["done"] / total)
+
+    return advance
