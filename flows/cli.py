@@ -44,7 +44,6 @@ app = typer.Typer(
 )
 _err = Console(stderr=True)
 _out = Console()
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="leadpipe.toml with defaults for any option.")
@@ -326,26 +325,23 @@ def demo(
     ),
     engine: EngineOpt = None,
 ) -> None:
-    """Check the bundled sample exports and show what leadpipe makes of them."""
+    """Import a messy sample into the embedded sandbox, edit, re-import, reconcile."""
 
     def _demo() -> None:
-        from flows.check import run_check
+        from flows.demo import run_demo
 
-        chosen = (
-            engine_choice(engine, {}) if engine or os.environ.get("LEADPIPE_ENGINE") else "local"
-        )
-        for sample, region in (("hubspot_contacts.csv", None), ("salesforce_leads.csv", "US")):
-            run_id = new_run_id()
-            options = CheckOptions(
-                source=SAMPLES / sample,
-                out_dir=out / Path(sample).stem,
-                run_id=run_id,
-                home=leadpipe_home(),
-                default_region=region,
-            )
-            _out.rule(f"leadpipe check data/samples/{sample}")
-            with _progress(enabled=True):
-                _show_summary(run_check(options, chosen))
+        def show(title: str, summary: dict[str, Any]) -> None:
+            _out.rule(title)
+            _show_summary(summary)
+
+        chosen = engine_choice(engine, {})
+        if chosen == "prefect" and not os.environ.get("PREFECT_API_URL"):
+            _err.print("Prefect starts a temporary local server for this process (~15 s) …")
+        with _progress(enabled=True):
+            steps = run_demo(out, chosen, show)
+        _out.rule("Reports")
+        for step, summary in steps.items():
+            _out.print(f"{step:12} {Path(summary['out_dir']) / 'report.html'}")
 
     _guard(_demo)
 
@@ -466,8 +462,8 @@ def _show_summary(summary: dict[str, Any]) -> None:
         sent, planned = summary["requests"], summary.get("planned_requests", 0)
         retries = f"{sent['retried']} retried, {sent['throttled']} throttled"
         _out.print(
-            f"target {summary['target']['profile']}: {planned} requests planned, "
-            f"{sent['sent']} sent ({retries})"
+            f"target {summary['target']['profile']}: {planned} operations planned, "
+            f"{sent['sent']} requests sent ({retries})"
         )
     took = f"{summary['seconds']:.1f} s, engine {summary['engine']}"
     _out.print(f"Report: {summary['out_dir']}/rows.csv  ({took})")
@@ -477,6 +473,8 @@ def main() -> None:
     """Console-script entry point."""
     # Prefect's anonymous usage analytics would try to reach the internet on every start.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The terminal shows leadpipe's own progress; Prefect's run logs go to its UI (and API).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     width = shutil.get_terminal_size((100, 20)).columns
     _out.width = _err.width = max(width, 80)
     app()
