@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from connectors._http import VendorHTTP
-from connectors._profile import AUTH_HEADERS, TargetProfile, api_key_for
+from connectors._profile import AUTH_HEADERS, TargetProfile, api_key_for, key_hint
 from connectors._retry import DEFAULT_RETRY, Clock, RetryPolicy
 
 __all__ = ["LeadClient", "RemoteLead", "WriteResult", "open_client"]
@@ -116,6 +116,7 @@ def open_client(
         transport=transport,
         clock=clock,
         rng=rng,
+        key_hint=key_hint(profile),
     )
     kinds: dict[str, type[_Base]] = {
         "omni": OmniClient,

@@ -111,8 +111,10 @@ class VendorHTTP:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        key_hint: str = "check the API key for this target",
     ) -> None:
         self.vendor = vendor
+        self.key_hint = key_hint
         self.retry = retry
         self.attempt_timeout = attempt_timeout
         self.clock = clock or SystemClock()
@@ -281,7 +283,9 @@ class VendorHTTP:
         if status >= 500:
             return TransientVendorError(message, **context)
         if status in (401, 403):
-            return FatalVendorError(f"{message} (check the API key for this target)", **context)
+            return FatalVendorError(
+                f"the API key was rejected ({status} {message}). {self.key_hint}", **context
+            )
         if status == 404:
             return LeadNotFound(message, **context)
         if status == 409:

@@ -28,6 +28,7 @@ __all__ = [
     "SANDBOX_API_KEY",
     "TargetProfile",
     "api_key_for",
+    "key_hint",
     "sandbox_profile",
 ]
 
@@ -105,6 +106,15 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
         concurrency=16,
         sandbox_key=Secret(SANDBOX_API_KEY),
     )
+
+
+def key_hint(profile: TargetProfile) -> str:
+    """What to do when the target rejects the key (names where the key comes from, never it)."""
+    if profile.sandbox_key is not None:
+        return f"The sandbox's key is {SANDBOX_API_KEY!r}."
+    if profile.api_key_block:
+        return f"Put a valid key in the Prefect Secret block {profile.api_key_block!r}."
+    return f"Set {profile.api_key_env} to a valid key for target {profile.name}."
 
 
 def api_key_for(profile: TargetProfile) -> Secret:

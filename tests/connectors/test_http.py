@@ -90,7 +90,10 @@ def test_bad_key_stops_after_one_request_with_exit_3() -> None:
         run(client_for("apten", script).get("room_1"))
     assert len(script.requests) == 1
     assert info.value.exit_code == 3
-    assert "check the API key" in str(info.value)
+    assert str(info.value).endswith(
+        "the API key was rejected (403 Forbidden). "
+        "Set LEADPIPE_TEST_KEY to a valid key for target test:apten."
+    )
 
 
 def test_5xx_is_retried_with_full_jitter_backoff_then_succeeds() -> None:

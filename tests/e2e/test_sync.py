@@ -185,7 +185,8 @@ def test_a_bad_key_stops_the_import_at_its_first_request(
     args = ["import", str(source), "--target", "prod", "--config", str(config)]
     result = _invoke([*args, "--out", str(tmp_path / "r1")])
     assert result.exit_code == 3
-    assert "check the API key" in result.stderr and "wrong-key" not in result.output
+    assert "Set LEADPIPE_TEST_OCTANIST_KEY to a valid key for target prod" in result.stderr
+    assert "wrong-key" not in result.output
     log = httpx.get(f"{sandbox_url}/_sandbox/requests", params={"vendor": "octanist"}).json()
     assert [(e["method"], e["status"]) for e in log] == [("GET", 401)]
     monkeypatch.setenv("LEADPIPE_TEST_OCTANIST_KEY", "sandbox-key")
