@@ -20,6 +20,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from flows.config import (
@@ -404,19 +413,32 @@ def _guard(action: Callable[[], None]) -> None:
         raise typer.Exit(3) from None
 
 
-class _StageStatus(logging.Handler):
-    """Shows the stage that is running on the terminal's status line."""
+class _StageProgress(logging.Handler):
+    """Turns the stage and push log lines into rich progress rows: a spinner per stage with its
+    time, and a bar for the push with its rate and the time left."""
 
-    def __init__(self, update: Callable[[str], None]) -> None:
+    def __init__(self, bars: Progress) -> None:
         super().__init__(logging.INFO)
-        self._update = update
+        self._bars = bars
+        self._stage: TaskID | None = None
+        self._push: TaskID | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.name == "connectors._push":
-            self._update(f"[bold]push[/] {escape(message)}")
-        elif message.endswith("started"):
-            self._update(f"[bold]{message.split()[1]}[/]…")
+        args: tuple[Any, ...] = record.args if isinstance(record.args, tuple) else ()
+        if record.name == "connectors._push" and len(args) >= 3:
+            done, total, rate = int(args[0]), int(args[1]), float(args[2])
+            if self._push is None:
+                self._push = self._bars.add_task("sending", total=total, count="", rate="")
+            self._bars.update(
+                self._push,
+                completed=done,
+                count=f"{done:,}/{total:,}",
+                rate=f"{rate:,.0f} rows/s",
+            )
+        elif record.msg == "stage %s started" and args:
+            self._stage = self._bars.add_task(str(args[0]), total=None, count="", rate="")
+        elif str(record.msg).startswith("stage %s finished") and self._stage is not None:
+            self._bars.update(self._stage, total=1, completed=1)
 
 
 @contextmanager
@@ -424,9 +446,20 @@ def _progress(enabled: bool) -> Iterator[None]:
     if not enabled or not _err.is_terminal:
         yield
         return
+    bars = Progress(
+        SpinnerColumn(finished_text="[green]✓[/]"),
+        TextColumn("[bold]{task.description:<10}[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=True,
+    )
     loggers = [logging.getLogger(name) for name in ("flows._engine", "connectors._push")]
-    with _err.status("starting…") as status:
-        handler = _StageStatus(lambda text: status.update(text))
+    handler = _StageProgress(bars)
+    with bars:
         for one in loggers:
             one.addHandler(handler)
             one.setLevel(logging.INFO)
