@@ -18,6 +18,7 @@ demo: install
 	$(VENV)/bin/leadpipe demo
 
 test: install
+	scripts/ensure-chromium
 	$(PY) -m pytest -q
 
 bench: install

@@ -34,6 +34,7 @@ from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.normalise import normalise
 from transforms.read import SourceTable, read_source
 from transforms.report import build_report, count_outcomes, top_reasons, write_report
+from transforms.report_html import write_report_html
 from transforms.validate import validate
 
 __all__ = [
@@ -133,6 +134,7 @@ def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     assert state.rows is not None
     summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
     write_report(state.rows, summary, options.out_dir)
+    write_report_html(state.rows, summary, options.out_dir)
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
     publish_summary(summary)
     return summary

@@ -37,6 +37,7 @@ from schemas.fields import CANONICAL_FIELDS, REPORT_COLUMNS
 from transforms.diff import diff
 from transforms.reconcile import RECON_STATUSES, reconcile, target_duplicates, target_only
 from transforms.report import count_outcomes, write_report
+from transforms.report_html import write_report_html
 
 __all__ = ["RECONCILE_STAGES", "ReconcileState", "reconcile_leads", "run_reconcile"]
 
@@ -102,6 +103,7 @@ def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     assert state.rows is not None and state.target_only is not None
     assert state.target_duplicates is not None
     write_report(state.rows, summary, options.out_dir)
+    write_report_html(state.rows, summary, options.out_dir, target_only=state.target_only)
     for name, table in (
         ("target_only", state.target_only),
         ("target_duplicates", state.target_duplicates),

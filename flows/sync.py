@@ -46,6 +46,7 @@ from transforms.normalise import normalise, normalise_target
 from transforms.plan import plan
 from transforms.read import read_source
 from transforms.report import build_report, count_outcomes, write_report
+from transforms.report_html import write_report_html
 
 __all__ = [
     "SYNC_STAGES",
@@ -415,6 +416,7 @@ def write_run(state: SyncState, summary: dict[str, Any]) -> None:
     options = state.options
     assert state.rows is not None
     write_report(state.rows, summary, options.out_dir)
+    write_report_html(state.rows, summary, options.out_dir)
     plan_rows = (
         state.need_frame()
         .filter(pl.col("op").is_not_null())

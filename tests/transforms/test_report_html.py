@@ -1,0 +1,264 @@
+"""report.html: input values escaped, counts on the page, embedded rows capped, empty runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from schemas.fields import OUTCOMES
+from tests.transforms.report_frames import (
+    HOSTILE,
+    IMG,
+    SCRIPT,
+    check_rows,
+    frame,
+    import_rows,
+    plan_rows,
+    plan_summary,
+    recon_rows,
+    recon_summary,
+    target_only_leads,
+)
+from transforms.reconcile import RECON_STATUSES
+from transforms.report_html import REPORT_ORDER, render_report, write_report_html
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and visible text of a page (script bodies kept apart)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+        self.attributes: list[tuple[str, str | None]] = []
+        self.scripts: list[str] = []
+        self.text: list[str] = []
+        self._in_script = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        self.attributes.extend(attrs)
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        (self.scripts if self._in_script else self.text).append(data)
+
+    def visible(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def _dt_arg(html: str, table_id: str, key: str) -> Any:
+    """One of the arguments itables passes to DataTables for one table."""
+    start = html.index(f"#{table_id}:not(.dataTable)")
+    at = html.index(f'"{key}": ', start) + len(f'"{key}": ')
+    return json.JSONDecoder().raw_decode(html, at)[0]
+
+
+def table_data(html: str, table_id: str) -> list[list[Any]]:
+    """The rows itables embeds for one table (a JSON string inside its arguments)."""
+    rows: list[list[Any]] = json.loads(_dt_arg(html, table_id, "data_json"))
+    return rows
+
+
+def table_headers(html: str, table_id: str) -> list[str]:
+    return re.findall(r"<th>([^<]*)</th>", _dt_arg(html, table_id, "table_html"))
+
+
+def tile_values(html: str) -> dict[str, str]:
+    found = re.findall(
+        r'<div class="value">([^<]*)</div>\s*<div class="label">([^<]*?)\s*(?:<span|</div>)', html
+    )
+    return {label.strip(): value for value, label in found}
+
+
+@pytest.mark.parametrize(
+    "rows, summary, target_only",
+    [
+        (plan_rows(), plan_summary(plan_rows()), None),
+        (check_rows(), {"job": "check", "run_id": SCRIPT, "source": {"path": IMG}}, None),
+        (recon_rows(), recon_summary(recon_rows(), target_only_leads()), target_only_leads()),
+    ],
+    ids=["plan", "check", "reconcile"],
+)
+def test_values_from_the_file_are_text_never_markup(
+    rows: pl.DataFrame, summary: dict[str, Any], target_only: pl.DataFrame | None
+) -> None:
+    html = render_report(rows, summary, target_only=target_only)
+    benign = render_report(
+        rows.with_columns(pl.col(pl.String).str.replace_all("[<>\"']", "_")),
+        json.loads(json.dumps(summary).replace("<", "_").replace(">", "_")),
+        target_only=target_only,
+    )
+    page, reference = _Page(html), _Page(benign)
+    # The hostile values add no element: same scripts, no image, no handler attribute.
+    assert page.tags["script"] == reference.tags["script"]
+    assert page.tags["img"] == 0
+    assert not [name for name, _ in page.attributes if name.startswith("on")]
+    for value in HOSTILE:
+        assert value not in html
+    # A script body never holds what would end it early or open an HTML comment in it: the
+    # only `</` in scripts close itables' own header markup, inside its JSON.
+    for body in page.scripts:
+        assert "<!--" not in body
+        assert re.findall(r"</(\w*)", body) == [
+            tag for tag in re.findall(r"</(\w*)", body) if tag in ("th", "tr", "thead", "table")
+        ]
+    # ...and the values are on the page as text (in the table data, escaped once).
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+
+
+def test_plan_counts_reasons_and_field_changes_are_on_the_page() -> None:
+    rows = plan_rows()
+    html = render_report(rows, plan_summary(rows))
+    values = tile_values(html)
+    assert values["rows"] == "60"
+    assert values["would create"] == "12"
+    assert values["invalid"] == "12"
+    assert values["would update"] == "12"
+    assert values["requests planned"] == "24"
+    assert values["requests throttled"] == "0"
+    page = _Page(html)
+    text = page.visible()
+    assert "sandbox:octanist" in text and "20261122T070000Z-abc123" in text
+    # Reasons: rows needing a look, counted by code, with the first row that has each.
+    assert re.search(r"invalid_email 12 2 'x0@' is bad", text)
+    assert re.search(r"unsettable_status 6 7 cannot set", text)
+    # Per-field changes: changed_fields of would_update rows, exploded.
+    assert re.search(r"email</code></td><td class=\"num\">6</td>", html)
+    assert re.search(r"phone</code></td><td class=\"num\">5</td>", html)
+    assert re.search(r"status</code></td><td class=\"num\">6</td>", html)
+    # Durations: every stage, with its share.
+    assert re.search(r"snapshot 0.300 58%", text)
+    assert len(re.findall(r'<svg [^>]*class="marks"', html)) == 3
+
+
+def test_attention_table_holds_the_rows_needing_a_look_most_severe_first() -> None:
+    rows = plan_rows(hostile=False)
+    data = table_data(render_report(rows, plan_summary(rows)), "attention_table")
+    assert [r[1] for r in data] == ["conflict"] * 6 + ["invalid"] * 12 + ["duplicate"] * 6 + [
+        "skipped"
+    ] * 6
+    assert [r[0] for r in data[:3]] == [6, 16, 26]
+    assert data[0][:4] == [6, "conflict", "conflict", "two leads match"]
+
+
+def test_import_rows_show_http_status_attempts_and_request_id() -> None:
+    rows = import_rows()
+    html = render_report(rows, {"job": "import", "requests": {"sent": 2, "retried": 2}})
+    assert tile_values(html)["requests retried"] == "2"
+    assert table_headers(html, "attention_table") == [
+        *("Row", "Outcome", "Reason code", "Reason", "Name", "Email", "Phone", "Business"),
+        *("Target id", "HTTP", "Attempts", "Request id"),
+    ]
+    data = table_data(html, "attention_table")
+    assert [r[:2] for r in data] == [[4, "failed"], [5, "invalid"]]
+    assert data[0][-3:] == [500, 3, "req-9"]
+
+
+def test_embedded_rows_are_capped_and_the_rest_counted() -> None:
+    rows = check_rows(400)
+    html = render_report(rows, {"job": "check"}, max_rows=50)
+    assert len(table_data(html, "attention_table")) == 50
+    text = _Page(html).visible()
+    assert "Rows that need attention 200" in text
+    assert "Showing the first 50; 150 more in rows.csv." in text
+
+
+def test_reconciliation_shows_mismatches_with_examples_and_target_only_leads() -> None:
+    rows, target_only = recon_rows(), target_only_leads()
+    html = render_report(rows, recon_summary(rows, target_only), target_only=target_only)
+    text = _Page(html).visible()
+    assert "Fields that differ between the file and the target" in text
+    assert "email 5 row 7 new5@x.io → old5@x.io row 11 new9@x.io → old9@x.io row 15" in text
+    assert "phone 2 row 11 (blank) → +12125550100 row 19 (blank) → +12125550100" in text
+    assert tile_values(html)["only in target"] == "3"
+    assert tile_values(html)["target duplicate groups"] == "1"
+    attention = table_data(html, "attention_table")
+    assert [r[1] for r in attention] == ["invalid"] * 6 + ["different"] * 6 + ["only_in_file"] * 6
+    by_row = {r[0]: r for r in attention}
+    assert by_row[7][4] == "email: new5@x.io → old5@x.io"
+    assert by_row[11][4] == "email: new9@x.io → old9@x.io; phone: (blank) → +12125550100"
+    leads = table_data(html, "target_only_table")
+    assert [r[0] for r in leads] == ["T1", "T2", "T3"]
+    assert leads[0][1:3] == ["Tina Target", "tina@target.io"]
+
+
+def test_an_empty_run_with_a_bare_summary_still_renders() -> None:
+    html = render_report(frame([]), {})
+    text = _Page(html).visible()
+    assert "No rows in this run." in text
+    assert "Nothing needs attention" in text
+    assert tile_values(html) == {"rows": "0"}
+    assert "attention_table" not in html and "dt_bundle" not in html
+
+
+def test_missing_summary_keys_fall_back_to_the_rows() -> None:
+    rows = check_rows(8)
+    html = render_report(rows, {"job": "check"})
+    assert tile_values(html) == {"rows": "8", "valid": "4", "invalid": "2", "duplicate": "2"}
+    assert "f.csv" in _Page(html).visible()
+
+
+def test_rows_without_optional_columns_render() -> None:
+    rows = pl.DataFrame({"source_row": [2, 3], "outcome": ["valid", "invalid"]})
+    html = render_report(rows, {"job": "check"})
+    assert tile_values(html)["invalid"] == "1"
+    assert table_data(html, "attention_table") == [[3, "invalid"]]
+
+
+def test_write_report_html_replaces_atomically(tmp_path: Path) -> None:
+    rows = check_rows(4)
+    (tmp_path / "report.html").write_text("old", encoding="utf-8")
+    path = write_report_html(rows, {"job": "check", "run_id": "r1"}, tmp_path)
+    assert path == tmp_path / "report.html"
+    assert "r1" in path.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_the_page_fetches_nothing() -> None:
+    rows = plan_rows()
+    html = render_report(rows, plan_summary(rows))
+    page = _Page(html)
+    # Links a person may click are fine (itables names its help page); loads are not.
+    assert [value for name, value in page.attributes if name == "src"] == []
+    assert not re.search(r"""(?:import|from)\s*\(?\s*["']https?://""", html)
+    assert page.tags["link"] == 0
+
+
+def test_every_outcome_word_has_a_place_in_the_report_order() -> None:
+    assert set(OUTCOMES) | set(RECON_STATUSES) <= set(REPORT_ORDER)
+    rows = plan_rows(hostile=False)
+    html = render_report(rows, plan_summary(rows))  # the summary lists them alphabetically
+    assert list(tile_values(html))[1:8] == [
+        *("would create", "would update", "unchanged", "conflict", "invalid", "duplicate"),
+        "skipped",
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows, summary",
+    [
+        (pl.DataFrame(), {}),
+        (pl.DataFrame({"source_row": [2], "outcome": [None]}), {"job": "import"}),
+        (frame([], recon=True), {"job": "reconcile", "counts": {}}),
+        (
+            pl.DataFrame({"outcome": ["invalid"]}),
+            {"counts": [1], "durations": {"read": "?"}, "requests": None, "source": "x.csv"},
+        ),
+    ],
+    ids=["no-columns", "null-typed", "empty-reconcile", "odd-summary"],
+)
+def test_degenerate_inputs_still_give_a_page(rows: pl.DataFrame, summary: dict[str, Any]) -> None:
+    html = render_report(rows, summary, target_only=pl.DataFrame())
+    assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    assert "Rows that need attention" in html

@@ -1,0 +1,674 @@
+"""The run's `report.html`: what an analyst reads at 7 a.m., in one self-contained file.
+
+The page is built from the same `rows` and `summary` as `rows.parquet` and `summary.json`:
+headline counts, charts of outcomes, reasons and per-field changes, the rows that need
+attention (searchable and sortable), the reconciliation's field mismatches and target-only
+leads, and the stage durations.
+
+Nothing is fetched when the page opens, and nothing from the input file can run:
+
+- charts are Vega-Lite specs (built with altair) that vl-convert renders to static SVG here,
+  so the page carries no charting JavaScript, prints as it shows, and Vega escapes the labels;
+- tables are itables (DataTables) in its offline mode: the DataTables bundle is inlined once
+  and cells are HTML-escaped before they enter the JSON that feeds the table;
+- everything else goes through a Jinja2 template with autoescaping on; the only markup passed
+  through is the SVG and the itables HTML above.
+
+    >>> rows = pl.DataFrame({"source_row": [2], "outcome": ["invalid"],
+    ...     "reason_code": ["invalid_email"], "reason": ["'x@' is not an email"]})
+    >>> "invalid_email" in render_report(rows, {"job": "check", "run_id": "r1"})
+    True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import polars as pl
+from markupsafe import Markup
+
+from schemas.fields import OUTCOMES
+from transforms.reconcile import RECON_STATUSES
+from transforms.report import top_reasons
+
+if TYPE_CHECKING:
+    import altair as alt
+
+__all__ = [
+    "ATTENTION_OUTCOMES",
+    "MAX_TABLE_ROWS",
+    "REPORT_ORDER",
+    "render_report",
+    "write_report_html",
+]
+
+# Rows embedded per table; the rest are counted and left to rows.csv.
+MAX_TABLE_ROWS = 5_000
+
+# Outcomes a person has to look at, most severe first (the attention table's order).
+ATTENTION_OUTCOMES: tuple[str, ...] = ("failed", "conflict", "invalid", "duplicate", "skipped")
+_ATTENTION_RECON: tuple[str, ...] = (
+    "conflict",
+    "invalid",
+    "duplicate",
+    "different",
+    "only_in_file",
+)
+_UPDATES = ("updated", "would_update")
+# Counted in source rows (a share of the file makes sense); the target's side is not.
+_ROW_OUTCOMES = frozenset((*OUTCOMES, *RECON_STATUSES))
+# Every outcome and status word in the order the page lists them: done, changed, problems.
+REPORT_ORDER: tuple[str, ...] = (
+    "valid",
+    "would_create",
+    "created",
+    "would_update",
+    "updated",
+    "unchanged",
+    "equal",
+    "different",
+    "only_in_file",
+    "conflict",
+    "invalid",
+    "duplicate",
+    "failed",
+    "skipped",
+    "only_in_target",
+    "target_duplicates",
+)
+_ORDER = {word: i for i, word in enumerate(REPORT_ORDER)}
+
+# A handful of lead columns identify a row for a person; the rest stay in rows.csv.
+_LEAD_COLUMNS = ("name", "email", "phone", "business_name")
+_TARGET_COLUMNS = (*_LEAD_COLUMNS, "status", "country")
+_SENT_COLUMNS = ("match_by", "target_id", "http_status", "attempts", "request_id")
+# Table cells: free text gets room and wraps; codes and numbers stay on one line; the rest
+# (names, emails, ids) wrap only when the table would not fit.
+_PROSE_COLUMNS = frozenset({"reason", "differences"})
+_SHORT_COLUMNS = frozenset(
+    {"source_row", "outcome", "recon_status", "reason_code", "phone", "match_by", "http_status"}
+    | {"attempts", "country", "status"}
+)
+_HEADERS = {
+    "source_file": "File",
+    "source_row": "Row",
+    "outcome": "Outcome",
+    "recon_status": "Status",
+    "reason_code": "Reason code",
+    "reason": "Reason",
+    "differences": "File vs target",
+    "match_by": "Matched by",
+    "target_id": "Target id",
+    "http_status": "HTTP",
+    "attempts": "Attempts",
+    "request_id": "Request id",
+    "name": "Name",
+    "email": "Email",
+    "phone": "Phone",
+    "business_name": "Business",
+    "status": "Lead status",
+    "country": "Country",
+}
+
+# One colour per outcome word, in four families: done, changed, needs a look, no-op.
+_TONES: dict[str, str] = {
+    "valid": "good",
+    "created": "good",
+    "would_create": "good",
+    "equal": "good",
+    "updated": "change",
+    "would_update": "change",
+    "different": "change",
+    "only_in_file": "change",
+    "only_in_target": "change",
+    "unchanged": "neutral",
+    "skipped": "neutral",
+    "invalid": "bad",
+    "failed": "bad",
+    "conflict": "warn",
+    "duplicate": "warn",
+    "target_duplicates": "warn",
+}
+_COLOURS: dict[str, str] = {
+    "valid": "#2f855a",
+    "created": "#2f855a",
+    "would_create": "#38a169",
+    "equal": "#2f855a",
+    "updated": "#2b6cb0",
+    "would_update": "#3182ce",
+    "different": "#3182ce",
+    "only_in_file": "#319795",
+    "only_in_target": "#805ad5",
+    "unchanged": "#a0aec0",
+    "skipped": "#718096",
+    "invalid": "#c53030",
+    "failed": "#822727",
+    "conflict": "#dd6b20",
+    "duplicate": "#d69e2e",
+}
+_FALLBACK_COLOUR = "#4a5568"
+# Charts are measured where they are drawn (vl-convert, not the reader's browser): a common
+# font and some padding keep labels inside the picture when the reader's font is wider.
+_CHART_FONT = "Helvetica, Arial, sans-serif"
+_CHART_PADDING = {"left": 20, "top": 4, "right": 24, "bottom": 4}
+_EXAMPLES_PER_FIELD = 3
+_EXAMPLE_CHARS = 80
+_TOP_REASONS = 12
+
+
+def render_report(
+    rows: pl.DataFrame,
+    summary: Mapping[str, Any],
+    *,
+    target_only: pl.DataFrame | None = None,
+    max_rows: int = MAX_TABLE_ROWS,
+) -> str:
+    """The whole `report.html` page for one run, as text."""
+    rows = _without_null_types(rows)
+    recon = _is_reconcile(rows, summary)
+    counts = _counts(rows, summary, recon, target_only)
+    attention, attention_total = _attention(rows, recon, max_rows)
+    target_rows, target_total = _target_only(target_only, max_rows)
+    mismatches = _mismatches(rows) if recon else pl.DataFrame()
+    field_counts = _field_counts(rows, mismatches, recon)
+    tables = {
+        "attention": _datatable(attention, "attention_table"),
+        "target_only": _datatable(target_rows, "target_only_table"),
+    }
+    return _template().render(
+        run=_run_facts(rows, summary),
+        tiles=_tiles(rows, summary, counts),
+        charts={
+            "outcomes": _outcome_chart(counts),
+            "reasons": _reason_chart(rows),
+            "fields": _field_chart(field_counts, recon),
+        },
+        reasons=_top_reasons(rows),
+        recon=recon,
+        mismatches=mismatches.to_dicts(),
+        field_counts=field_counts.to_dicts(),
+        attention={"shown": attention.height, "total": attention_total},
+        target_only=None
+        if target_only is None
+        else {"shown": target_rows.height, "total": target_total},
+        tables=tables,
+        datatables_init=_datatables_init() if any(tables.values()) else "",
+        durations=_durations(summary),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def write_report_html(
+    rows: pl.DataFrame,
+    summary: Mapping[str, Any],
+    out_dir: Path,
+    target_only: pl.DataFrame | None = None,
+) -> Path:
+    """Write `out_dir/report.html` atomically (a partial file, then a rename); return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "report.html"
+    partial = out_dir / ".report.html.partial"
+    partial.write_text(render_report(rows, summary, target_only=target_only), encoding="utf-8")
+    os.replace(partial, target)
+    return target
+
+
+def _without_null_types(rows: pl.DataFrame) -> pl.DataFrame:
+    """All-blank columns typed `Null` (a frame built from nothing) read as blank text."""
+    return rows.with_columns(pl.col(pl.Null).cast(pl.String))
+
+
+def _is_reconcile(rows: pl.DataFrame, summary: Mapping[str, Any]) -> bool:
+    return summary.get("job") == "reconcile" or "recon_status" in rows.columns
+
+
+def _counts(
+    rows: pl.DataFrame,
+    summary: Mapping[str, Any],
+    recon: bool,
+    target_only: pl.DataFrame | None,
+) -> dict[str, int]:
+    """Rows per outcome (per status for a reconciliation), from the summary when it has them."""
+    given = summary.get("counts")
+    if isinstance(given, Mapping) and given:
+        counts = {str(k): int(v) for k, v in given.items() if isinstance(v, int | float)}
+    else:
+        counts = _counted(rows, "recon_status" if recon else "outcome")
+        if recon and target_only is not None:
+            counts["only_in_target"] = target_only.height
+    # Report order (creates before updates before problems), whatever order they came in.
+    return dict(sorted(counts.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))))
+
+
+def _counted(rows: pl.DataFrame, column: str) -> dict[str, int]:
+    if column not in rows.columns:
+        return {}
+    counted = rows.group_by(column).len().drop_nulls(column).sort(column)
+    return {str(word): int(n) for word, n in counted.iter_rows()}
+
+
+def _run_facts(rows: pl.DataFrame, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The masthead: job, run id, source, target, timing; blanks where the summary has none."""
+    source = summary.get("source")
+    path = source.get("path") if isinstance(source, Mapping) else source
+    if not path and "source_file" in rows.columns and rows.height:
+        path = ", ".join(rows["source_file"].drop_nulls().unique(maintain_order=True).head(3))
+    target = summary.get("target")
+    if isinstance(target, Mapping):
+        vendor = target.get("vendor")
+        target = target.get("profile") or vendor
+        target_vendor = vendor if vendor and vendor != target else None
+    else:
+        target_vendor = None
+    return {
+        "job": str(summary.get("job") or "run"),
+        "mode": summary.get("mode"),
+        "dry_run": bool(summary.get("dry_run")),
+        "run_id": summary.get("run_id"),
+        "source": path,
+        "source_name": Path(str(path)).name if path else None,
+        "source_format": source.get("format") if isinstance(source, Mapping) else None,
+        "target": target,
+        "target_vendor": target_vendor,
+        "started_at": summary.get("started_at"),
+        "seconds": _seconds(summary.get("seconds")),
+        "engine": summary.get("engine"),
+        "preset": _preset(summary),
+    }
+
+
+def _preset(summary: Mapping[str, Any]) -> str | None:
+    mapping = summary.get("mapping")
+    if not isinstance(mapping, Mapping):
+        return None
+    preset = mapping.get("preset") or mapping.get("mapping_file")
+    return str(preset) if preset else None
+
+
+@dataclass(frozen=True)
+class _Tile:
+    """One headline number: `tone` picks its colour, `share` is its part of all rows."""
+
+    label: str
+    value: str
+    tone: str = "total"
+    share: str | None = None
+
+
+def _tiles(
+    rows: pl.DataFrame, summary: Mapping[str, Any], counts: Mapping[str, int]
+) -> list[_Tile]:
+    """Headline numbers: rows, each outcome (share of rows), requests, duration."""
+    total = int(summary.get("rows") or rows.height)
+    tiles = [_Tile("rows", _number(total))]
+    for outcome, n in counts.items():
+        if outcome == "target_duplicates":
+            tiles.append(_Tile("target duplicate groups", _number(n), "warn" if n else "zero"))
+            continue
+        tone = _TONES.get(outcome, "neutral") if n else "zero"
+        share = f"{n / total:.0%}" if total and outcome in _ROW_OUTCOMES else None
+        tiles.append(_Tile(outcome.replace("_", " "), _number(n), tone, share))
+    tiles.extend(_request_tiles(summary))
+    seconds = _seconds(summary.get("seconds"))
+    if seconds:
+        tiles.append(_Tile("duration", seconds))
+    return tiles
+
+
+def _request_tiles(summary: Mapping[str, Any]) -> list[_Tile]:
+    requests = summary.get("requests")
+    planned = summary.get("planned_requests")
+    tiles = []
+    if isinstance(planned, int):
+        tiles.append(_Tile("requests planned", _number(planned)))
+    if isinstance(requests, Mapping) and (summary.get("target") or any(requests.values())):
+        for key in ("sent", "retried", "throttled"):
+            n = requests.get(key) or 0
+            tone = "total" if key == "sent" else ("warn" if n else "zero")
+            tiles.append(_Tile(f"requests {key}", _number(n), tone))
+    return tiles
+
+
+def _attention(rows: pl.DataFrame, recon: bool, max_rows: int) -> tuple[pl.DataFrame, int]:
+    """Rows needing a look, most severe first, capped; and how many there are in all."""
+    column, wanted = (
+        ("recon_status", _ATTENTION_RECON) if recon else ("outcome", ATTENTION_OUTCOMES)
+    )
+    if column not in rows.columns or "source_row" not in rows.columns:
+        return pl.DataFrame(), 0
+    severity = {word: i for i, word in enumerate(wanted)}
+    picked = (
+        rows.filter(pl.col(column).is_in(wanted))
+        .with_columns(pl.col(column).replace_strict(severity, return_dtype=pl.Int32).alias("_rank"))
+        .sort("_rank", "source_row")
+    )
+    shown = picked.head(max_rows)
+    if recon and "differences" in shown.columns:
+        shown = shown.with_columns(_differences_text(shown).alias("differences"))
+    first = ["source_row", column, "reason_code", "reason"]
+    if recon:
+        first.append("differences")
+    if "source_file" in shown.columns and shown["source_file"].n_unique() > 1:
+        first.insert(0, "source_file")
+    return _readable(_with_name(shown), first, (*_LEAD_COLUMNS, *_SENT_COLUMNS)), picked.height
+
+
+def _differences_text(rows: pl.DataFrame) -> pl.Series:
+    """`differences` as one line per row: `field: file → target; …` (null where none)."""
+    exploded = (
+        rows.select(pl.int_range(pl.len()).alias("_i"), "differences")
+        .explode("differences")
+        .drop_nulls("differences")
+        .unnest("differences")
+        .select(
+            "_i",
+            pl.format(
+                "{}: {} → {}",
+                "field",
+                pl.col("file").fill_null("(blank)"),
+                pl.col("target").fill_null("(blank)"),
+            ).alias("text"),
+        )
+        .group_by("_i", maintain_order=True)
+        .agg(pl.col("text").str.join("; "))
+    )
+    index = pl.DataFrame({"_i": pl.int_range(rows.height, eager=True)})
+    return index.join(exploded, on="_i", how="left", maintain_order="left")["text"]
+
+
+def _with_name(frame: pl.DataFrame) -> pl.DataFrame:
+    """First and last name as one `name` column (null when both are blank)."""
+    parts = [c for c in ("first_name", "last_name") if c in frame.columns]
+    if not parts:
+        return frame
+    name = pl.concat_str(parts, separator=" ", ignore_nulls=True)
+    return frame.with_columns(pl.when(name != "").then(name).alias("name"))
+
+
+def _readable(frame: pl.DataFrame, first: Sequence[str], optional: Sequence[str]) -> pl.DataFrame:
+    """The listed columns that exist (optional ones only when not all blank), as display types."""
+    keep = [c for c in first if c in frame.columns]
+    keep += [c for c in optional if c in frame.columns and frame[c].null_count() < frame.height]
+    columns = []
+    for name in keep:
+        dtype = frame.schema[name]
+        col = pl.col(name)
+        if dtype.is_integer() or dtype == pl.String:
+            columns.append(col)
+        elif isinstance(dtype, pl.List) and dtype.inner == pl.String:
+            columns.append(col.list.join(", "))
+        else:
+            columns.append(col.cast(pl.String))
+    return frame.select(columns)
+
+
+def _target_only(frame: pl.DataFrame | None, max_rows: int) -> tuple[pl.DataFrame, int]:
+    if frame is None:
+        return pl.DataFrame(), 0
+    if "target_id" not in frame.columns and "id" in frame.columns:
+        frame = frame.rename({"id": "target_id"})
+    return _readable(_with_name(frame.head(max_rows)), ["target_id"], _TARGET_COLUMNS), frame.height
+
+
+def _mismatches(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per field: rows differing, and the first few rows' file and target values."""
+    if "differences" not in rows.columns or not isinstance(rows.schema["differences"], pl.List):
+        return pl.DataFrame()
+    cut = _EXAMPLES_PER_FIELD
+    exploded = (
+        rows.select("source_row", "differences")
+        .explode("differences")
+        .drop_nulls("differences")
+        .unnest("differences")
+    )
+    if exploded.is_empty():
+        return pl.DataFrame()
+    return (
+        exploded.sort("source_row")
+        .group_by("field")
+        .agg(
+            pl.len().alias("rows"),
+            pl.struct(
+                "source_row",
+                _clip(pl.col("file")).alias("file"),
+                _clip(pl.col("target")).alias("target"),
+            )
+            .head(cut)
+            .alias("examples"),
+        )
+        .sort(["rows", "field"], descending=[True, False])
+    )
+
+
+def _clip(text: pl.Expr) -> pl.Expr:
+    """Long values cut to a readable length (the whole value is in rows.csv)."""
+    limit = _EXAMPLE_CHARS
+    return (
+        pl.when(text.str.len_chars() > limit)
+        .then(text.str.slice(0, limit - 1) + "…")
+        .otherwise(text)
+    )
+
+
+def _field_counts(rows: pl.DataFrame, mismatches: pl.DataFrame, recon: bool) -> pl.DataFrame:
+    """Rows changing (or, reconciling, differing) per field, most first."""
+    if recon:
+        return mismatches.select("field", "rows") if mismatches.height else pl.DataFrame()
+    if not {"outcome", "changed_fields"} <= set(rows.columns):
+        return pl.DataFrame()
+    if not isinstance(rows.schema["changed_fields"], pl.List):
+        return pl.DataFrame()
+    return (
+        rows.filter(pl.col("outcome").is_in(_UPDATES))
+        .select(pl.col("changed_fields").explode().alias("field"))
+        .drop_nulls()
+        .group_by("field")
+        .agg(pl.len().alias("rows"))
+        .sort(["rows", "field"], descending=[True, False])
+    )
+
+
+def _top_reasons(rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """Reason codes of rows needing a look: count, first row, and that row's reason."""
+    if not {"reason_code", "outcome", "source_row"} <= set(rows.columns):
+        return []
+    return top_reasons(_problem_rows(rows), _TOP_REASONS)
+
+
+def _problem_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows needing a look that carry a reason code (reconciliation differences do not count)."""
+    reason = pl.col("reason") if "reason" in rows.columns else pl.lit(None, pl.String)
+    return rows.select("source_row", "outcome", "reason_code", reason.alias("reason")).filter(
+        pl.col("outcome").is_in(ATTENTION_OUTCOMES) & pl.col("reason_code").is_not_null()
+    )
+
+
+def _durations(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Stage durations with their share of the stages' total."""
+    durations = summary.get("durations")
+    if not isinstance(durations, Mapping):
+        return []
+    stages = {str(k): float(v) for k, v in durations.items() if isinstance(v, int | float)}
+    total = sum(stages.values())
+    return [
+        {
+            "stage": stage,
+            "seconds": f"{seconds:.3f}",
+            "share": round(100 * seconds / total) if total else 0,
+        }
+        for stage, seconds in stages.items()
+    ]
+
+
+def _outcome_chart(counts: Mapping[str, int]) -> Markup | None:
+    bars = {k: v for k, v in counts.items() if k != "target_duplicates"}
+    if not any(bars.values()):
+        return None
+    data = pl.DataFrame({"outcome": list(bars), "rows": list(bars.values())})
+    return _bars(data, "outcome", colour_by="outcome", description="Rows per outcome")
+
+
+def _reason_chart(rows: pl.DataFrame) -> Markup | None:
+    if not {"reason_code", "outcome", "source_row"} <= set(rows.columns):
+        return None
+    data = (
+        _problem_rows(rows)
+        .group_by("reason_code", "outcome")
+        .agg(pl.len().alias("rows"))
+        .sort("reason_code", "outcome")
+    )
+    if data.is_empty():
+        return None
+    return _bars(data, "reason_code", colour_by="outcome", description="Rows per reason code")
+
+
+def _field_chart(field_counts: pl.DataFrame, recon: bool) -> Markup | None:
+    if field_counts.is_empty():
+        return None
+    colour = _COLOURS["different" if recon else "would_update"]
+    description = "Rows differing per field" if recon else "Rows changing per field"
+    return _bars(field_counts, "field", colour_by=None, description=description, colour=colour)
+
+
+def _bars(
+    data: pl.DataFrame,
+    category: str,
+    *,
+    colour_by: str | None,
+    description: str,
+    colour: str = _FALLBACK_COLOUR,
+) -> Markup:
+    """Horizontal bars of `rows` per `category` (stacked by `colour_by`), each labelled."""
+    import altair as alt  # here, not at the top: with itables ~0.8 s every CLI start would pay
+    import vl_convert
+
+    totals = data.group_by(category, maintain_order=True).agg(pl.col("rows").sum())
+    if colour_by != category:
+        totals = totals.sort(["rows", category], descending=[True, False])
+    base = alt.Chart(alt.InlineData(values=data.to_dicts())).encode(
+        y=alt.Y(
+            f"{category}:N",
+            sort=totals[category].to_list(),
+            title=None,
+            axis=alt.Axis(labelLimit=220, ticks=False, domain=False),
+        ),
+        x=alt.X("sum(rows):Q", axis=None),
+    )
+    legend = colour_by not in (None, category)
+    bars = base.mark_bar(cornerRadiusEnd=2).encode(color=_colour(data, colour_by, colour, legend))
+    labels = base.mark_text(align="left", dx=4, fontSize=12, color="#1a202c").encode(
+        text=alt.Text("sum(rows):Q", format=",")
+    )
+    chart = (
+        (bars + labels)
+        .properties(width=360, height=alt.Step(24), description=description)
+        .configure(font=_CHART_FONT, padding=_CHART_PADDING, background="transparent")
+        .configure_view(stroke=None)
+        .configure_axis(labelColor="#2d3748", labelFontSize=12)
+        .configure_legend(orient="bottom", title=None, labelFontSize=12)
+    )
+    return Markup(vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def _colour(
+    data: pl.DataFrame, colour_by: str | None, colour: str, legend: bool
+) -> alt.Color | alt.ColorValue:
+    """One colour per outcome word (the page's palette), or `colour` for every bar."""
+    import altair as alt
+
+    if colour_by is None:
+        return alt.ColorValue(colour)
+    words = {str(v) for v in data[colour_by].to_list()}
+    domain = sorted(words, key=lambda word: (_ORDER.get(word, len(_ORDER)), word))
+    palette = [_COLOURS.get(v, _FALLBACK_COLOUR) for v in domain]
+    return alt.Color(
+        f"{colour_by}:N",
+        scale=alt.Scale(domain=domain, range=palette),
+        legend=alt.Legend() if legend and len(domain) > 1 else None,
+    )
+
+
+def _datatable(frame: pl.DataFrame, table_id: str) -> Markup | None:
+    """An itables DataTable of `frame` (values HTML-escaped by itables), or None when empty."""
+    from itables import to_html_datatable
+
+    if frame.is_empty():
+        return None
+    kinds = {"prose": _PROSE_COLUMNS, "short": _SHORT_COLUMNS}
+    column_classes = [
+        {"targets": [i for i, c in enumerate(frame.columns) if c in names], "className": kind}
+        for kind, names in kinds.items()
+    ]
+    renamed = frame.rename({c: _HEADERS.get(c, c.replace("_", " ")) for c in frame.columns})
+    html = to_html_datatable(
+        renamed,
+        table_id=table_id,
+        connected=False,
+        allow_html=False,
+        showIndex=False,
+        show_dtypes=False,
+        # We cap the rows ourselves and say so; itables must not drop any silently.
+        maxBytes=0,
+        maxRows=0,
+        maxColumns=0,
+        classes="display compact stripe hover",
+        style="width:100%",
+        # Not itables' default layout, which it strips of search and paging on short tables.
+        layout={
+            "topStart": "info",
+            "topEnd": "search",
+            "bottomStart": "pageLength",
+            "bottomEnd": "paging",
+        },
+        pageLength=25,
+        lengthMenu=[10, 25, 100, 500],
+        order=[],
+        autoWidth=False,
+        columnDefs=column_classes,
+        display_logo_when_loading=False,
+        text_in_header_can_be_selected=False,
+    )
+    return Markup(html)
+
+
+@cache
+def _datatables_init() -> Markup:
+    """itables' offline loader: the DataTables bundle and CSS inlined once per page."""
+    from itables.javascript import generate_init_offline_itables_html
+    from itables.options import dt_bundle
+
+    return Markup(generate_init_offline_itables_html(dt_bundle))
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("_html")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = _number
+    env.filters["tone"] = lambda outcome: _TONES.get(str(outcome), "neutral")
+    return env.get_template("report.html.j2")
+
+
+def _number(n: Any) -> str:
+    return f"{int(n):,}" if isinstance(n, int | float) else "—"
+
+
+def _seconds(value: Any) -> str | None:
+    if not isinstance(value, int | float):
+        return None
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds:02d} s"
