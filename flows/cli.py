@@ -355,6 +355,26 @@ def demo(
     _guard(_demo)
 
 
+@app.command("serve")
+def serve_command(
+    config: Annotated[Path, typer.Argument(help="leadpipe.toml with [[schedules]] entries.")],
+) -> None:
+    """Serve one Prefect deployment per [[schedules]] entry (needs PREFECT_API_URL)."""
+
+    def _serve() -> None:
+        from flows.schedules import schedule_rows, serve
+
+        table = Table(title="Schedules", show_edge=False)
+        for column in ("name", "cron", "timezone", "source", "target", "next run"):
+            table.add_column(column, overflow="fold")
+        for row in schedule_rows(config):
+            table.add_row(*row[:5], row.next_run.isoformat(timespec="minutes"))
+        _out.print(table)
+        serve(config)
+
+    _guard(_serve)
+
+
 @app.command("sandbox")
 def sandbox_command(
     host: Annotated[

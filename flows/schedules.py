@@ -1,0 +1,474 @@
+"""Scheduled imports: one Prefect deployment per `[[schedules]]` entry of leadpipe.toml.
+
+An analyst's nightly export lands in a folder; on its cron schedule the `scheduled_import`
+flow imports the newest matching file, unless a file with the same content was already
+imported by that schedule into that target. The flow's parameters are only the config path
+and the schedule's name, so the Prefect UI shows them plainly and edits to the file take effect
+on the next run (the config is read again at every run).
+
+What was imported is kept in a small ledger per schedule, `LEADPIPE_HOME/schedules/NAME.json`
+(sha256 of the file's content per target). One file per schedule means two schedules finishing
+together never overwrite each other's records; a deployment runs one flow run at a time
+(`concurrency_limit=1`), so a schedule never races itself either. A hash is recorded only after
+its import finished, so a failed run is retried on the next tick.
+
+    [[schedules]]
+    name = "nightly-hubspot"          # deployment name; unique; [a-z0-9-]
+    cron = "0 6 * * 1-5"
+    timezone = "Europe/Berlin"        # IANA; default UTC
+    source = "exports/hubspot-*.csv"  # a path or a glob, relative to the config file's folder
+    target = "octanist-prod"
+    preset = "hubspot"                # any plan/import option; top-level options apply too
+
+Relative paths (`source`, `mapping`, `state_file`, `out`) are read from the config file's
+folder, not from where `leadpipe serve` was started. `out` may name `{schedule}` and
+`{run_id}`; it defaults to `runs/{schedule}/{run_id}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.states import Failed
+
+from flows._engine import failing_quietly
+from flows.config import SyncOptions, leadpipe_home, load_config, new_run_id, sync_options
+from flows.exceptions import ConfigError
+from flows.sync import run_sync
+from schemas.exceptions import CannotProceedError
+from schemas.vendors import VENDORS
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+__all__ = [
+    "Ledger",
+    "Schedule",
+    "ScheduleRow",
+    "deployments",
+    "load_schedules",
+    "newest_file",
+    "scheduled_import",
+    "schedule_rows",
+    "serve",
+    "sha256_of",
+]
+
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_OUT = "runs/{schedule}/{run_id}"
+REQUIRED_KEYS = ("name", "cron", "source", "target")
+OPTION_KEYS = (
+    "preset",
+    "mapping",
+    "default_region",
+    "duplicates",
+    "mode",
+    "blanks",
+    "state_file",
+    "out",
+    "max_failed_ratio",
+)
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)
+LEDGER_VERSION = 1
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One `[[schedules]]` entry, validated; `conf` is the file's top-level options with the
+    entry's own options laid over them."""
+
+    name: str
+    cron: str
+    timezone: str
+    source: str
+    target: str
+    folder: Path  # the config file's folder: relative paths start here
+    conf: dict[str, Any]
+
+    def sync_options(self, source: Path, run_id: str) -> SyncOptions:
+        """The import options of one run of this schedule, for the file `source`."""
+        out = str(self.conf.get("out", DEFAULT_OUT)).format(schedule=self.name, run_id=run_id)
+        return sync_options(
+            self.conf,
+            source=source,
+            run_id=run_id,
+            dry_run=False,
+            target=self.target,
+            out=self.folder / out,
+            mapping=self._path("mapping"),
+            state_file=self._path("state_file"),
+        )
+
+    def _path(self, key: str) -> Path | None:
+        value = self.conf.get(key)
+        return self.folder / str(value) if value else None
+
+
+class ScheduleRow(NamedTuple):
+    """What `leadpipe serve` shows before it starts: a schedule and when it runs next."""
+
+    name: str
+    cron: str
+    timezone: str
+    source: str
+    target: str
+    next_run: datetime
+
+
+def load_schedules(conf: dict[str, Any], config_path: Path) -> list[Schedule]:
+    """The `[[schedules]]` of a loaded leadpipe.toml, every entry checked.
+
+    Raises one ConfigError naming every problem found (missing keys, duplicate names, bad
+    cron, unknown time zone, unknown keys or values).
+    """
+    entries = conf.get("schedules", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{config_path}: write each schedule as a [[schedules]] table")
+    shared = {k: v for k, v in conf.items() if k != "schedules"}
+    problems = [p for n, entry in enumerate(entries, 1) for p in _problems(entry, n, shared)]
+    problems += _duplicate_names(entries)
+    if problems:
+        raise ConfigError(f"{config_path}: " + "; ".join(problems))
+    folder = config_path.resolve().parent
+    return [_schedule(entry, shared, folder) for entry in entries]
+
+
+def _schedule(entry: dict[str, Any], shared: dict[str, Any], folder: Path) -> Schedule:
+    return Schedule(
+        name=entry["name"],
+        cron=entry["cron"],
+        timezone=entry.get("timezone", DEFAULT_TIMEZONE),
+        source=entry["source"],
+        target=entry["target"],
+        folder=folder,
+        conf={**shared, **{k: v for k, v in entry.items() if k in OPTION_KEYS}},
+    )
+
+
+def _problems(entry: dict[str, Any], number: int, shared: dict[str, Any]) -> Iterator[str]:
+    name = entry.get("name")
+    label = f"schedule {name!r}" if isinstance(name, str) and name else f"schedule #{number}"
+    for key in REQUIRED_KEYS:
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            yield f"{label}: `{key}` is required (a string)"
+    unknown = sorted(set(entry) - {*REQUIRED_KEYS, "timezone", *OPTION_KEYS})
+    if unknown:
+        yield f"{label}: unknown key(s) {', '.join(unknown)} (known: {_known_keys()})"
+    if isinstance(name, str) and name and not _NAME.fullmatch(name):
+        yield f"{label}: the name may hold only lower-case letters, digits and dashes"
+    if isinstance(entry.get("cron"), str):
+        yield from _cron_problems(label, entry["cron"], entry.get("timezone", DEFAULT_TIMEZONE))
+    yield from _target_problems(label, entry.get("target"), shared)
+    if not unknown and all(isinstance(entry.get(k), str) and entry[k] for k in REQUIRED_KEYS):
+        yield from _option_problems(label, _schedule(entry, shared, Path(".")))
+
+
+def _target_problems(label: str, target: Any, shared: dict[str, Any]) -> Iterator[str]:
+    known = (*shared.get("targets", {}), *_SANDBOXES)
+    if isinstance(target, str) and target and target not in known:
+        yield (
+            f"{label}: unknown target {target!r} (a [targets.NAME] table of this file, "
+            f"or {', '.join(_SANDBOXES)})"
+        )
+
+
+def _cron_problems(label: str, cron: str, timezone: Any) -> Iterator[str]:
+    """Prefect's own checks of the cron string and the time zone, as our messages."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron, timezone=timezone)
+    except ValidationError as exc:
+        fields = {str(error["loc"][0]) for error in exc.errors()}
+        if "cron" in fields:
+            yield (
+                f"{label}: cron {cron!r} is not a valid cron expression "
+                "(five fields: minute hour day-of-month month day-of-week)"
+            )
+        if "timezone" in fields:
+            yield f"{label}: timezone {timezone!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        return
+    try:
+        _next_run(cron, timezone, datetime.now(UTC))
+    except ValueError:  # a valid expression for a date that never comes, e.g. 30 February
+        yield f"{label}: cron {cron!r} never fires"
+
+
+def _option_problems(label: str, schedule: Schedule) -> Iterator[str]:
+    """Option values, checked as a run would check them (mode, blanks, region, out, ...)."""
+    ratio = schedule.conf.get("max_failed_ratio", 1.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+        yield f"{label}: max_failed_ratio must be a number from 0 to 1, not {ratio!r}"
+    try:
+        str(schedule.conf.get("out", DEFAULT_OUT)).format(schedule="s", run_id="r")
+    except (KeyError, IndexError, ValueError):
+        yield f"{label}: out may name only {{schedule}} and {{run_id}} in braces"
+        return
+    try:
+        schedule.sync_options(Path(schedule.source), run_id="check")
+    except ConfigError as exc:
+        yield f"{label}: {exc}"
+
+
+def _duplicate_names(entries: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = [e["name"] for e in entries if isinstance(e.get("name"), str)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    return [f"schedule {n!r}: the name is used by more than one schedule" for n in twice]
+
+
+def _known_keys() -> str:
+    return ", ".join([*REQUIRED_KEYS, "timezone", *OPTION_KEYS])
+
+
+def newest_file(folder: Path, pattern: str) -> Path | None:
+    """The newest file matching `pattern` (a path or a glob, relative to `folder` unless
+    absolute): the latest modification time wins, then the greater name. None if none match.
+
+    >>> newest_file(Path("/data"), "exports/hubspot-*.csv")  # doctest: +SKIP
+    PosixPath('/data/exports/hubspot-2026-11-22.csv')
+    """
+    path = Path(pattern).expanduser()
+    if path.is_absolute():
+        folder, pattern = Path(path.anchor), str(path.relative_to(path.anchor))
+    files = [p for p in folder.glob(pattern) if p.is_file()]
+    return max(files, key=lambda p: (p.stat().st_mtime_ns, p.name, str(p)), default=None)
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256 in hex, read in 1 MiB chunks (exports can be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Which file contents one schedule imported into which target, by sha256.
+
+    `{"version": 1, "imported": {TARGET: {SHA256: {"file", "run_id", "imported_at"}}}}`,
+    rewritten whole and atomically (a temporary file, then `os.replace`).
+    """
+
+    path: Path
+
+    @classmethod
+    def of(cls, schedule: str, home: Path | None = None) -> Ledger:
+        """The ledger of the schedule named `schedule` under LEADPIPE_HOME."""
+        return cls((home or leadpipe_home()) / "schedules" / f"{schedule}.json")
+
+    def lookup(self, target: str, sha256: str) -> dict[str, Any] | None:
+        """The record of an earlier import of this content into `target`, if any."""
+        record: dict[str, Any] | None = self._read()["imported"].get(target, {}).get(sha256)
+        return record
+
+    def record(self, target: str, sha256: str, *, file: Path, run_id: str, at: datetime) -> None:
+        """Remember that run `run_id` imported `file` (content `sha256`) into `target`."""
+        data = self._read()
+        data["imported"].setdefault(target, {})[sha256] = {
+            "file": str(file),
+            "run_id": run_id,
+            "imported_at": at.isoformat(),
+        }
+        self._write(data)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": LEDGER_VERSION, "imported": {}}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CannotProceedError(f"import ledger {self.path} is unreadable: {exc}") from None
+        if data.get("version") != LEDGER_VERSION:
+            raise CannotProceedError(
+                f"import ledger {self.path} has version {data.get('version')!r}; "
+                f"this leadpipe reads version {LEDGER_VERSION}"
+            )
+        return data
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, indent=2, sort_keys=True)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def _find_schedule(config_path: Path, name: str) -> Schedule:
+    """The schedule called `name` in the config file as it is now."""
+    for schedule in load_schedules(load_config(config_path), config_path):
+        if schedule.name == name:
+            return schedule
+    raise ConfigError(f"{config_path}: no [[schedules]] entry is named {name!r} any more")
+
+
+@flow(name="scheduled-import", persist_result=False)
+def scheduled_import(config: str, schedule: str) -> Any:
+    """One tick of a schedule: import the newest matching file, unless it was imported before.
+
+    Returns `{"status": "imported" | "skipped" | "nothing", "file", "sha256", "run_id",
+    "out_dir", "counts"}`; our errors end the run Failed with their one-line message.
+    """
+    return failing_quietly(_tick)(Path(config), schedule)
+
+
+def _tick(config_path: Path, name: str) -> Any:
+    logger = get_run_logger()
+    schedule = _find_schedule(config_path, name)
+    source = newest_file(schedule.folder, schedule.source)
+    if source is None:
+        logger.info("nothing to import: no file matches %s in %s", schedule.source, schedule.folder)
+        return _result("nothing")
+    sha256 = sha256_of(source)
+    ledger = Ledger.of(schedule.name)
+    earlier = ledger.lookup(schedule.target, sha256)
+    if earlier is not None:
+        logger.info(
+            "skipped %s: the same content went to %s in run %s (%s)",
+            source.name,
+            schedule.target,
+            earlier["run_id"],
+            earlier["imported_at"],
+        )
+        return _result("skipped", source, sha256, run_id=earlier["run_id"])
+    return _import(schedule, source, sha256, ledger)
+
+
+def _import(schedule: Schedule, source: Path, sha256: str, ledger: Ledger) -> Any:
+    logger = get_run_logger()
+    options = schedule.sync_options(source, new_run_id())
+    logger.info("importing %s into %s as run %s", source.name, schedule.target, options.run_id)
+    summary = run_sync(options, "prefect")  # the import-leads flow, as a subflow of this run
+    result = _result(
+        "imported", source, sha256, options.run_id, str(options.out_dir), summary["counts"]
+    )
+    ratio = float(schedule.conf.get("max_failed_ratio", 1.0))
+    failed = summary["counts"].get("failed", 0)
+    if summary["rows"] and failed / summary["rows"] > ratio:
+        return Failed(
+            message=f"{failed} of {summary['rows']} rows failed (more than max_failed_ratio "
+            f"{ratio}); {source.name} is tried again on the next run",
+            data=result,
+        )
+    ledger.record(schedule.target, sha256, file=source, run_id=options.run_id, at=datetime.now(UTC))
+    logger.info("imported %s: %s", source.name, summary["counts"])
+    return result
+
+
+def _result(
+    status: str,
+    file: Path | None = None,
+    sha256: str | None = None,
+    run_id: str | None = None,
+    out_dir: str | None = None,
+    counts: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "file": str(file) if file else None,
+        "sha256": sha256,
+        "run_id": run_id,
+        "out_dir": out_dir,
+        "counts": counts,
+    }
+
+
+def _schedules_in(config_path: Path) -> list[Schedule]:
+    schedules = load_schedules(load_config(config_path), config_path)
+    if not schedules:
+        raise ConfigError(f"{config_path} has no [[schedules]] entries to serve")
+    return schedules
+
+
+def deployments(config_path: Path) -> list[RunnerDeployment]:
+    """One deployment of `scheduled_import` per schedule of the config file (nothing applied)."""
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    path = config_path.resolve()
+    return [
+        cast(
+            "RunnerDeployment",
+            scheduled_import.to_deployment(
+                name=s.name,
+                # to_deployment takes no timezone of its own: it rides on the schedule object.
+                schedule=Cron(s.cron, timezone=s.timezone),
+                parameters={"config": str(path), "schedule": s.name},
+                description=(
+                    f"Imports the newest {s.source} (in {s.folder}) into {s.target} at "
+                    f"'{s.cron}' ({s.timezone}); a file already imported is skipped."
+                ),
+                tags=["leadpipe", "scheduled-import"],
+                concurrency_limit=1,
+                # The installed package, not a file path: `leadpipe serve` starts from any folder.
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            ),
+        )
+        for s in _schedules_in(path)
+    ]
+
+
+def schedule_rows(config_path: Path, now: datetime | None = None) -> list[ScheduleRow]:
+    """Each schedule of the config file with its next run after `now` (default: the clock)."""
+    after = now or datetime.now(UTC)
+    return [
+        ScheduleRow(
+            s.name, s.cron, s.timezone, s.source, s.target, _next_run(s.cron, s.timezone, after)
+        )
+        for s in _schedules_in(config_path)
+    ]
+
+
+def _next_run(cron: str, timezone: str, after: datetime) -> datetime:
+    """Computed by the Prefect server's own schedule, so it is the time the server will pick.
+
+    Raises ValueError when the expression never fires (30 February).
+    """
+    from prefect.server.schemas.schedules import CronSchedule
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    dates: list[datetime] = run_coro_as_sync(
+        CronSchedule(cron=cron, timezone=timezone).get_dates(1, after)
+    )
+    if not dates:
+        raise ValueError(f"cron {cron!r} never fires")
+    return datetime.fromtimestamp(dates[0].timestamp(), ZoneInfo(timezone))
+
+
+def serve(config_path: Path) -> None:
+    """Serve one deployment per schedule until interrupted; schedules stay active afterwards.
+
+    Needs a Prefect server that schedules runs (`prefect server start`, PREFECT_API_URL): the
+    temporary server Prefect starts on its own never creates scheduled runs.
+    """
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL
+
+    served = deployments(config_path)
+    if not PREFECT_API_URL.value():
+        raise ConfigError(
+            "leadpipe serve needs a Prefect server: start one with `prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    prefect_serve(*served, pause_on_shutdown=False)
