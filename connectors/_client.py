@@ -117,6 +117,7 @@ def open_client(
         clock=clock,
         rng=rng,
         key_hint=key_hint(profile),
+        verify_tls=profile.verify_tls,
     )
     kinds: dict[str, type[_Base]] = {
         "omni": OmniClient,

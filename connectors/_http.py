@@ -112,6 +112,7 @@ class VendorHTTP:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         key_hint: str = "check the API key for this target",
+        verify_tls: bool = True,
     ) -> None:
         self.vendor = vendor
         self.key_hint = key_hint
@@ -132,6 +133,7 @@ class VendorHTTP:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             transport=transport,
             follow_redirects=False,
+            verify=verify_tls,
         )
 
     def __repr__(self) -> str:

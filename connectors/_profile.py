@@ -10,14 +10,20 @@ A profile comes from `[targets.NAME]` in leadpipe.toml (or a built-in `sandbox:<
     concurrency = 8
 
 The key is read from the named environment variable, or from a Prefect `Secret` block
-(`api_key_block = "octanist-prod-key"`); never from the file itself.
+(`api_key_block = "octanist-prod-key"`); never from the file itself. TLS certificates are
+always verified unless `verify_tls = false` (logged as a warning), and a `base_url` with plain
+http is refused for any host but loopback unless `allow_http = true`.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, cast
+
+import httpx
 
 from connectors._secrets import Secret
 from schemas.exceptions import UsageError
@@ -43,6 +49,8 @@ SANDBOX_API_KEY = "sandbox-key"
 AUTH_HEADERS = {"omni": "x-api-key", "apten": "x-api-key", "octanist": "X-API-KEY"}
 # Apten's docs do not show the update method and path; the sandbox accepts all three.
 APTEN_UPDATE_ROUTES = ("PATCH /leads/{id}", "PUT /leads/{id}", "POST /leads/{id}/update")
+logger = logging.getLogger(__name__)
+
 DEFAULT_RATE_LIMIT_PER_S = 10.0
 DEFAULT_CONCURRENCY = 8
 
@@ -64,6 +72,10 @@ class TargetProfile:
     burst: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     apten_update_route: str = APTEN_UPDATE_ROUTES[0]
+    # TLS certificates are checked unless a profile says otherwise (a warning is logged).
+    verify_tls: bool = True
+    # Plain http is refused for anything but loopback unless a profile allows it.
+    allow_http: bool = False
     # A literal key only for the built-in sandbox profiles; real targets use api_key_env.
     sandbox_key: Secret | None = field(default=None, repr=False)
 
@@ -76,6 +88,18 @@ class TargetProfile:
             raise ProfileError(
                 f"target {self.name}: apten_update_route must be one of "
                 + ", ".join(APTEN_UPDATE_ROUTES)
+            )
+        url = httpx.URL(self.base_url)
+        if url.scheme not in ("https", "http") or not url.host:
+            raise ProfileError(f"target {self.name}: base_url {self.base_url!r} is not a URL")
+        if url.scheme == "http" and not _loopback(url.host) and not self.allow_http:
+            raise ProfileError(
+                f"target {self.name}: base_url uses plain http for {url.host}; the API key "
+                "would travel unencrypted. Use https, or set allow_http = true in the profile"
+            )
+        if not self.verify_tls:
+            logger.warning(
+                "target %s: TLS certificate verification is OFF (verify_tls = false)", self.name
             )
         if self.rate_limit_per_s <= 0 or self.concurrency < 1:
             raise ProfileError(
@@ -94,6 +118,15 @@ class TargetProfile:
         return cls(name=name, **{"base_url": DEFAULT_BASE_URLS.get(vendor, ""), **table})
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
     """The built-in `sandbox:<vendor>` profile against a sandbox at `base_url`."""
     return TargetProfile(
@@ -105,6 +138,7 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
         burst=64,
         concurrency=16,
         sandbox_key=Secret(SANDBOX_API_KEY),
+        allow_http=True,  # a local stand-in (in-process, or a server the user started)
     )
 
 

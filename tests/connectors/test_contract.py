@@ -134,7 +134,11 @@ def test_octanist_match_priority_conflict_and_bulk_setting(app: Any) -> None:
 def test_bad_key_stops_after_one_request(app: Any, vendor: str) -> None:
     profile = sandbox_profile(vendor, "http://sandbox")
     wrong = TargetProfile(
-        name="bad", vendor=vendor, base_url=profile.base_url, sandbox_key=Secret("wrong")
+        name="bad",
+        vendor=vendor,
+        base_url=profile.base_url,
+        sandbox_key=Secret("wrong"),
+        allow_http=True,
     )
 
     async def go() -> None:
