@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,31 +33,38 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
-def live_sandbox() -> Iterator[str]:
-    """The sandbox under uvicorn on 127.0.0.1 (a free port, real sockets), for the session."""
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """`app` under uvicorn on 127.0.0.1 (a free port, real sockets) while the block runs."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from sandbox import create_app
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(seed=1), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("the sandbox did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_sandbox() -> Iterator[str]:
+    """The sandbox on real sockets for the whole session."""
+    from sandbox import create_app
+
+    with running(create_app(seed=1)) as url:
+        yield url
