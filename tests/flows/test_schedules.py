@@ -483,25 +483,28 @@ def test_the_server_schedules_runs_at_the_cron_times_in_the_time_zone(
     assert row.next_run == runs[0].expected_start_time  # what `leadpipe serve` prints
 
 
-def test_leadpipe_serve_lists_the_schedules_and_refuses_without_a_server(
+def test_leadpipe_serve_lists_the_schedules_then_serves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
+    import flows.schedules
     from flows.cli import app
 
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    served: list[Path] = []
+    monkeypatch.setattr(flows.schedules, "serve", served.append)  # serving would block
     config = tmp_path / "leadpipe.toml"
     config.write_text(
         '[[schedules]]\nname = "nightly"\ncron = "0 6 * * *"\ntimezone = "Europe/Berlin"\n'
         'source = "exports/*.csv"\ntarget = "sandbox:octanist"\n'
     )
     result = CliRunner().invoke(app, ["serve", str(config)])
-    assert result.exit_code == 2
+    assert result.exit_code == 0, result.output
     assert "nightly" in result.stdout and "0 6 * * *" in result.stdout
-    assert "PREFECT_API_URL" in result.stderr
+    assert served == [config]
 
     config.write_text('[[schedules]]\nname = "Bad Name"\ncron = "never"\n')
     result = CliRunner().invoke(app, ["serve", str(config)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "cron" in result.stderr and "source" in result.stderr
+    assert served == [config]
