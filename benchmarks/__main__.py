@@ -4,7 +4,8 @@ Environment: ``BENCH_ROWS`` (default 1,000,000; 100,000 is measured too when
 larger), ``BENCH_SEED`` (default 7), ``BENCH_BASELINE_BUDGET`` (seconds the naive
 baseline may take at one size before it is timed on a sample and extrapolated;
 default 300), ``BENCH_BASELINE_SAMPLE`` (that sample's size; default 200,000) and
-``BENCH_LEADPIPE`` (the command to run instead of the ``leadpipe`` console script).
+``BENCH_LEADPIPE`` (the command to run instead of the ``leadpipe`` console script) and
+``BENCH_PHONE_VALUES`` (values of the phone engine's parity check; default 5,000,000).
 Progress goes to stderr; stdout gets only the table. Exits 1 if a run failed.
 """
 
@@ -31,6 +32,7 @@ from benchmarks.check import (
     stage_durations,
 )
 from benchmarks.generate import cache_path, make_export
+from benchmarks.phone_parity import Parity, check_parity, export_fallback_share
 
 SMALL_ROWS = 100_000
 TABLE_WIDTH = 160
@@ -42,6 +44,7 @@ class Settings:
     seed: int
     baseline_budget_s: float
     baseline_sample: int
+    phone_values: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,6 +53,7 @@ class Settings:
             seed=int(os.environ.get("BENCH_SEED", "7")),
             baseline_budget_s=float(os.environ.get("BENCH_BASELINE_BUDGET", "300")),
             baseline_sample=int(os.environ.get("BENCH_BASELINE_SAMPLE", "200_000")),
+            phone_values=int(os.environ.get("BENCH_PHONE_VALUES", "5_000_000")),
         )
 
     @property
@@ -68,15 +72,26 @@ class SizeResult:
     check: Measurement
 
 
+@dataclass(frozen=True)
+class PhoneResult:
+    """The phone engine against plain phonenumbers, and its fallback share on an export."""
+
+    parity: Parity
+    export_keys: int
+    export_fallback_share: float
+
+
 @dataclass
 class Results:
     sizes: list[SizeResult] = field(default_factory=list)
     overhead: Overhead | None = None
+    phones: PhoneResult | None = None
 
     @property
     def ok(self) -> bool:
         runs = [m for s in self.sizes for m in (s.baseline, s.check)]
-        return all(m.ok for m in runs) and (self.overhead is None or self.overhead.ok)
+        phones_ok = self.phones is None or self.phones.parity.mismatches == 0
+        return all(m.ok for m in runs) and (self.overhead is None or self.overhead.ok) and phones_ok
 
 
 def main() -> int:
@@ -88,6 +103,8 @@ def main() -> int:
         results.sizes.append(_measure_size(rows, settings, results, progress))
     progress.log(f"Prefect start-up overhead on {OVERHEAD_ROWS} rows (local, then prefect) …")
     results.overhead = measure_prefect_overhead(make_export(OVERHEAD_ROWS, settings.seed))
+    progress.log(f"phone engine vs phonenumbers on {settings.phone_values:,} values …")
+    results.phones = _measure_phones(settings, results.sizes[-1].export)
     # Piped output (make bench | tee) would otherwise wrap at 80 columns.
     out = Console() if sys.stdout.isatty() else Console(width=TABLE_WIDTH)
     out.print(_table(results, settings, time.perf_counter() - started))
@@ -104,6 +121,12 @@ def _measure_size(rows: int, settings: Settings, results: Results, progress: Con
     progress.log(f"leadpipe check on {rows:,} rows …")
     check = measure_check(export, rows)
     return SizeResult(rows, export, export_note, baseline, check)
+
+
+def _measure_phones(settings: Settings, export: Path) -> PhoneResult:
+    parity = check_parity(settings.phone_values, settings.seed)
+    keys, share = export_fallback_share(export)
+    return PhoneResult(parity, keys, share)
 
 
 def _export(rows: int, seed: int) -> tuple[Path, str]:
@@ -136,6 +159,8 @@ def _table(results: Results, settings: Settings, elapsed: float) -> Table:
         _add_size_rows(table, size)
     if results.overhead is not None:
         _add_overhead_row(table, results.overhead)
+    if results.phones is not None:
+        _add_phone_rows(table, results.phones)
     table.caption = _caption(results, elapsed)
     return table
 
@@ -160,6 +185,21 @@ def _add_overhead_row(table: Table, overhead: Overhead) -> None:
         seconds = "failed"
         note = prefect.note if not prefect.ok else local.note
     table.add_row("Prefect start-up overhead", f"{OVERHEAD_ROWS:,}", seconds, "", "", "", note)
+
+
+def _add_phone_rows(table: Table, phones: PhoneResult) -> None:
+    parity = phones.parity
+    rate = f"{parity.sample_keys / parity.engine_seconds:,.0f}"
+    note = (
+        f"{parity.mismatches:,} keys differ of {parity.keys:,} ({parity.values:,} values); "
+        f"phonenumbers alone {parity.oracle_seconds:.1f} s; "
+        f"fallback {parity.fallback_share:.3%} here, {phones.export_fallback_share:.3%} "
+        f"of the export's {phones.export_keys:,} phone keys"
+    )
+    ratio = f"{parity.oracle_seconds / parity.engine_seconds:.1f}×"
+    row = (f"{parity.sample_keys:,}", f"{parity.engine_seconds:.1f}", rate, "", ratio, note)
+    table.add_section()
+    table.add_row("phone engine vs phonenumbers", *row)
 
 
 def _cells(measurement: Measurement) -> tuple[str, str, str, str, str]:

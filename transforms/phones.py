@@ -2,11 +2,17 @@
 
 The cleaning that spreadsheets make necessary (numbers stored as floats, or in scientific
 notation when that is exact) is vectorised. Parsing and validity follow Google's libphonenumber
-(the `phonenumbers` package) exactly: each distinct (cleaned value, region) is parsed once by
-`parse_phone_values`, the one per-value function, and joined back. A `PhoneBook` remembers
-results across runs (the flow persists it), so scheduled re-runs skip known numbers.
+(the `phonenumbers` package) exactly: `parse_phone_values` reads each distinct (cleaned value,
+region) with the vectorised engine (`transforms._phone_engine`, libphonenumber's algorithm and
+metadata as polars expressions) and hands the few values the engine cannot decide with
+certainty to `phonenumbers` itself (`_parse_one`, also the reference the engine is tested
+against). A `PhoneBook` remembers results across runs (the flow persists it), so scheduled
+re-runs skip known numbers: reading them back costs less than deciding them again.
 
-    >>> frame = pl.LazyFrame({"phone": ["'+1 212-555-0100 x12"], "country": [None]})
+    >>> frame = pl.LazyFrame(
+    ...     {"phone": ["'+1 212-555-0100 x12"], "country": [None], "phone_ext": [None]},
+    ...     schema=dict.fromkeys(["phone", "country", "phone_ext"], pl.String),
+    ... )
     >>> normalise_phones(frame, PhoneBook(), default_region=None).collect()["phone"].item()
     '+12125550100'
 """
@@ -19,6 +25,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers import timezone as phone_timezone
 
 from transforms._lookup import attach_lookup, per_value
+from transforms._phone_engine import LEAST_GROUP, parse_keys
 
 __all__ = [
     "PHONE_RESULT_SCHEMA",
@@ -52,6 +59,8 @@ _POSSIBILITY = {
     phonenumbers.ValidationResult.TOO_LONG: "it is too long",
     phonenumbers.ValidationResult.INVALID_LENGTH: "it has an impossible length",
 }
+_NO_REGION = "it has no country code and the row has no country (use --default-region)"
+_NO_PLAN = "no numbering plan has such a number"
 _NO_ZONE = "Etc/Unknown"
 _LOST_DIGITS = (
     "invalid_phone|'{}' is in scientific notation and has lost digits "
@@ -118,13 +127,87 @@ class PhoneBook:
         return pl.concat([known, fresh], rechunk=False)
 
 
-def parse_phone_values(keys: pl.DataFrame) -> pl.DataFrame:
-    """Parse each (phone_key, region) row with libphonenumber: the one per-value function.
+def parse_phone_values(keys: pl.DataFrame, *, least_group: int = LEAST_GROUP) -> pl.DataFrame:
+    """Parse each (phone_key, region) row as libphonenumber does, in the order given.
 
     Returns PHONE_RESULT_SCHEMA: `e164` and `extension` for valid numbers, else `error` as
-    "code|message"; `zones` are the tz database zones the number belongs to.
+    "code|message"; `zones` are the tz database zones the number belongs to. The engine decides
+    almost every row; `_parse_one` decides the rest, once per distinct key (for `least_group`
+    see `transforms._phone_engine.parse_keys`).
     """
-    return per_value(keys, KEY_COLUMNS, _parse_one, PHONE_RESULT_SCHEMA)
+    found = parse_keys(keys, least_group=least_group)
+    results = found.select(
+        *KEY_COLUMNS,
+        "e164",
+        "extension",
+        _error_messages(found),
+        pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
+    undecided = found.select(pl.arg_where(pl.col("undecided"))).to_series()
+    if undecided.is_empty():
+        return results
+    asked = results[undecided].select(KEY_COLUMNS).unique()
+    answers = per_value(asked, KEY_COLUMNS, _parse_one, PHONE_RESULT_SCHEMA)
+    decided = results.with_row_index("_row").filter(~found["undecided"])
+    return (
+        pl.concat([decided, _rows_of(undecided, results[undecided], answers)])
+        .sort("_row")
+        .drop("_row")
+    )
+
+
+def _rows_of(rows: pl.Series, keys: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
+    """`answers` for each of `keys`, numbered `rows`."""
+    keyed = keys.select(KEY_COLUMNS).with_columns(rows.alias("_row"))
+    joined = keyed.join(answers, on=list(KEY_COLUMNS), how="left", nulls_equal=True)
+    return joined.select("_row", *PHONE_RESULT_SCHEMA)
+
+
+def _error_messages(found: pl.DataFrame) -> pl.Series:
+    """`error` as `_parse_one` words it, composed only for the rows that failed."""
+    failed = pl.col("parse_error").is_not_null() | pl.col("possibility").is_not_null()
+    rows = found.select(pl.arg_where(failed)).to_series()
+    messages = found[rows].select(_message()).to_series()
+    blank = pl.Series("error", dtype=pl.String).extend_constant(None, found.height)
+    return blank.scatter(rows, messages)
+
+
+def _message() -> pl.Expr:
+    key, region = pl.col("phone_key"), pl.col("region")
+    parse_error = pl.col("parse_error")
+    parse_reason = (
+        pl.when((parse_error == NumberParseException.INVALID_COUNTRY_CODE) & region.is_null())
+        .then(pl.lit(_NO_REGION))
+        .otherwise(parse_error.replace_strict(_PARSE_ERRORS, return_dtype=pl.String))
+    )
+    invalid_reason = pl.col("possibility").replace_strict(
+        _POSSIBILITY, default=_NO_PLAN, return_dtype=pl.String
+    )
+    international = key.str.strip_chars_start(" ").str.contains(r"^(?:\+|tel:\+)")
+    where = (
+        pl.when((region.str.len_chars() > 0) & ~international)
+        .then(pl.format(" for {}", region))
+        .otherwise(pl.lit(""))
+    )
+    head = pl.format("invalid_phone|{} is not a valid phone number", _quoted(key))
+    return (
+        pl.when(parse_error.is_not_null())
+        .then(pl.format("{}: {}", head, parse_reason))
+        .otherwise(pl.format("{}{}: {}", head, where, invalid_reason))
+        .alias("error")
+    )
+
+
+def _quoted(text: pl.Expr, limit: int = 40) -> pl.Expr:
+    """`_quote` for printable ASCII text (the only text the engine decides): Python's repr."""
+    cut = pl.when(text.str.len_chars() > limit).then(text.str.slice(0, limit) + "…")
+    shown = cut.otherwise(text).str.replace_all("\\", "\\\\", literal=True)
+    double = shown.str.contains("'", literal=True) & ~shown.str.contains('"', literal=True)
+    return (
+        pl.when(double)
+        .then(pl.format('"{}"', shown))
+        .otherwise(pl.format("'{}'", shown.str.replace_all("'", "\\'", literal=True)))
+    )
 
 
 def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
@@ -133,7 +216,7 @@ def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
     except NumberParseException as exc:
         reason = _PARSE_ERRORS.get(exc.error_type, str(exc))
         if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and region is None:
-            reason = "it has no country code and the row has no country (use --default-region)"
+            reason = _NO_REGION
         return (
             key,
             region,
@@ -144,7 +227,7 @@ def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
         )
     if not phonenumbers.is_valid_number(number):
         possible = phonenumbers.is_possible_number_with_reason(number)
-        reason = _POSSIBILITY.get(possible, "no numbering plan has such a number")
+        reason = _POSSIBILITY.get(possible, _NO_PLAN)
         where = f" for {region}" if region and not key.lstrip().startswith(("+", "tel:+")) else ""
         return (
             key,

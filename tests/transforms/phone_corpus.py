@@ -1,14 +1,20 @@
-"""A seeded corpus of phone inputs with the answer libphonenumber gives for each.
+"""Seeded corpora of phone inputs, and the answer libphonenumber gives for each.
 
-Numbers come from libphonenumber's own example numbers for every region and type, with their
-last digits re-drawn (so some are valid, some not), written the ways people and spreadsheets
-write them. `oracle_text` is what plain `phonenumbers` should be asked: the input itself, except
-for float/scientific damage, where it is the digits the spreadsheet meant.
+`corpus`: numbers from libphonenumber's own example numbers for a few regions and types, with
+their last digits re-drawn (so some are valid, some not), written the ways people and
+spreadsheets write them. `oracle_text` is what plain `phonenumbers` should be asked: the input
+itself, except for float/scientific damage, where it is the digits the spreadsheet meant.
+
+`mangled_examples` does the same for every region, every number type and the non-geographic
+codes, with more kinds of damage and right, missing or wrong regions; `faker_phones` is what
+Faker writes in many locales. Both give (text, region) pairs, for differential tests of the
+phone engine against `phonenumbers`.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -146,3 +152,133 @@ def corpus(size: int, seed: int = 20261122) -> list[Case]:
         text, row_region = _write(_redraw(example, rng), region, rng)
         cases.append(_damage(text, row_region, rng))
     return cases
+
+
+# Faker locales and the region their numbers belong to.
+FAKER_LOCALES = {
+    "en_US": "US",
+    "en_GB": "GB",
+    "de_DE": "DE",
+    "fr_FR": "FR",
+    "es_ES": "ES",
+    "it_IT": "IT",
+    "nl_NL": "NL",
+    "pt_BR": "BR",
+    "en_IN": "IN",
+    "ja_JP": "JP",
+    "en_AU": "AU",
+    "en_CA": "CA",
+    "sv_SE": "SE",
+    "pl_PL": "PL",
+    "es_MX": "MX",
+    "es_AR": "AR",
+    "ru_RU": "RU",
+    "zh_CN": "CN",
+    "ko_KR": "KR",
+    "tr_TR": "TR",
+    "cs_CZ": "CZ",
+    "da_DK": "DK",
+    "pt_PT": "PT",
+    "el_GR": "GR",
+    "he_IL": "IL",
+    "th_TH": "TH",
+    "de_CH": "CH",
+    "uk_UA": "UA",
+}
+_EXTENSIONS = (" x", " ext. ", " ext ", " #", " Ext:", ";ext=", " extension ", ", ", "x")
+
+
+def all_examples() -> list[tuple[str | None, phonenumbers.PhoneNumber]]:
+    """libphonenumber's example number of every type in every region, and of every
+    non-geographic calling code (region None)."""
+    found: list[tuple[str | None, phonenumbers.PhoneNumber]] = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(PhoneNumberType.UNKNOWN):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                found.append((region, number))
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            found.append((None, number))
+    return found
+
+
+def mangled_examples(size: int, seed: int = 20261123) -> list[tuple[str, str | None]]:
+    """`size` (text, region) pairs: every example number, redrawn, damaged, any region."""
+    rng = random.Random(seed)
+    examples = all_examples()
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    pairs = []
+    for i in range(size):
+        home, example = examples[i % len(examples)]
+        number = _redraw(example, rng)
+        text = _mangle(number, rng, rng.choice(regions))
+        roll = rng.random()
+        region = home if roll < 0.5 else None if roll < 0.7 else rng.choice(regions)
+        pairs.append((text, region))
+    return pairs
+
+
+def _mangle(number: phonenumbers.PhoneNumber, rng: random.Random, caller: str) -> str:
+    """One of the ways a number reaches a spreadsheet cell."""
+    text = rng.choice(_FORMS)(number, rng, caller)
+    roll = rng.random()
+    if roll < 0.12:
+        text += rng.choice(_EXTENSIONS) + str(rng.randint(0, 10 ** rng.randint(1, 8)))
+    elif roll < 0.18:
+        text = "'" + text
+    elif roll < 0.22:
+        text = rng.choice(("tel:", "Tel: ", "(", " ")) + text
+    return text
+
+
+def _as(style: int) -> Callable[[phonenumbers.PhoneNumber], str]:
+    return lambda number: phonenumbers.format_number(number, style)
+
+
+_E164, _INTERNATIONAL, _NATIONAL = (
+    _as(PhoneNumberFormat.E164),
+    _as(PhoneNumberFormat.INTERNATIONAL),
+    _as(PhoneNumberFormat.NATIONAL),
+)
+_Form = Callable[[phonenumbers.PhoneNumber, random.Random, str], str]
+_FORMS: tuple[_Form, ...] = (
+    lambda n, rng, caller: _E164(n),
+    lambda n, rng, caller: _INTERNATIONAL(n),
+    lambda n, rng, caller: _NATIONAL(n),
+    lambda n, rng, caller: phonenumbers.format_number(n, PhoneNumberFormat.RFC3966),
+    lambda n, rng, caller: phonenumbers.format_out_of_country_calling_number(n, caller),
+    lambda n, rng, caller: "00" + _E164(n)[1:],
+    lambda n, rng, caller: _INTERNATIONAL(n).replace(" ", " (0)", 1),
+    lambda n, rng, caller: _NATIONAL(n).replace(" ", "."),
+    lambda n, rng, caller: _INTERNATIONAL(n).replace(" ", "-"),
+    lambda n, rng, caller: "".join(ch for ch in _NATIONAL(n) if ch.isdigit()),
+    lambda n, rng, caller: _E164(n)[1:] + ".0",
+    lambda n, rng, caller: f"{_E164(n)[1]}.{_E164(n)[2:]}E+{len(_E164(n)) - 2}",
+    lambda n, rng, caller: _E164(n)[: -rng.randint(1, 3)],
+    lambda n, rng, caller: _NATIONAL(n) + str(rng.randint(0, 999)),
+    lambda n, rng, caller: _change_a_digit(_INTERNATIONAL(n), rng),
+)
+
+
+def _change_a_digit(text: str, rng: random.Random) -> str:
+    places = [i for i, ch in enumerate(text) if ch.isdigit()]
+    at = rng.choice(places)
+    return text[:at] + rng.choice("0123456789") + text[at + 1 :]
+
+
+def faker_phones(per_locale: int, seed: int = 7) -> list[tuple[str, str | None]]:
+    """Faker's numbers for each of FAKER_LOCALES, with its region, none, or a wrong one."""
+    from faker import Faker
+
+    rng = random.Random(seed)
+    pairs = []
+    for locale, region in FAKER_LOCALES.items():
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        for _ in range(per_locale):
+            roll = rng.random()
+            row_region = region if roll < 0.7 else None if roll < 0.85 else rng.choice(REGIONS)
+            pairs.append((fake.phone_number(), row_region))
+    return pairs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -14,8 +16,8 @@ PARITY_SIZE = 120_000
 
 
 def _normalise(
-    texts: list[str | None],
-    regions: list[str | None],
+    texts: Sequence[str | None],
+    regions: Sequence[str | None],
     default: str | None = None,
     book: PhoneBook | None = None,
 ) -> pl.DataFrame:
