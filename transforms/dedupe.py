@@ -20,57 +20,56 @@ __all__ = ["DUPLICATE", "DuplicatePolicy", "dedupe"]
 DuplicatePolicy = Literal["first", "last", "reject"]
 DUPLICATE = "_duplicate"
 _SHOWN_ROWS = 5
+_ROW = "_dedupe_row"
 
 
 def dedupe(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
     """Mark duplicates among valid rows (see the module docstring).
 
-    The marking runs on a narrow frame (row, validity, keys) and only `_duplicate` is stacked
-    back, so the four group-and-join rounds never copy the whole lead.
+    Only a valid row that shares some key with another valid row can lose, so one hashing pass
+    per key picks those few rows, the four marking rounds run on them alone, and only
+    `_duplicate` is stacked back beside the frame, which is never copied.
     """
     narrow = lf.select(
-        "source_row",
-        (pl.col(ISSUES).list.len() == 0).alias("_valid"),
-        *IDENTITY_FIELDS,
-        pl.lit(None, pl.String).alias(DUPLICATE),
-    )
+        "source_row", (pl.col(ISSUES).list.len() == 0).alias("_valid"), *IDENTITY_FIELDS
+    ).with_row_index(_ROW)
+    sharing = narrow.filter(pl.any_horizontal(*[_shared(key) for key in IDENTITY_FIELDS]))
+    marked = sharing.with_columns(pl.lit(None, pl.String).alias(DUPLICATE))
     for key in IDENTITY_FIELDS:
-        narrow = _mark(narrow, key, policy)
-    return pl.concat([lf, narrow.select(DUPLICATE)], how="horizontal")
+        marked = _mark(marked, key, policy)
+    found = narrow.select(_ROW).join(
+        marked.select(_ROW, DUPLICATE), on=_ROW, how="left", maintain_order="left"
+    )
+    return pl.concat([lf, found.select(DUPLICATE)], how="horizontal")
+
+
+def _shared(key: str) -> pl.Expr:
+    """The row is valid and another valid row has the same non-null `key`."""
+    valid_key = pl.when(pl.col("_valid")).then(pl.col(key))
+    return valid_key.is_not_null() & valid_key.is_duplicated()
 
 
 def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
     active = pl.col("_valid") & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
-    groups = (
-        lf.filter(active)
-        .group_by(key)
-        .agg(
-            pl.len().alias("_n"),
-            pl.col("source_row").min().alias("_first"),
-            pl.col("source_row").max().alias("_last"),
-            pl.col("source_row")
-            .sort()
-            .head(_SHOWN_ROWS)
-            .cast(pl.String)
-            .str.join(", ")
-            .alias("_rows"),
-        )
-        .filter(pl.col("_n") > 1)
-    )
-    winner = pl.col("_first") if policy == "first" else pl.col("_last")
-    loses = (
-        active
-        & pl.col("_n").is_not_null()
-        & ((pl.col("source_row") != winner) | (policy == "reject"))
-    )
+    # Window aggregates over the active rows' key (inactive rows share the null partition): a
+    # group-by joined back would branch the plan at every round, and polars re-runs branches.
+    group = pl.when(active).then(pl.col(key))
+    n = pl.len().over(group)
+    first = pl.col("source_row").min().over(group)
+    last = pl.col("source_row").max().over(group)
+    winner = first if policy == "first" else last
+    loses = active & (n > 1) & ((pl.col("source_row") != winner) | (policy == "reject"))
     value = pl.lit("'") + pl.col(key).cast(pl.String).str.slice(0, 60) + pl.lit("'")
     if policy == "reject":
+        shown = (
+            pl.col("source_row").sort().head(_SHOWN_ROWS).cast(pl.String).str.join(", ").over(group)
+        )
         message = pl.format(
             value_label(key) + " {} is shared by {} rows ({}{}); policy reject keeps none",
             value,
-            pl.col("_n"),
-            pl.col("_rows"),
-            pl.when(pl.col("_n") > _SHOWN_ROWS).then(pl.lit(", …")).otherwise(pl.lit("")),
+            n,
+            shown,
+            pl.when(n > _SHOWN_ROWS).then(pl.lit(", …")).otherwise(pl.lit("")),
         )
     else:
         message = pl.format(
@@ -78,15 +77,11 @@ def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
             value,
             winner,
         )
-    return (
-        lf.join(groups, on=key, how="left", maintain_order="left")
-        .with_columns(
-            pl.when(loses)
-            .then(pl.lit("duplicate|") + message)
-            .otherwise(pl.col(DUPLICATE))
-            .alias(DUPLICATE)
-        )
-        .drop("_n", "_first", "_last", "_rows")
+    return lf.with_columns(
+        pl.when(loses)
+        .then(pl.lit("duplicate|") + message)
+        .otherwise(pl.col(DUPLICATE))
+        .alias(DUPLICATE)
     )
 
 

@@ -11,6 +11,7 @@ columns from it. Columns that map to nothing land in `custom` unless the mapping
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from schemas.presets import (
 )
 from transforms.exceptions import MappingError
 from transforms.read import READ_ERROR
+from transforms.values import per_distinct
 
 __all__ = ["ResolvedMapping", "apply_mapping", "detect_preset", "resolve_mapping"]
 
@@ -159,11 +161,18 @@ def _field_expr(target: str, mapping: ResolvedMapping) -> pl.Expr:
     )
     words = mapping.values.get(target)
     if words:
-        key = header_key_expr(expr)
-        expr = pl.coalesce(key.replace_strict(words, default=None, return_dtype=pl.String), expr)
+        # Value words (statuses, types) repeat: each distinct spelling is looked up once.
+        expr = pl.coalesce(per_distinct(expr, _word_lookup(words)), expr)
     if target in mapping.constants:
         expr = pl.coalesce(expr, pl.lit(mapping.constants[target]))
     return expr
+
+
+def _word_lookup(words: dict[str, str]) -> Callable[[pl.Expr], pl.Expr]:
+    def lookup(value: pl.Expr) -> pl.Expr:
+        return header_key_expr(value).replace_strict(words, default=None, return_dtype=pl.String)
+
+    return lookup
 
 
 def _split_full_name(full: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -205,5 +214,6 @@ def _entries(values: dict[str, pl.Expr], dtype: pl.Struct, key_name: str) -> pl.
         )
         for key, value in values.items()
     ]
-    # Null structs dropped by the native kernel: `list.eval(filter)` costs ~30x the memory.
-    return pl.concat_list(items).list.drop_nulls()
+    # Built as an array, then null structs filtered out: `concat_list` + `list.drop_nulls` of
+    # structs take a slow path (~25x the time and ~2.5x the memory at 1M rows).
+    return pl.concat_arr(items).arr.to_list().list.filter(pl.element().is_not_null())

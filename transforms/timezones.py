@@ -17,6 +17,8 @@ from importlib import resources
 
 import polars as pl
 
+from transforms.values import per_distinct
+
 __all__ = ["canonical_zones", "normalise_timezones", "timezone_lookup", "zone_key"]
 
 
@@ -84,7 +86,11 @@ def normalise_timezones(lf: pl.LazyFrame) -> pl.LazyFrame:
     zones = pl.col("_phone_zones")
     given = pl.col("timezone").is_not_null()
     lookup = timezone_lookup()
-    canonical = zone_key("timezone").replace_strict(lookup, default=None, return_dtype=pl.String)
+    # A file repeats a few dozen spellings: each is keyed and looked up once.
+    canonical = per_distinct(
+        "timezone",
+        lambda v: zone_key(v).replace_strict(lookup, default=None, return_dtype=pl.String),
+    )
     return (
         lf.with_columns(canonical.alias("canonical"))
         .with_columns(

@@ -47,7 +47,7 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
     stage_errors = [
         c for c in (READ_ERROR, *(f"_err_{f}" for f in ERROR_FIELDS)) if c in df.columns
     ]
-    own = pl.concat_list(stage_errors).list.drop_nulls() if stage_errors else _NO_ISSUES
+    own = _non_null_list(stage_errors) if stage_errors else _NO_ISSUES
     if from_schema.is_empty():
         return df.with_columns(own.alias(ISSUES)).drop(stage_errors)
     return (
@@ -58,6 +58,13 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
         )
         .drop(_POSITION, "_schema_issues", *stage_errors)
     )
+
+
+def _non_null_list(columns: list[str]) -> pl.Expr:
+    """The row's non-null values of `columns`, in order, as a list."""
+    # Via an array and a list filter: `concat_list` + `list.drop_nulls` is ~30x slower at 1M rows.
+    values = pl.concat_arr([pl.col(c).cast(pl.String) for c in columns])
+    return values.arr.to_list().list.filter(pl.element().is_not_null())
 
 
 def schema_failures(canonical: pl.DataFrame) -> pl.DataFrame:

@@ -9,6 +9,7 @@ writes `_err_<field>` ("code|message") where a non-blank value cannot be underst
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import polars as pl
@@ -22,6 +23,7 @@ __all__ = [
     "normalise_values",
     "parse_bool",
     "parse_money",
+    "per_distinct",
     "dedupe_tags",
     "split_tags",
     "squash_spaces",
@@ -99,14 +101,29 @@ COUNTRY_ALIASES: dict[str, str] = {
 }
 
 
+def per_distinct(text: str | pl.Expr, fold: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`fold(text)`, computed once per distinct value and mapped back onto every row.
+
+    For string work on columns that repeat a few values (countries, statuses, zones): the
+    regexes run over dozens of values instead of a million rows.
+
+    >>> pl.select(per_distinct(pl.lit("Open Deal"), status_word)).item()
+    'open_deal'
+    """
+    expr = pl.col(text) if isinstance(text, str) else text
+    distinct = expr.unique(maintain_order=True)
+    return expr.replace_strict(distinct, fold(distinct))
+
+
 def squash_spaces(text: str | pl.Expr) -> pl.Expr:
     """Trim and collapse runs of white space; blank becomes null."""
+    # Only runs and non-space blanks are rewritten: matching every single space costs ~2x.
     expr = (
         (pl.col(text) if isinstance(text, str) else text)
-        .str.replace_all(r"\s+", " ")
+        .str.replace_all(r"\s{2,}|[\s&&[^ ]]", " ")
         .str.strip_chars()
     )
-    return pl.when(expr != "").then(expr)
+    return expr.replace("", None)
 
 
 @lru_cache(maxsize=1)
@@ -206,8 +223,10 @@ def _error(field: str, parsed: pl.Expr, what: str) -> pl.Expr:
 
 def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Names, ids, country, status, tags, value, booleans and follow-up step, typed."""
-    alpha_2 = header_key_expr(pl.col("country")).replace_strict(
-        country_lookup(), default=None, return_dtype=pl.String
+    lookup = country_lookup()
+    alpha_2 = per_distinct(
+        "country",
+        lambda v: header_key_expr(v).replace_strict(lookup, default=None, return_dtype=pl.String),
     )
     step = pl.col("follow_up_step").str.strip_chars().cast(pl.Int64, strict=False)
     lf = lf.with_columns(
@@ -230,8 +249,8 @@ def normalise_values(lf: pl.LazyFrame) -> pl.LazyFrame:
         )
         .with_columns(
             pl.col("_alpha_2").alias("country"),
-            status_word("status").alias("status"),
-            status_word("assignee_type").alias("assignee_type"),
+            per_distinct("status", status_word).alias("status"),
+            per_distinct("assignee_type", status_word).alias("assignee_type"),
             split_tags("tags").alias("tags"),
             parse_money("value").alias("value"),
             step.alias("follow_up_step"),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import tempfile
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import transforms.read
 from transforms.exceptions import ReadError
 from transforms.read import READ_ERROR, read_source
 
@@ -190,3 +197,48 @@ def test_wrong_delimiter_everywhere_is_refused(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ReadError, match="file not found"):
         read_source(tmp_path / "nope.csv", scratch=tmp_path)
+
+
+def _outcome(data: bytes, *, count_every_record: bool = False) -> tuple[Any, ...]:
+    """What `read_source` makes of `data`: the error, or the rows and what it found out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.csv"
+        path.write_bytes(data)
+        # Without the strict polars read, every record is counted by the stdlib reader.
+        no_shortcut = mock.patch.object(transforms.read, "_scan_strict", return_value=None)
+        try:
+            with no_shortcut if count_every_record else contextlib.nullcontext():
+                table = read_source(path, scratch=Path(tmp) / "s")
+        except ReadError as exc:
+            return ("error", str(exc).removeprefix(f"{path}: "))
+    return ("read", table.frame.rows(), table.headers, table.delimiter, table.encoding)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(["A,B,C\n", "A\n", "A,B\r\n", "A;B;C\n"]),
+    st.lists(
+        st.sampled_from(["a", "b c", " ", ",", ";", '"', '""', "\n", "\r\n", "\r", ",\n", "é"]),
+        max_size=40,
+    ),
+)
+def test_counting_fields_only_where_polars_is_unsure_changes_nothing(
+    header: str, body: list[str]
+) -> None:
+    data = (header + "".join(body)).encode()
+    assert _outcome(data) == _outcome(data, count_every_record=True)
+
+
+def test_blank_last_fields_are_not_ragged_and_short_rows_are(tmp_path: Path) -> None:
+    # The last record ends the file without a newline, where polars drops an empty last field.
+    rows = "".join(f'{i},"Smith, J",\n' for i in range(50)) + "51,short\n\n52,x,y,"
+    frame = _read(_write(tmp_path, "b.csv", ("id,name,note\n" + rows).encode()))
+    reasons = frame[READ_ERROR].to_list()
+    assert reasons[:50] == [None] * 50
+    assert reasons[50:] == [
+        "ragged_row|the row has 2 fields but the header has 3",
+        "empty_row|the row is blank",
+        "ragged_row|the row has 4 fields but the header has 3"
+        " (values past the last column were not read)",
+    ]
+    assert frame["name"][0] == "Smith, J"

@@ -76,3 +76,15 @@ def test_reason_lists_every_message_without_codes() -> None:
         "the row has 2 fields; 'x@' is not valid | really; status 'spam' is not one of: new, "
         "open, in_progress, qualified, won, lost, completed, not_interested, opted_out"
     )
+
+
+def test_csv_writes_lists_of_entries_as_json(tmp_path: Path) -> None:
+    entries = [{"key": 'say "hi"\\', "value": None}, {"key": "city", "value": "Zürich"}]
+    df = normalised([{"external_id": "1", "custom": entries}, {"external_id": "2"}])
+    write_report(build_report(dedupe(validate(df).lazy(), "last")).collect(), {}, tmp_path)
+    csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
+    assert csv["custom"].to_list() == [
+        json.dumps(entries, separators=(",", ":"), ensure_ascii=False),
+        "[]",
+    ]
+    assert csv["checklist"].to_list() == ["[]", "[]"]

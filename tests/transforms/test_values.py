@@ -6,7 +6,14 @@ import polars as pl
 import pytest
 
 from schemas.fields import CANONICAL_FIELDS
-from transforms.values import normalise_values, parse_bool, parse_money, split_tags, squash_spaces
+from transforms.values import (
+    normalise_values,
+    parse_bool,
+    parse_money,
+    per_distinct,
+    split_tags,
+    squash_spaces,
+)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +125,18 @@ def test_values_report_what_they_cannot_parse() -> None:
     assert out["_err_opted_out"] == "invalid_opted_out|'perhaps' is not yes/no, true/false or 1/0"
     assert out["_err_follow_up_step"] == "invalid_follow_up_step|'two' is not a whole number"
     assert out["status"] == "in_progress"
+
+
+def test_per_distinct_folds_each_value_once_and_maps_every_row_back() -> None:
+    frame = pl.DataFrame({"s": [" a", None, "b ", " a", None, "b "]})
+    assert frame.select(per_distinct("s", squash_spaces)).to_series().to_list() == [
+        "a",
+        None,
+        "b",
+        "a",
+        None,
+        "b",
+    ]
+    # The fold sees each distinct value once, in order of first appearance.
+    numbered = frame.select(per_distinct("s", lambda v: pl.int_range(v.len())))
+    assert numbered.to_series().to_list() == [0, 1, 2, 0, 1, 2]
