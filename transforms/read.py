@@ -12,12 +12,13 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import os
 import re
 import shutil
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +78,12 @@ def read_source(path: Path, *, scratch: Path, sheet: str | None = None) -> Sourc
         raise ReadError("is a folder, not a file", path=str(path))
     try:
         table = _read_by_format(path, _detect_format(path), scratch, sheet)
-    except ReadError:
-        raise
+    except ReadError as exc:
+        if exc.path in (None, str(path)):
+            raise
+        # Raised about a decompressed or transcoded copy: name the file the user gave.
+        message = str(exc).removeprefix(f"{exc.path}: ")
+        raise ReadError(message, path=str(path)) from None
     except (OSError, EOFError, zlib.error, csv.Error) as exc:
         raise ReadError(f"cannot be read: {exc}", path=str(path)) from None
     except pl.exceptions.PolarsError as exc:
@@ -143,6 +148,9 @@ def _read_delimited(
 ) -> SourceTable:
     encoding = _detect_encoding(path)
     utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
+    if _has_lone_cr(utf8_path):
+        # polars ends records at LF only: old Mac line ends (and any CR in a cell) become LF.
+        utf8_path = _transcode(utf8_path, "utf-8", scratch, newline=None)
     sample = _text_sample(utf8_path)
     if not sample.strip():
         raise ReadError("file is empty", path=str(path))
@@ -225,20 +233,30 @@ def _decodes_whole(path: Path, encoding: str) -> bool:
     return True
 
 
-def _transcode(path: Path, encoding: str, scratch: Path) -> Path:
+def _transcode(path: Path, encoding: str, scratch: Path, newline: str | None = "") -> Path:
+    """A UTF-8 copy; `newline=None` also turns CR and CRLF line ends into LF."""
     scratch.mkdir(parents=True, exist_ok=True)
-    target = scratch / f"{path.stem}.utf8{path.suffix or '.csv'}"
+    target = scratch / f"{path.stem}.{'utf8' if newline == '' else 'lf'}{path.suffix or '.csv'}"
     with (
-        path.open("r", encoding=encoding, newline="") as src,
+        path.open("r", encoding=encoding, newline=newline) as src,
         target.open("w", encoding="utf-8", newline="") as dst,
     ):
-        shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+        try:
+            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+        except UnicodeDecodeError as exc:  # UTF-16 guessed from NUL bytes, then cut mid-way
+            raise ReadError(
+                f"is not valid {encoding} text ({exc.reason})", path=str(path)
+            ) from None
     return target
 
 
 def _text_sample(path: Path) -> str:
+    """The first 256 KiB, or more so that the header line (100k columns, say) is whole."""
     with path.open("rb") as fh:
-        return fh.read(_SAMPLE_BYTES).decode("utf-8", errors="ignore")
+        sample = fh.read(_SAMPLE_BYTES)
+        while b"\n" not in sample and b"\r" not in sample and (more := fh.read(_CHUNK_BYTES)):
+            sample += more
+    return sample.decode("utf-8", errors="ignore")
 
 
 def _detect_delimiter(sample: str) -> str:
@@ -246,7 +264,7 @@ def _detect_delimiter(sample: str) -> str:
     lines = sample.splitlines()[:50]
     best, best_score = ",", -1.0
     for delimiter in _DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter) if row]
+        widths = [len(row) for row in _csv_reader(lines, delimiter) if row]
         if not widths or widths[0] < 2:
             continue
         consistent = sum(w == widths[0] for w in widths) / len(widths)
@@ -257,7 +275,9 @@ def _detect_delimiter(sample: str) -> str:
 
 
 def _read_header(sample: str, delimiter: str, path: Path) -> list[str]:
-    headers = [h.strip() for h in next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])]
+    # newline="" lets the reader end the header at a lone CR too, as it does the records.
+    lines = io.StringIO(sample, newline="")
+    headers = [h.strip() for h in next(_csv_reader(lines, delimiter), [])]
     if not any(headers):
         raise ReadError("no header row: the first line is blank", path=str(path))
     data_like = [h for h in headers if _LOOKS_LIKE_DATA.match(h)]
@@ -267,7 +287,15 @@ def _read_header(sample: str, delimiter: str, path: Path) -> list[str]:
             path=str(path),
         )
     _refuse_duplicates(headers, path)
+    _refuse_pattern_names(headers, path)
     return headers
+
+
+def _refuse_pattern_names(headers: list[str], path: Path) -> None:
+    """polars reads `*` and `^...$` as column patterns, so such a name cannot select itself."""
+    for name in headers:
+        if name == "*" or (len(name) > 1 and name.startswith("^") and name.endswith("$")):
+            raise ReadError(f"column name {name!r} cannot be used; rename it", path=str(path))
 
 
 def _refuse_duplicates(headers: list[str], path: Path) -> None:
@@ -290,16 +318,19 @@ def _scan_counted(
     strictly first: it refuses a record with too many fields, and one with too few leaves its
     last column null, so only those rows (and a last record without a newline, whose empty
     last field polars drops) are counted, each on its own line (`_recount`). When polars
-    refuses the file, a lone CR could split records, or a record spans lines, every record is
-    counted, and a count polars disagrees with (a quote left open) is refused.
+    refuses the file or a record spans lines, every record is counted, and a count polars
+    disagrees with (a quote left open) is refused.
     """
-    frame = None if _has_lone_cr(path) else _scan_strict(path, delimiter, width)
+    frame = _scan_strict(path, delimiter, width)
     counts = None if frame is None else _recount(path, frame, delimiter, width)
     if frame is not None and counts is not None:
         return frame, counts
     every = _field_counts(path, delimiter)
-    frame = _scan_text(path, delimiter, width)
-    if frame.height != len(every) - 1:
+    try:
+        frame = _scan_text(path, delimiter, width)
+    except pl.exceptions.PolarsError:
+        frame = None
+    if frame is None or frame.height != len(every) - 1:
         raise ReadError(
             "records could not be delimited consistently (is a quote left open?)",
             path=str(source),
@@ -343,7 +374,7 @@ def _recount(path: Path, frame: pl.DataFrame, delimiter: str, width: int) -> np.
         return None  # a record spans lines: count them all
     texts = lines.gather(unsure + 1).to_list()
     # The trailing blank line proves the last text closed its quotes: each text is one record.
-    found = list(map(len, csv.reader([*texts, ""], delimiter=delimiter)))
+    found = list(map(len, _csv_reader([*texts, ""], delimiter)))
     if len(found) != len(texts) + 1:
         return None
     counts[unsure] = found[:-1]
@@ -358,9 +389,14 @@ def _ends_with_newline(path: Path) -> bool:
 
 def _field_counts(path: Path, delimiter: str) -> np.ndarray:
     """Fields per record, counted by the stdlib's C reader (no Python call per row)."""
-    csv.field_size_limit(sys.maxsize)
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        return np.fromiter(map(len, csv.reader(fh, delimiter=delimiter)), dtype=np.int64)
+        return np.fromiter(map(len, _csv_reader(fh, delimiter)), dtype=np.int64)
+
+
+def _csv_reader(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+    """The stdlib reader without its 128 KiB cap on a field (a long note is still a note)."""
+    csv.field_size_limit(sys.maxsize)
+    return csv.reader(lines, delimiter=delimiter)
 
 
 def _scan_text(path: Path, delimiter: str, width: int, *, strict: bool = False) -> pl.DataFrame:
@@ -375,6 +411,8 @@ def _scan_text(path: Path, delimiter: str, width: int, *, strict: bool = False) 
         encoding="utf8",
         truncate_ragged_lines=not strict,
         missing_columns="insert",
+        # A first record longer than the header is ragged, like any other (not the file's width).
+        extra_columns="raise" if strict else "ignore",
         raise_if_empty=False,
     )
 
@@ -448,13 +486,47 @@ def _read_ndjson(path: Path) -> SourceTable:
     encoding = _detect_encoding(path)
     if encoding not in ("utf-8", "utf-8-sig"):
         raise ReadError(f"NDJSON must be UTF-8 (found {encoding})", path=str(path))
-    frame = pl.read_ndjson(path, infer_schema_length=None)
+    try:
+        frame = pl.read_ndjson(path, infer_schema_length=None)
+    except pl.exceptions.ComputeError:
+        frame = _read_ndjson_lines(path)
     return SourceTable(
         frame=_all_text(frame, path),
-        headers=tuple(frame.columns),
+        headers=tuple(c for c in frame.columns if c != READ_ERROR),
         format="ndjson",
         encoding=encoding,
     )
+
+
+def _read_ndjson_lines(path: Path) -> pl.DataFrame:
+    """Line by line, once polars refused the file: a line that is no JSON object becomes a row
+    with `_read_error`, so one bad line costs one record, not the file. Blank lines are skipped,
+    as polars skips them."""
+    lines = [line for line in path.read_text("utf-8-sig").splitlines() if line.strip()]
+    good: list[int] = []
+    bad: dict[int, str] = {}
+    for position, line in enumerate(lines):
+        if isinstance(_json_or_none(line), dict):
+            good.append(position)
+        else:
+            bad[position] = f"bad_json|record {position + 1} is not a JSON object: {line[:40]!r}"
+    frame = pl.DataFrame()
+    if good:
+        text = "\n".join(lines[i] for i in good).encode()
+        frame = pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)
+    errors = pl.DataFrame(
+        {"_position": list(bad), READ_ERROR: list(bad.values())},
+        schema={"_position": pl.Int64, READ_ERROR: pl.String},
+    )
+    placed = frame.with_columns(pl.Series("_position", good, dtype=pl.Int64))
+    return pl.concat([placed, errors], how="diagonal").sort("_position").drop("_position")
+
+
+def _json_or_none(line: str) -> object:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
@@ -484,6 +556,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
 
 def _all_text(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     """Every column as `pl.String`: lists joined with ', ', structs as JSON, numbers as written."""
+    _refuse_pattern_names(frame.columns, path)
     columns = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.List | pl.Array):
