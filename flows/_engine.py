@@ -23,6 +23,7 @@ __all__ = [
     "failing_quietly",
     "run_as_task",
     "run_flow",
+    "run_job",
     "run_locally",
     "run_stages",
 ]
@@ -78,6 +79,20 @@ def failing_quietly(run: Callable[..., Any]) -> Callable[..., Any]:
             return Failed(message=str(exc), data=exc)
 
     return guarded
+
+
+def run_job(
+    execute: Callable[[Any, Engine], dict[str, Any]],
+    job_flow: Callable[..., Any],
+    options: Any,
+    engine: Engine,
+) -> dict[str, Any]:
+    """A job with the chosen engine: `execute` in-process, or its Prefect flow (which runs
+    `execute` inside a flow run); either way the summary the job wrote."""
+    if engine == "local":
+        return execute(options, "local")
+    summary: dict[str, Any] = run_flow(job_flow, options)
+    return summary
 
 
 def run_flow(flow: Callable[..., Any], *args: Any) -> Any:

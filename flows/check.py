@@ -22,7 +22,7 @@ from flows._engine import (
     Stage,
     failing_quietly,
     run_as_task,
-    run_flow,
+    run_job,
     run_locally,
     run_stages,
 )
@@ -151,10 +151,7 @@ def check_leads(options: CheckOptions) -> Any:
 
 def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
-    if engine == "local":
-        return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(check_leads, options)
-    return summary
+    return run_job(_execute, check_leads, options, engine)
 
 
 def _summary(

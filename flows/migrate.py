@@ -33,7 +33,7 @@ from flows._engine import (
     Stage,
     failing_quietly,
     run_as_task,
-    run_flow,
+    run_job,
     run_locally,
     run_stages,
 )
@@ -239,7 +239,4 @@ def migrate_leads(options: MigrateOptions) -> Any:
 
 def run_migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe migrate` with the chosen engine; returns the summary it wrote."""
-    if engine == "local":
-        return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(migrate_leads, options)
-    return summary
+    return run_job(_execute, migrate_leads, options, engine)

@@ -26,7 +26,7 @@ from flows._engine import (
     Stage,
     failing_quietly,
     run_as_task,
-    run_flow,
+    run_job,
     run_locally,
     run_stages,
 )
@@ -167,7 +167,4 @@ def reconcile_leads(options: SyncOptions) -> Any:
 
 def run_reconcile(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe reconcile` with the chosen engine; returns the summary it wrote."""
-    if engine == "local":
-        return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(reconcile_leads, options)
-    return summary
+    return run_job(_execute, reconcile_leads, options, engine)

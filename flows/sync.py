@@ -29,7 +29,7 @@ from flows._engine import (
     Stage,
     failing_quietly,
     run_as_task,
-    run_flow,
+    run_job,
     run_locally,
     run_stages,
 )
@@ -467,7 +467,4 @@ def import_leads(options: SyncOptions) -> Any:
 
 def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe plan` (dry run) or `leadpipe import` with the chosen engine."""
-    if engine == "local":
-        return _execute(options, "local")
-    summary: dict[str, Any] = run_flow(import_leads, options)
-    return summary
+    return run_job(_execute, import_leads, options, engine)
