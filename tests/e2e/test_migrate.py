@@ -12,20 +12,12 @@ from typing import Any
 
 import httpx
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.e2e.test_sync import KEY, ROWS, _run, _write
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def sandbox_url(live_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    httpx.post(f"{live_sandbox}/_sandbox/reset").raise_for_status()
-    monkeypatch.setenv("LEADPIPE_SANDBOX_URL", live_sandbox)
-    return live_sandbox
 
 
 def _migrate(origin: str, to: str, out: Path, *extra: str) -> dict[str, Any]:

@@ -85,14 +85,6 @@ def _log(url: str, vendor: str) -> list[dict[str, Any]]:
     return [e for e in entries if e["method"] != "GET"]
 
 
-@pytest.fixture
-def sandbox_url(live_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    httpx.post(f"{live_sandbox}/_sandbox/reset").raise_for_status()
-    httpx.delete(f"{live_sandbox}/_sandbox/requests").raise_for_status()
-    monkeypatch.setenv("LEADPIPE_SANDBOX_URL", live_sandbox)
-    return live_sandbox
-
-
 @pytest.mark.parametrize("vendor", ["octanist", "omni", "apten"])
 def test_import_reimport_edit_and_plan_back(sandbox_url: str, tmp_path: Path, vendor: str) -> None:
     source = _write(tmp_path / "leads.csv", ROWS)
