@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench check clean
+.PHONY: install demo test soak bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: install
 test: install
 	scripts/ensure-chromium
 	$(PY) -m pytest -q
+
+# Long reliability runs: LEADPIPE_SOAK_KILLS kills per vendor (default 100) instead of 20.
+soak: install
+	LEADPIPE_SOAK_KILLS=$${LEADPIPE_SOAK_KILLS:-100} $(PY) -m pytest -q -s -m soak tests/reliability
 
 bench: install
 	$(PY) -m benchmarks

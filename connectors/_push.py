@@ -3,13 +3,19 @@
 For each op, with at most `concurrency` in flight (the client's limiter sets the pace):
 
 1. already `succeeded` in the journal (a resume): nothing is sent;
-2. a create the journal has as `sent` or `ambiguous` (a crash or a lost answer): the target is
+2. a create the journal knows the lead of (created, but the follow-up update did not finish):
+   only the follow-up is sent;
+3. a create the journal has as `sent` or `ambiguous` (a crash or a lost answer): the target is
    searched by the op's match keys first, and the lead is only created if it is not there;
-3. otherwise `sent` is committed, the request goes out, and the result is committed.
+4. otherwise `sent` is committed, the request goes out, and the result is committed.
 
 An ambiguous create (sent, no answer) gets the same treatment at once: look, then create once
-more only if absent; if it is still unknown it stays `ambiguous` for the next resume. A fatal
-error (bad key) stops the run: ops not yet sent end `skipped` with that reason.
+more only if absent, up to `_RESENDS` times. If it is still unknown, or the look itself fails,
+it stays `ambiguous` for the next resume: an op whose fate is unknown is never created blindly.
+
+The run stops (ops not yet sent end `skipped` with the reason; the journal keeps them `planned`
+for `--resume`) on a fatal error (bad key), or when the target has not answered
+`UNREACHABLE_AFTER` requests in a row after every retry (it is down or unreachable).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -28,16 +34,23 @@ from connectors.exceptions import (
     AmbiguousWriteError,
     FatalVendorError,
     LeadConflict,
-    PayloadRejected,
+    RateLimited,
+    TransientVendorError,
     VendorError,
 )
 
-__all__ = ["PlannedOp", "PushReport", "push"]
+__all__ = ["UNREACHABLE_AFTER", "PlannedOp", "PushReport", "push"]
 
 logger = logging.getLogger(__name__)
 
 # How far before the journaled send time to look for a lead an ambiguous create may have made.
 _LOOKBACK = timedelta(minutes=10)
+# Times an unanswered create is looked up and, when absent, sent again before it is left
+# `ambiguous` for the next resume (each round needs a lost answer: 1-in-16 in a harsh storm).
+_RESENDS = 3
+# Requests in a row without any answer (after all their retries) that mean "the target is down".
+# One is not enough: under a storm of resets a single unlucky request may exhaust its retries.
+UNREACHABLE_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,39 @@ class PushReport:
     leads: list[RemoteLead] = field(default_factory=list)
     stopped: str | None = None
     commits: int = 0  # journal transactions the group commit needed
+    # A resumed run: ops an earlier attempt of it completed that this attempt did not plan
+    # again (the target shows them done), by source row: (op, result), creates first.
+    earlier: dict[int, tuple[str, OpResult]] = field(default_factory=dict)
+
+
+@dataclass
+class _Session:
+    """What every op of one push shares, and the counter that decides the target is down."""
+
+    client: LeadClient
+    log: GroupCommit
+    report: PushReport
+    unanswered: int = 0  # requests in a row that got no answer at all, after every retry
+
+    def answered(self) -> None:
+        self.unanswered = 0
+
+    def failed(self, exc: VendorError) -> None:
+        """Stop the run on a fatal error, or on the UNREACHABLE_AFTER-th unanswered request."""
+        if isinstance(exc, FatalVendorError):
+            self.stop(exc.vendor_message)
+        elif _unanswered(exc):
+            self.unanswered += 1
+            if self.unanswered >= UNREACHABLE_AFTER:
+                self.stop(
+                    f"the target did not answer {self.unanswered} requests in a row, each "
+                    f"tried {exc.attempts} times; the last: {exc.vendor_message}"
+                )
+
+    def stop(self, why: str) -> None:
+        if self.report.stopped is None:
+            self.report.stopped = f"the run stopped: {why}"
+            logger.warning("%s", self.report.stopped)
 
 
 async def push(
@@ -76,7 +122,8 @@ async def push(
     """Send `ops` (see the module docstring); the journal holds the truth at every moment."""
     report = PushReport()
     before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
-    log = GroupCommit(journal, run_id)
+    report.earlier = _earlier(before.values(), {op.op_id for op in ops})
+    session = _Session(client, GroupCommit(journal, run_id), report)
     gate = asyncio.Semaphore(concurrency)
     meter = _Progress(len(ops))
 
@@ -87,106 +134,109 @@ async def push(
                     "failed", error_code="skipped", error_message=report.stopped
                 )
             else:
-                report.results[op.op_id] = await _execute(
-                    client, log, op, before.get(op.op_id), report
-                )
+                report.results[op.op_id] = await _execute(session, op, before.get(op.op_id))
             meter.advance()
             if progress:
                 progress(1)
 
     await asyncio.gather(*(one(op) for op in ops))
-    report.commits = log.commits
+    report.commits = session.log.commits
     return report
 
 
-async def _execute(
-    client: LeadClient,
-    log: GroupCommit,
-    op: PlannedOp,
-    seen: Mapping[str, Any] | None,
-    report: PushReport,
-) -> OpResult:
+async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -> OpResult:
     if seen and seen["state"] == "succeeded":
-        return OpResult(
-            "succeeded",
-            seen["target_id"],
-            seen["http_status"],
-            seen["attempts"],
-            seen["request_id"],
-        )
+        return _journaled(seen)
     if op.op == "create" and seen and seen["target_id"]:
-        # The lead exists (created before a follow-up failed): never create it again.
-        return await _finish_created(client, log, op, seen, report)
+        # The lead exists (created before a follow-up failed or a kill): never create it again.
+        return await _created(s, op, _journaled(seen))
     if op.op == "create" and seen and seen["state"] in ("sent", "ambiguous"):
-        found = await _find(client, op, _since(seen["updated_at"]))
-        if found is not None:
-            return await _record(
-                log, op, OpResult("succeeded", found.id, error_code="found_after_ambiguous")
-            )
-    result = await _send(client, log, op, report)
-    if result.state == "ambiguous" and op.op == "create":
-        found = await _find(client, op, _since(None))
-        if found is not None:
-            return await _record(
-                log, op, OpResult("succeeded", found.id, error_code="found_after_ambiguous")
-            )
-        result = await _send(client, log, op, report)
+        looked = await _look(s, op, _since(seen["updated_at"]))
+        if looked is not None:
+            return looked
+    result = await _send(s, op)
+    for _ in range(_RESENDS):
+        if result.state != "ambiguous" or op.op != "create" or s.report.stopped:
+            break
+        looked = await _look(s, op, _since(None))
+        if looked is not None:
+            return looked
+        result = await _send(s, op)
     return result
 
 
-async def _send(
-    client: LeadClient, log: GroupCommit, op: PlannedOp, report: PushReport
-) -> OpResult:
-    await log.sent(op.op_id)  # committed before the request leaves
+async def _look(s: _Session, op: PlannedOp, since: str) -> OpResult | None:
+    """Did an earlier, unanswered create of `op` make a lead? Its result if so or if unknown.
+
+    None means "not there": the caller creates it. When the search itself fails the op is
+    recorded `ambiguous` (never re-created blindly) and the next resume looks again.
+    """
+    try:
+        found = await _find(s.client, op, since)
+    except VendorError as exc:
+        s.failed(exc)
+        unknown = replace(
+            _failure("ambiguous", exc),
+            error_message=f"could not check whether the lead was created: {exc.vendor_message}",
+        )
+        return await _record(s.log, op, unknown)
+    if found is None:
+        return None
+    s.answered()
+    adopted = OpResult("succeeded", found.id, error_code="found_after_ambiguous")
+    return await _created(s, op, adopted)
+
+
+async def _send(s: _Session, op: PlannedOp) -> OpResult:
+    await s.log.sent(op.op_id)  # committed before the request leaves
     try:
         write = (
-            client.create(op.fields)
+            s.client.create(op.fields)
             if op.op == "create"
-            else client.update(op.ref or "", op.fields)
+            else s.client.update(op.ref or "", op.fields)
         )
         written = await write
-    except FatalVendorError as exc:
-        report.stopped = f"the run stopped: {exc.vendor_message}"
-        return await _record(log, op, _failure("failed", exc))
     except AmbiguousWriteError as exc:
-        return await _record(log, op, _failure("ambiguous", exc))
+        return await _record(s.log, op, _failure("ambiguous", exc))
     except LeadConflict as exc:
-        return await _record(log, op, _failure("failed", exc, code="conflict"))
-    except (VendorError, PayloadRejected) as exc:
-        return await _record(log, op, _failure("failed", exc))
+        return await _record(s.log, op, _failure("failed", exc, code="conflict"))
+    except VendorError as exc:  # PayloadRejected included: never sent
+        s.failed(exc)
+        return await _record(s.log, op, _failure("failed", exc))
+    s.answered()
     if written.lead is not None:
-        report.leads.append(written.lead)
+        s.report.leads.append(written.lead)
     if op.op == "create" and op.then_update and written.id:
-        return await _follow_up(client, log, op, written, report)
-    return await _record(log, op, _success(written, op))
+        return await _created(s, op, _success(written, op))
+    return await _record(s.log, op, _success(written, op))
 
 
-async def _finish_created(
-    client: LeadClient, log: GroupCommit, op: PlannedOp, seen: Mapping[str, Any], report: PushReport
-) -> OpResult:
-    created = WriteResult(
-        seen["target_id"], seen["http_status"] or 200, seen["request_id"], seen["attempts"] or 1
-    )
+async def _created(s: _Session, op: PlannedOp, created: OpResult) -> OpResult:
+    """The lead of a create exists: send what the create could not carry, then record it."""
     if op.then_update:
-        return await _follow_up(client, log, op, created, report)
-    return await _record(log, op, _success(created, op))
+        # The new id is committed first: a kill before the follow-up answers never re-creates.
+        await s.log.record(op.op_id, replace(created, state="sent"))
+        return await _follow_up(s, op, created)
+    return await _record(s.log, op, created)
 
 
-async def _follow_up(
-    client: LeadClient, log: GroupCommit, op: PlannedOp, created: WriteResult, report: PushReport
-) -> OpResult:
+async def _follow_up(s: _Session, op: PlannedOp, created: OpResult) -> OpResult:
     """Set what the create could not carry; the lead exists either way: never re-created."""
-    assert created.id is not None
+    assert created.target_id is not None
     try:
-        written = await client.update(created.id, op.then_update)
+        written = await s.client.update(created.target_id, op.then_update)
     except VendorError as exc:
+        s.failed(exc)
         fields = ", ".join(op.then_update)
-        message = f"created {created.id}, but setting {fields} failed: {exc.vendor_message}"
-        failed = replace(_failure("failed", exc), target_id=created.id, error_message=message)
-        return await _record(log, op, failed)
+        message = f"created {created.target_id}, but setting {fields} failed: {exc.vendor_message}"
+        failed = replace(
+            _failure("failed", exc), target_id=created.target_id, error_message=message
+        )
+        return await _record(s.log, op, failed)
+    s.answered()
     if written.lead is not None:
-        report.leads.append(written.lead)
-    return await _record(log, op, _success(created, op))
+        s.report.leads.append(written.lead)
+    return await _record(s.log, op, created)
 
 
 class _Progress:
@@ -207,6 +257,33 @@ class _Progress:
         logger.info(
             "pushed %d of %d (%.0f rows/s, about %.0f s left)", self.done, self.total, rate, left
         )
+
+
+def _earlier(
+    journaled: Iterable[Mapping[str, Any]], planned: set[str]
+) -> dict[int, tuple[str, OpResult]]:
+    """Succeeded ops of earlier attempts that this attempt did not plan, by source row."""
+    done = sorted(
+        (r for r in journaled if r["state"] == "succeeded" and r["op_id"] not in planned),
+        key=lambda r: r["op"] == "create",  # a row this run created reads "created"
+    )
+    return {r["source_row"]: (r["op"], _journaled(r)) for r in done}
+
+
+def _unanswered(exc: VendorError) -> bool:
+    """No HTTP answer at all, after every retry: could not connect, or timed out / reset."""
+    return (
+        isinstance(exc, TransientVendorError)
+        and not isinstance(exc, RateLimited)
+        and exc.status is None
+    )
+
+
+def _journaled(seen: Mapping[str, Any]) -> OpResult:
+    """The success an earlier attempt journaled (its HTTP facts kept for the report)."""
+    return OpResult(
+        "succeeded", seen["target_id"], seen["http_status"], seen["attempts"], seen["request_id"]
+    )
 
 
 def _success(written: WriteResult, op: PlannedOp) -> OpResult:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,10 @@ SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
     "updated_at": pl.String(),
     **{f: canonical_dtype(f) for f in CANONICAL_FIELDS if f != "target_id"},
 }
+logger = logging.getLogger(__name__)
+
 _UNLISTED_VENDORS = frozenset({"omni"})
+_CONCURRENCY = 16  # GETs in flight while refreshing by id (the sandbox profile's concurrency)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ class SnapshotStore:
         return Snapshot(pl.read_parquet(leads_path), meta.get("high_water"), self.state_source)
 
     def save(self, snapshot: Snapshot) -> None:
+        """Leads, then the high-water mark, each atomically. The order matters for a kill in
+        between: new leads with an old mark only re-read a little; the reverse would lose leads.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         _atomic(self.folder / "leads.parquet", lambda p: snapshot.leads.write_parquet(p))
         meta = {
@@ -123,18 +130,30 @@ class SnapshotStore:
         self.save(snapshot)
         return snapshot
 
-    async def refresh_ids(self, client: LeadClient, ids: Sequence[str]) -> Snapshot:
+    async def refresh_ids(
+        self, client: LeadClient, ids: Sequence[str], *, concurrency: int = _CONCURRENCY
+    ) -> Snapshot:
         """GET each of `ids` and store what came back; a lead that is gone leaves the snapshot.
 
-        How a `written` snapshot (Omni) sees outside edits to the leads a plan touches.
+        How a `written` snapshot (Omni) sees outside edits to the leads a plan touches. A lead
+        that still fails after every retry keeps its stored copy (what leadpipe last wrote):
+        one flaky read among thousands must not stop the import; a rejected key still does.
+        At most `concurrency` GETs wait on the connection pool at once: thousands queued there
+        cost httpcore quadratic time and run into the per-attempt timeout.
         """
-        from connectors.exceptions import LeadNotFound
+        from connectors.exceptions import LeadNotFound, TransientVendorError
 
-        async def one(lead_id: str) -> RemoteLead | str:
-            try:
-                return await client.get(lead_id)
-            except LeadNotFound:
-                return lead_id
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(lead_id: str) -> RemoteLead | str | None:
+            async with gate:
+                try:
+                    return await client.get(lead_id)
+                except LeadNotFound:
+                    return lead_id
+                except TransientVendorError as exc:
+                    logger.warning("kept the stored copy of a lead: %s", exc.vendor_message)
+                    return None
 
         found = await asyncio.gather(*(one(i) for i in ids))
         gone = [f for f in found if isinstance(f, str)]
@@ -155,7 +174,8 @@ class SnapshotStore:
         return snapshot
 
 
-def _atomic(target: Path, write: Any) -> None:
+def _atomic(target: Path, write: Callable[[Path], object]) -> None:
+    """Write beside `target`, then rename over it: readers see the old file or the new one."""
     partial = target.with_name(f".{target.name}.partial")
     write(partial)
     os.replace(partial, target)

@@ -274,7 +274,7 @@ def _report(state: T) -> T:
         pl.coalesce("target_id", "matched_id").alias("target_id")
     )
     if state.pushed is not None:
-        frame = _apply_results(frame, state.pushed)
+        frame = _apply_earlier(_apply_results(frame, state.pushed), state.pushed)
         _remember_writes(state, frame)
     rows = frame.select(
         *REPORT_COLUMNS,
@@ -342,6 +342,37 @@ def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
         pl.col("_http").alias("http_status"),
         pl.col("_attempts").alias("attempts"),
         pl.col("_request").alias("request_id"),
+    )
+
+
+def _apply_earlier(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
+    """A resumed run: a row that an earlier attempt created or updated, and that now matches
+    that very lead with nothing left to send, reports what the earlier attempt did."""
+    if not pushed.earlier:
+        return frame
+    facts = ("http_status", "attempts", "request_id")
+    done = pl.DataFrame(
+        [
+            (row, op, r.target_id, r.http_status, r.attempts, r.request_id)
+            for row, (op, r) in pushed.earlier.items()
+        ],
+        schema={
+            "source_row": frame.schema["source_row"],
+            "_e_op": pl.String,
+            "_e_target": pl.String,
+            **{f"_e_{c}": frame.schema[c] for c in facts},
+        },
+        orient="row",
+    )
+    joined = frame.join(done, on="source_row", how="left", maintain_order="left")
+    again = pl.col("op").is_null() & (pl.col("_e_target") == pl.col("matched_id")).fill_null(False)
+    written = pl.when(pl.col("_e_op") == "create").then(pl.lit("created"))
+    return joined.with_columns(
+        pl.when(again)
+        .then(written.otherwise(pl.lit("updated")))
+        .otherwise("outcome")
+        .alias("outcome"),
+        *[pl.when(again).then(pl.col(f"_e_{c}")).otherwise(pl.col(c)).alias(c) for c in facts],
     )
 
 
@@ -422,7 +453,9 @@ def write_run(state: SyncState, summary: dict[str, Any]) -> None:
         .filter(pl.col("op").is_not_null())
         .select("op_id", "source_row", "op", "matched_id", "changed_fields")
     )
-    plan_rows.write_parquet(options.out_dir / "plan.parquet")
+    partial = options.out_dir / ".plan.parquet.partial"  # atomic: a kill leaves the old file
+    plan_rows.write_parquet(partial)
+    partial.replace(options.out_dir / "plan.parquet")
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
     publish_summary(summary)
     if state.pushed is not None and state.pushed.stopped:

@@ -6,6 +6,9 @@ Settings (``FaultSettings``, all off by default):
   request is answered 429 with ``Retry-After`` (whole seconds) before any work.
 - ``error_rate`` / ``error_status``: an injected error, decided **before** the handler runs,
   so nothing is written.
+- ``throttle_rate`` / ``retry_after_s``: a 429 with ``Retry-After: retry_after_s`` at random,
+  also before the handler (a flaky upstream limit; the token bucket above cannot hold a
+  steady share of 429s against a client that slows down when throttled).
 - ``latency_ms`` + ``jitter_ms``: added delay (uniform jitter in [0, jitter_ms]).
 - ``hang_rate`` / ``hang_s``: the request hangs ``hang_s`` seconds (default 60, longer than
   any sane client timeout) or until the client goes away.
@@ -14,7 +17,7 @@ Settings (``FaultSettings``, all off by default):
 - ``after_write_ratio``: for hangs and drops, the chance (default 0.5) that the handler runs
   first, so a write is applied and only the reply is lost (the ambiguous case).
 
-One uniform draw per request picks at most one of error/hang/drop/malformed (cumulative
+One uniform draw per request picks at most one of error/throttle/hang/drop/malformed (cumulative
 rates, so they must sum to at most 1); a hang or drop then draws before/after; jitter draws
 once more. Dice are only rolled for a vendor whose rates or jitter are non-zero, so ids in
 a fault-free sandbox depend on the seed and the writes alone.
@@ -41,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sandbox._random import SandboxRandom
 from sandbox._types import JSON, VENDORS, Monotonic, Vendor
 
-FaultKind = Literal["rate_limit", "error", "hang", "drop", "malformed"]
+FaultKind = Literal["rate_limit", "error", "throttle", "hang", "drop", "malformed"]
 
 
 class FaultSettings(BaseModel):
@@ -52,6 +55,8 @@ class FaultSettings(BaseModel):
     rate_limit_per_s: float | None = Field(default=None, gt=0)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     error_status: int = Field(default=500, ge=500, le=599)
+    throttle_rate: float = Field(default=0.0, ge=0, le=1)
+    retry_after_s: int = Field(default=1, ge=0)
     latency_ms: float = Field(default=0.0, ge=0)
     jitter_ms: float = Field(default=0.0, ge=0)
     hang_rate: float = Field(default=0.0, ge=0, le=1)
@@ -62,15 +67,27 @@ class FaultSettings(BaseModel):
 
     @model_validator(mode="after")
     def _rates_fit(self) -> FaultSettings:
-        if self.error_rate + self.hang_rate + self.drop_rate + self.malformed_rate > 1 + 1e-9:
-            raise ValueError("error_rate + hang_rate + drop_rate + malformed_rate exceeds 1")
+        if sum(self.rates) > 1 + 1e-9:
+            raise ValueError(
+                "error_rate + throttle_rate + hang_rate + drop_rate + malformed_rate exceeds 1"
+            )
         return self
 
     @property
     def rolls_dice(self) -> bool:
         """Whether a request needs random draws."""
-        rates = (self.error_rate, self.hang_rate, self.drop_rate, self.malformed_rate)
-        return any(rates) or self.jitter_ms > 0
+        return any(self.rates) or self.jitter_ms > 0
+
+    @property
+    def rates(self) -> tuple[float, ...]:
+        """The dice's rates, in the order they are cumulated."""
+        return (
+            self.error_rate,
+            self.throttle_rate,
+            self.hang_rate,
+            self.drop_rate,
+            self.malformed_rate,
+        )
 
 
 class InjectedConnectionDrop(httpx.RemoteProtocolError):
@@ -169,6 +186,7 @@ class FaultInjector:
     def _pick_kind(settings: FaultSettings, draw: float) -> FaultKind | None:
         table: tuple[tuple[FaultKind, float], ...] = (
             ("error", settings.error_rate),
+            ("throttle", settings.throttle_rate),
             ("hang", settings.hang_rate),
             ("drop", settings.drop_rate),
             ("malformed", settings.malformed_rate),

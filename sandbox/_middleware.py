@@ -185,6 +185,11 @@ class SandboxMiddleware:
             reply = self.shapes[vendor].fault(settings.error_status)
             await reply(exchange.scope, exchange.replay, exchange.send_logged)
             return
+        if decision.kind == "throttle":
+            reply = self.shapes[vendor].fault(429)
+            reply.headers["Retry-After"] = str(settings.retry_after_s)
+            await reply(exchange.scope, exchange.replay, exchange.send_logged)
+            return
         captured = await exchange.capture(self.app) if decision.after_write else None
         if decision.kind == "malformed":
             await _send_malformed(exchange, captured or Captured())

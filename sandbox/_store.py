@@ -42,8 +42,12 @@ CREATE TABLE IF NOT EXISTS leads (
 );
 CREATE INDEX IF NOT EXISTS leads_created ON leads (vendor, created_at, id);
 CREATE INDEX IF NOT EXISTS leads_updated ON leads (vendor, updated_at, id);
-CREATE INDEX IF NOT EXISTS leads_email ON leads (vendor, email_key);
-CREATE INDEX IF NOT EXISTS leads_phone ON leads (vendor, phone_key);
+-- Key lookups come back oldest first: the order columns are in the index, or SQLite (no
+-- statistics) walks leads_created instead and every lookup reads the vendor's whole table.
+DROP INDEX IF EXISTS leads_email;
+DROP INDEX IF EXISTS leads_phone;
+CREATE INDEX IF NOT EXISTS leads_email_key ON leads (vendor, email_key, created_at, id);
+CREATE INDEX IF NOT EXISTS leads_phone_key ON leads (vendor, phone_key, created_at, id);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -68,6 +72,7 @@ class Store:
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
+        self._decoded: dict[str, dict[str, JSON]] = {}  # scan(): stored text -> its record
         if db is not None:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -143,8 +148,20 @@ class Store:
         return self._select("WHERE vendor=? AND phone_key=? ORDER BY created_at, id", (vendor, key))
 
     def scan(self, vendor: str) -> list[JSON]:
-        """Every lead of the vendor, oldest first."""
-        return self._select("WHERE vendor=? ORDER BY created_at, id", (vendor,))
+        """Every lead of the vendor, oldest first: read-only records (do not change them).
+
+        Analytics pages and searches scan the whole table on every request, so each stored
+        version of a record is decoded once and shared until it changes.
+        """
+        with self._lock:
+            cursor = self._conn.execute(
+                "SELECT data FROM leads WHERE vendor=? ORDER BY created_at, id", (vendor,)
+            )
+            texts = [found[0] for found in cursor.fetchall()]
+            known = self._decoded.get(vendor, {})
+            current = {text: known.get(text) or json.loads(text) for text in texts}
+            self._decoded[vendor] = current  # only the versions stored now
+            return [current[text] for text in texts]
 
     def count(self, vendor: str) -> int:
         """How many leads the vendor holds."""
