@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from connectors import TargetProfile, sandbox_profile
+from flows.config import check_segment
 from flows.exceptions import ConfigError
 
 __all__ = ["Target", "resolve_target"]
@@ -38,6 +39,7 @@ def resolve_target(name: str, tables: dict[str, Any], home: Path) -> Target:
     if name not in tables:
         known = ", ".join([*sorted(tables), "sandbox:omni", "sandbox:apten", "sandbox:octanist"])
         raise ConfigError(f"unknown target {name!r} (known: {known})")
+    check_segment(name, "target name")  # its snapshot lives in LEADPIPE_HOME/state/<name>
     return Target(TargetProfile.from_config(name, dict(tables[name])))
 
 

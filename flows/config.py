@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_HOME",
     "CheckOptions",
     "SyncOptions",
+    "check_segment",
     "engine_choice",
     "leadpipe_home",
     "load_config",
@@ -44,6 +46,9 @@ DEFAULT_ENGINE: Engine = "prefect"
 DEFAULT_DUPLICATES: DuplicatePolicy = "last"
 _ENGINES = ("prefect", "local")
 _POLICIES = ("first", "last", "reject")
+# Run ids and target names become directory names (runs/<run_id>, state/<target>): one plain
+# path segment, so a `--resume ../../x` or a `[targets."../x"]` cannot write elsewhere.
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class CheckOptions:
     sheet: str | None = None
 
     def __post_init__(self) -> None:
+        check_segment(self.run_id, "run id")
         if (
             self.default_region is not None
             and self.default_region not in phonenumbers.SUPPORTED_REGIONS
@@ -103,6 +109,15 @@ def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique: `20261122T071500Z-3f9a1c`."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def check_segment(value: str, what: str) -> str:
+    """`value` if it is safe as one directory name (see `_SEGMENT`), else a ConfigError."""
+    if not _SEGMENT.fullmatch(value) or ".." in value:
+        raise ConfigError(
+            f"{what} {value!r} is not allowed: use letters, digits, '.', '_', ':' and '-'"
+        )
+    return value
 
 
 def leadpipe_home() -> Path:
