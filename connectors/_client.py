@@ -12,9 +12,9 @@ schemas.vendors and connectors._payloads.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -22,10 +22,11 @@ from connectors._http import VendorHTTP
 from connectors._profile import AUTH_HEADERS, TargetProfile, api_key_for, key_hint
 from connectors._retry import DEFAULT_RETRY, Clock, RetryPolicy
 
-__all__ = ["LeadClient", "RemoteLead", "WriteResult", "open_client"]
+__all__ = ["LeadClient", "RemoteLead", "WriteResult", "first_matches", "open_client"]
 
 # How a lead is named in an update: its id, or (Octanist) a match key such as {"email": ...}.
 LeadRef = str | Mapping[str, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,32 @@ class WriteResult:
     attempts: int
     lead: RemoteLead | None = None
     leads_updated: int | None = None
+
+
+async def first_matches(
+    wanted: Sequence[Mapping[str, str]], rows: AsyncIterable[tuple[T, Mapping[str, Any]]]
+) -> list[T | None]:
+    """For each key set of `wanted` ({"email": ..., "phone": ...}), the first of `rows` that
+    shares one of its values, in one pass over `rows`; it stops once every set has its row.
+
+    How a scan-only vendor answers many lost-answer lookups with one read of its leads.
+    """
+    found: list[T | None] = [None] * len(wanted)
+    waiting: dict[tuple[str, str], list[int]] = {}
+    for i, keys in enumerate(wanted):
+        for key, value in keys.items():
+            if value:
+                waiting.setdefault((key, value), []).append(i)
+    left = len(wanted)
+    async for item, values in rows:
+        for key, value in values.items():
+            for i in waiting.pop((key, value), []) if value else []:
+                if found[i] is None:
+                    found[i] = item
+                    left -= 1
+        if left == 0:
+            break
+    return found
 
 
 class LeadClient(Protocol):

@@ -6,8 +6,9 @@
   httpx exception) into a `Reply` or one of `connectors.exceptions`;
 - `_send_with_retry` retries transient failures with full-jitter backoff, honours Retry-After
   on 429/503 (and slows the limiter down), stops at the policy's attempts or total time, and
-  never resends a non-idempotent write after an ambiguous failure: it raises
-  `AmbiguousWriteError` so the caller can look before it re-creates.
+  never resends a non-idempotent write after an ambiguous failure (no complete answer, a 2xx
+  body that is not JSON, or a gateway's 502/504, behind which the vendor may have applied it):
+  it raises `AmbiguousWriteError` so the caller can look before it re-creates.
 
 One INFO log line per request (method, path, status, time, attempt); never bodies or keys.
 """
@@ -270,10 +271,16 @@ class VendorHTTP:
                 )
             self.limiter.succeeded()
             return Reply(status=status, body=body, request_id=request_id, attempts=attempt)
-        raise self._error(status, body, response, request_id, attempt)
+        raise self._error(status, body, response, request_id, idempotent, attempt)
 
     def _error(
-        self, status: int, body: Any, response: httpx.Response, request_id: str | None, attempt: int
+        self,
+        status: int,
+        body: Any,
+        response: httpx.Response,
+        request_id: str | None,
+        idempotent: bool,
+        attempt: int,
     ) -> VendorError:
         code, message = _error_details(body, status)
         context: dict[str, Any] = dict(
@@ -282,6 +289,11 @@ class VendorHTTP:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429 or (status == 503 and retry_after is not None):
             return RateLimited(message, retry_after=retry_after, **context)
+        if status in _GATEWAY_LOST and not idempotent:
+            # A proxy gave up on the vendor's answer: the write may have been applied behind it.
+            return AmbiguousWriteError(
+                f"{message} (from a gateway; the request may have been applied)", **context
+            )
         if status >= 500:
             return TransientVendorError(message, **context)
         if status in (401, 403):
@@ -293,6 +305,11 @@ class VendorHTTP:
         if status == 409:
             return LeadConflict(message, **context)
         return PermanentVendorError(message, **context)
+
+
+# Gateway answers that say nothing of the vendor's own outcome: Bad Gateway (the upstream's
+# reply was lost or broken) and Gateway Timeout (the proxy stopped waiting for it).
+_GATEWAY_LOST = frozenset({502, 504})
 
 
 def _json_or_none(response: httpx.Response) -> Any:

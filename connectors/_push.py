@@ -5,13 +5,17 @@ For each op, with at most `concurrency` in flight (the client's limiter sets the
 1. already `succeeded` in the journal (a resume): nothing is sent;
 2. a create the journal knows the lead of (created, but the follow-up update did not finish):
    only the follow-up is sent;
-3. a create the journal has as `sent` or `ambiguous` (a crash or a lost answer): the target is
-   searched by the op's match keys first, and the lead is only created if it is not there;
+3. an op the journal has as `sent` or `ambiguous` (a crash or a lost answer): a create is
+   searched for by the op's match keys, an update read back (applied if the lead holds every
+   value it sends); it is only sent if it did not take effect;
 4. otherwise `sent` is committed, the request goes out, and the result is committed.
 
-An ambiguous create (sent, no answer) gets the same treatment at once: look, then create once
-more only if absent, up to `_RESENDS` times. If it is still unknown, or the look itself fails,
-it stays `ambiguous` for the next resume: an op whose fate is unknown is never created blindly.
+An ambiguous write (sent, no answer, or a gateway's 502/504 to a write that is not idempotent)
+gets the same treatment at once: look, then send once more only if it did not take effect, up
+to `_RESENDS` times. Lookups of a vendor that can only be scanned are coalesced
+(connectors/_lookups.py): one scan answers all that wait. If it is still unknown, or the look
+itself fails, it stays `ambiguous` for the next resume: an op whose fate is unknown is never
+re-sent blindly.
 
 The run stops (ops not yet sent end `skipped` with the reason; the journal keeps them `planned`
 for `--resume`) on a fatal error (bad key), or when the target has not answered
@@ -30,10 +34,12 @@ from typing import Any, Literal
 
 from connectors._client import LeadClient, RemoteLead, WriteResult
 from connectors._journal import GroupCommit, Journal, OpResult
+from connectors._lookups import Lookups
 from connectors.exceptions import (
     AmbiguousWriteError,
     FatalVendorError,
     LeadConflict,
+    LeadNotFound,
     RateLimited,
     TransientVendorError,
     VendorError,
@@ -51,6 +57,7 @@ _RESENDS = 3
 # Requests in a row without any answer (after all their retries) that mean "the target is down".
 # One is not enough: under a storm of resets a single unlucky request may exhaust its retries.
 UNREACHABLE_AFTER = 3
+_WHAT = {"create": "the lead was created", "update": "the update was applied"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class _Session:
     client: LeadClient
     log: GroupCommit
     report: PushReport
+    lookups: Lookups
     unanswered: int = 0  # requests in a row that got no answer at all, after every retry
 
     def answered(self) -> None:
@@ -123,7 +131,7 @@ async def push(
     report = PushReport()
     before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
     report.earlier = _earlier(before.values(), {op.op_id for op in ops})
-    session = _Session(client, GroupCommit(journal, run_id), report)
+    session = _Session(client, GroupCommit(journal, run_id), report, Lookups(client))
     gate = asyncio.Semaphore(concurrency)
     meter = _Progress(len(ops))
 
@@ -150,13 +158,13 @@ async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -
     if op.op == "create" and seen and seen["target_id"]:
         # The lead exists (created before a follow-up failed or a kill): never create it again.
         return await _created(s, op, _journaled(seen))
-    if op.op == "create" and seen and seen["state"] in ("sent", "ambiguous"):
+    if seen and seen["state"] in ("sent", "ambiguous"):
         looked = await _look(s, op, _since(seen["updated_at"]))
         if looked is not None:
             return looked
     result = await _send(s, op)
     for _ in range(_RESENDS):
-        if result.state != "ambiguous" or op.op != "create" or s.report.stopped:
+        if result.state != "ambiguous" or s.report.stopped:
             break
         looked = await _look(s, op, _since(None))
         if looked is not None:
@@ -166,25 +174,41 @@ async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -
 
 
 async def _look(s: _Session, op: PlannedOp, since: str) -> OpResult | None:
-    """Did an earlier, unanswered create of `op` make a lead? Its result if so or if unknown.
+    """Did an earlier, unanswered write of `op` take effect? Its result if so or if unknown.
 
-    None means "not there": the caller creates it. When the search itself fails the op is
-    recorded `ambiguous` (never re-created blindly) and the next resume looks again.
+    A create is searched for by its match keys; an update is read back: it took effect if the
+    lead holds every value it sent. None means "it did not": the caller sends it (again). When
+    the look itself fails the op is recorded `ambiguous` (never re-sent blindly) and the next
+    resume looks again.
     """
     try:
-        found = await _find(s.client, op, since)
+        found = await (s.lookups.find(op.keys, since) if op.op == "create" else _read_back(s, op))
     except VendorError as exc:
         s.failed(exc)
         unknown = replace(
             _failure("ambiguous", exc),
-            error_message=f"could not check whether the lead was created: {exc.vendor_message}",
+            error_message=f"could not check whether {_WHAT[op.op]}: {exc.vendor_message}",
         )
         return await _record(s.log, op, unknown)
     if found is None:
         return None
     s.answered()
     adopted = OpResult("succeeded", found.id, error_code="found_after_ambiguous")
-    return await _created(s, op, adopted)
+    return (
+        await _created(s, op, adopted) if op.op == "create" else await _record(s.log, op, adopted)
+    )
+
+
+async def _read_back(s: _Session, op: PlannedOp) -> RemoteLead | None:
+    """The lead of an update if it already holds every value the update sends, else None."""
+    if not op.ref:
+        return None
+    try:
+        lead = await s.client.get(op.ref)
+    except LeadNotFound:
+        return None  # sending it again reports the lead as gone
+    held = all(lead.fields.get(name) == value for name, value in op.fields.items())
+    return lead if held else None
 
 
 async def _send(s: _Session, op: PlannedOp) -> OpResult:
@@ -306,14 +330,6 @@ def _failure(state: str, exc: VendorError, code: str | None = None) -> OpResult:
 async def _record(log: GroupCommit, op: PlannedOp, result: OpResult) -> OpResult:
     await log.record(op.op_id, result)  # committed before the result is acted on
     return result
-
-
-async def _find(client: LeadClient, op: PlannedOp, since: str) -> RemoteLead | None:
-    find = getattr(client, "find", None)
-    if find is None or not op.keys:
-        return None
-    found: RemoteLead | None = await find(op.keys, since=since)
-    return found
 
 
 def _since(sent_at: str | None) -> str:

@@ -9,11 +9,11 @@ each id once even when boundary rows come back twice; soft-deleted leads come wi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from connectors._client import LeadRef, RemoteLead, WriteResult, _Base
+from connectors._client import LeadRef, RemoteLead, WriteResult, _Base, first_matches
 from connectors._payloads import from_wire, to_wire
 from schemas.vendors import APTEN
 
@@ -60,12 +60,19 @@ class AptenClient(_Base):
 
     async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
         """A lead created since `since` with this phone or email (to resolve a lost answer)."""
-        async for lead in self._pages({"createdSince": since, "limit": _PAGE}):
-            if not lead.deleted and any(
-                keys.get(k) and lead.fields.get(k) == keys[k] for k in ("phone", "email")
-            ):
-                return lead
-        return None
+        return (await self.find_many([keys], since=since))[0]
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        """`find` for many key sets in one pass over the leads created since `since`."""
+
+        async def rows() -> AsyncIterator[tuple[RemoteLead, dict[str, Any]]]:
+            async for lead in self._pages({"createdSince": since, "limit": _PAGE}):
+                if not lead.deleted:
+                    yield lead, {k: lead.fields.get(k) for k in ("phone", "email")}
+
+        return await first_matches(wanted, rows())
 
     async def _pages(self, params: dict[str, Any]) -> AsyncIterator[RemoteLead]:
         seen: set[str] = set()

@@ -10,11 +10,11 @@ snapshot of what leadpipe wrote and refreshes it per id (DESIGN.md, issue "sync 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from connectors._client import LeadRef, RemoteLead, WriteResult, _Base
+from connectors._client import LeadRef, RemoteLead, WriteResult, _Base, first_matches
 from connectors._payloads import from_wire, to_wire
 from schemas.vendors import OMNI
 
@@ -51,27 +51,36 @@ class OmniClient(_Base):
 
     async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
         """A lead created since `since` with this email or phone (to resolve a lost answer)."""
-        params: dict[str, str] = {"format": "json", "start": since}
-        while True:
-            reply = await self.http.send("GET", "/api/v0/analytics", params=params, idempotent=True)
-            for row in reply.body.get("breakdown", []):
-                if any(keys.get(k) and row.get(w) == keys[k] for k, w in _ROW_KEYS.items()):
-                    return await self.get(row["leadId"])
-            token = reply.body.get("nextToken")
-            if not token:
-                return None
-            params["token"] = token
+        return (await self.find_many([keys], since=since))[0]
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        """`find` for many key sets in one scan of analytics (Omni has no search)."""
+        ids = await first_matches(wanted, self._analytics_keys(since))
+        distinct = list(dict.fromkeys(i for i in ids if i))
+        known = dict(zip(distinct, await asyncio.gather(*map(self.get, distinct)), strict=True))
+        return [known[i] if i else None for i in ids]
+
+    async def _analytics_keys(self, since: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        async for rows in self._analytics(since):
+            for row in rows:
+                yield row["leadId"], {k: row.get(w) for k, w in _ROW_KEYS.items()}
 
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
         """Leads created at or after `since` (all when None), through analytics then GET by id."""
+        async for rows in self._analytics(since):
+            for lead in await asyncio.gather(*(self.get(row["leadId"]) for row in rows)):
+                yield lead
+
+    async def _analytics(self, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+        """GET /api/v0/analytics page by page (500 rows, oldest first): the rows with a lead id."""
         params: dict[str, str] = {"format": "json"}
         if since:
             params["start"] = since
         while True:
             reply = await self.http.send("GET", "/api/v0/analytics", params=params, idempotent=True)
-            ids = [row["leadId"] for row in reply.body.get("breakdown", []) if row.get("leadId")]
-            for lead in await asyncio.gather(*(self.get(i) for i in ids)):
-                yield lead
+            yield [row for row in reply.body.get("breakdown", []) if row.get("leadId")]
             token = reply.body.get("nextToken")
             if not token:
                 return

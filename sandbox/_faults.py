@@ -4,8 +4,9 @@ Settings (``FaultSettings``, all off by default):
 
 - ``rate_limit_per_s``: token bucket (burst = one second's worth, at least 1); over it the
   request is answered 429 with ``Retry-After`` (whole seconds) before any work.
-- ``error_rate`` / ``error_status``: an injected error, decided **before** the handler runs,
-  so nothing is written.
+- ``error_rate`` / ``error_status``: an injected error. 500 and 503 are decided **before** the
+  handler runs, so nothing is written; 502 and 504 are a gateway that lost the upstream's
+  answer, so like hangs and drops the handler may have run first (``after_write_ratio``).
 - ``throttle_rate`` / ``retry_after_s``: a 429 with ``Retry-After: retry_after_s`` at random,
   also before the handler (a flaky upstream limit; the token bucket above cannot hold a
   steady share of 429s against a client that slows down when throttled).
@@ -14,13 +15,14 @@ Settings (``FaultSettings``, all off by default):
   any sane client timeout) or until the client goes away.
 - ``drop_rate``: the connection is dropped mid-response.
 - ``malformed_rate``: 200 with a truncated JSON body; the handler **did** run.
-- ``after_write_ratio``: for hangs and drops, the chance (default 0.5) that the handler runs
-  first, so a write is applied and only the reply is lost (the ambiguous case).
+- ``after_write_ratio``: for hangs, drops and 502/504 errors, the chance (default 0.5) that
+  the handler runs first, so a write is applied and only the reply is lost (the ambiguous
+  case).
 
-One uniform draw per request picks at most one of error/throttle/hang/drop/malformed (cumulative
-rates, so they must sum to at most 1); a hang or drop then draws before/after; jitter draws
-once more. Dice are only rolled for a vendor whose rates or jitter are non-zero, so ids in
-a fault-free sandbox depend on the seed and the writes alone.
+One uniform draw per request picks at most one of error/throttle/hang/drop/malformed
+(cumulative rates, so they must sum to at most 1); a hang, drop or 502/504 then draws
+before/after; jitter draws once more. Dice are only rolled for a vendor whose rates or jitter
+are non-zero, so ids in a fault-free sandbox depend on the seed and the writes alone.
 
 What a client sees for drops and hangs: the layer starts a response whose
 ``Content-Length`` exceeds what it sends, then raises ``InjectedConnectionDrop`` (an
@@ -44,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sandbox._random import SandboxRandom
 from sandbox._types import JSON, VENDORS, Monotonic, Vendor
 
+GATEWAY = frozenset({502, 504})  # error statuses a proxy sends when the upstream's answer is lost
 FaultKind = Literal["rate_limit", "error", "throttle", "hang", "drop", "malformed"]
 
 
@@ -178,7 +181,8 @@ class FaultInjector:
         if not settings.rolls_dice:
             return Decision(delay_s=settings.latency_ms / 1000)
         kind = self._pick_kind(settings, self._rng.random())
-        after = kind in ("hang", "drop") and self._rng.random() < settings.after_write_ratio
+        lost = kind in ("hang", "drop") or (kind == "error" and settings.error_status in GATEWAY)
+        after = lost and self._rng.random() < settings.after_write_ratio
         jitter = self._rng.uniform(0, settings.jitter_ms) if settings.jitter_ms else 0.0
         return Decision(kind, after or kind == "malformed", (settings.latency_ms + jitter) / 1000)
 

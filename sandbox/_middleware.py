@@ -182,6 +182,8 @@ class SandboxMiddleware:
     async def _inject(self, vendor: Vendor, decision: Decision, exchange: Exchange) -> None:
         settings = self.faults.settings(vendor)
         if decision.kind == "error":
+            if decision.after_write:  # a gateway: the vendor ran it, the proxy lost its answer
+                await exchange.capture(self.app)
             reply = self.shapes[vendor].fault(settings.error_status)
             await reply(exchange.scope, exchange.replay, exchange.send_logged)
             return

@@ -170,6 +170,22 @@ def test_create_is_not_resent_after_an_ambiguous_timeout() -> None:
     assert "may have been applied" in str(info.value)
 
 
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_on_a_create_is_ambiguous_and_not_resent(status: int) -> None:
+    script = Script(ok({"message": "Bad Gateway"}, status), ok({"success": True, "data": {}}))
+    with pytest.raises(AmbiguousWriteError) as info:
+        run(client_for("octanist", script).create({"email": "a@x.io"}))
+    assert len(script.requests) == 1
+    assert info.value.status == status and "may have been applied" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_on_a_create_is_retried(status: int) -> None:
+    script = Script(ok({}, status), ok({"success": True, "data": {"id": "lead_5"}}))
+    result = run(client_for("octanist", script, FakeClock()).create({"email": "a@x.io"}))
+    assert result.id == "lead_5" and len(script.requests) == 2
+
+
 def test_idempotent_update_is_retried_after_a_dropped_connection() -> None:
     script = Script(
         httpx.RemoteProtocolError("peer closed connection"),

@@ -37,6 +37,7 @@ class Target:
         self.leads: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
         self.lose_answer = False  # creates apply, then the answer is lost
+        self.lose_update: str | None = None  # "before" / "after" the update applies
         self.create_error: BaseException | None = None
         self.update_error: BaseException | None = None
         self.find_error: BaseException | None = None
@@ -55,8 +56,16 @@ class Target:
         self.calls.append(f"update {ref}")
         if self.update_error is not None:
             raise self.update_error
-        self.leads[ref].update(fields)
+        lost, self.lose_update = self.lose_update, None  # once
+        if lost != "before":
+            self.leads[ref].update(fields)
+        if lost:
+            raise AmbiguousWriteError("PATCH /leads: reset after sending", vendor="fake")
         return WriteResult(ref, 200, "req-u", 1)
+
+    async def get(self, lead_id: str) -> RemoteLead:
+        self.calls.append(f"get {lead_id}")
+        return RemoteLead(lead_id, dict(self.leads[lead_id]))
 
     async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
         self.calls.append(f"find {keys['email']}")
@@ -99,6 +108,27 @@ def test_a_lost_answer_found_later_still_gets_its_follow_up(journal: Journal) ->
     assert target.calls == ["create l1@x.io", "find l1@x.io", "update L1"]
     assert target.leads == {"L1": {"email": "l1@x.io", "status": "won"}}
     assert report.results["op1"].state == "succeeded" and report.results["op1"].target_id == "L1"
+
+
+@pytest.mark.parametrize(
+    ("lost", "calls"),
+    [
+        ("after", ["update L1", "get L1"]),  # read back: it holds the values, not sent again
+        ("before", ["update L1", "get L1", "update L1"]),  # read back: not applied, sent again
+    ],
+)
+def test_an_update_whose_answer_was_lost_is_read_back_before_it_is_sent_again(
+    journal: Journal, lost: str, calls: list[str]
+) -> None:
+    target = Target()
+    target.leads["L1"] = {"email": "l1@x.io", "note": "old"}
+    target.lose_update = lost
+    update = PlannedOp("op1", 2, "update", {"note": "new"}, ref="L1")
+    report = _go(target, journal, [update])
+    assert target.calls == calls
+    assert target.leads["L1"]["note"] == "new"
+    assert (report.results["op1"].state, report.results["op1"].target_id) == ("succeeded", "L1")
+    assert _states(journal) == {"op1": ("succeeded", "L1")}
 
 
 def test_a_kill_between_create_and_follow_up_resumes_with_the_follow_up_only(

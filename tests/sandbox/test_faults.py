@@ -80,7 +80,8 @@ async def test_injected_errors_use_vendor_shapes_and_write_nothing(
     status: int,
     check: Callable[[httpx.Response], bool],
 ) -> None:
-    await set_faults(client, **{vendor: {"error_rate": 1.0, "error_status": status}})
+    faults = {"error_rate": 1.0, "error_status": status, "after_write_ratio": 0}
+    await set_faults(client, **{vendor: faults})
     body = {
         "firstName": "A",
         "lastName": "B",
@@ -95,6 +96,20 @@ async def test_injected_errors_use_vendor_shapes_and_write_nothing(
     assert (await client.post("/_sandbox/seed", json={"vendor": vendor, "leads": []})).json()[
         "ids"
     ] == []
+
+
+@pytest.mark.parametrize(("status", "ratio", "stored"), [(502, 1, 1), (504, 1, 1), (504, 0, 0)])
+async def test_a_gateway_error_may_come_after_the_write(
+    client: httpx.AsyncClient, status: int, ratio: int, stored: int
+) -> None:
+    faults = {"error_rate": 1.0, "error_status": status, "after_write_ratio": ratio}
+    await set_faults(client, octanist=faults)
+    response = await client.post(OCTANIST, json={"name": "A"})
+    assert response.status_code == status
+    [entry] = await requests_log(client, "octanist")
+    phase = "after" if ratio else "before"
+    assert (entry["fault"], entry["fault_phase"], entry["applied"]) == ("error", phase, bool(ratio))
+    assert await stored_octanist(client) == stored
 
 
 async def test_error_before_write_stores_nothing(client: httpx.AsyncClient) -> None:
