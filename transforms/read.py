@@ -49,6 +49,11 @@ _FORMATS = {
     ".jsonl": "ndjson",
 }
 
+# What `_detect_encoding` answers for a file that is not UTF-8 as a whole, and what such a
+# file's lines are tried as, in turn (latin-1 decodes any byte).
+_LEGACY = frozenset({"cp1252", "latin-1"})
+_LINE_ENCODINGS = ("utf-8", "cp1252", "latin-1")
+
 
 @dataclass(frozen=True)
 class SourceTable:
@@ -147,7 +152,10 @@ def _read_delimited(
     path: Path, fmt: str, scratch: Path, forced_delimiter: str | None
 ) -> SourceTable:
     encoding = _detect_encoding(path)
-    utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
+    if encoding in _LEGACY:
+        utf8_path, encoding = _transcode_lines(path, scratch)
+    else:
+        utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
     if _has_lone_cr(utf8_path):
         # polars ends records at LF only: old Mac line ends (and any CR in a cell) become LF.
         utf8_path = _transcode(utf8_path, "utf-8", scratch, newline=None)
@@ -250,6 +258,31 @@ def _transcode(path: Path, encoding: str, scratch: Path, newline: str | None = "
     return target
 
 
+def _transcode_lines(path: Path, scratch: Path) -> tuple[Path, str]:
+    """A UTF-8 copy of a file that is not UTF-8 as a whole, decoded line by line: a line that
+    is valid UTF-8 stays as it is (a file appended to by two tools), the others are read as
+    cp1252, or latin-1 where cp1252 leaves a byte undefined. Returns the copy and what was
+    found: "cp1252", "latin-1", or a mix such as "utf-8+cp1252".
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / f"{path.stem}.utf8{path.suffix or '.csv'}"
+    found: set[str] = set()
+    with path.open("rb") as src, target.open("wb") as dst:
+        for line in src:  # split at LF only: a CR-only file is one "line", decoded whole
+            if line.isascii():
+                dst.write(line)
+                continue
+            for encoding in _LINE_ENCODINGS:
+                try:
+                    text = line.decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+                found.add(encoding)
+                dst.write(text.encode("utf-8"))
+                break
+    return target, "+".join(e for e in _LINE_ENCODINGS if e in found) or "cp1252"
+
+
 def _text_sample(path: Path) -> str:
     """The first 256 KiB, or more so that the header line (100k columns, say) is whole."""
     with path.open("rb") as fh:
@@ -318,8 +351,10 @@ def _scan_counted(
     strictly first: it refuses a record with too many fields, and one with too few leaves its
     last column null, so only those rows (and a last record without a newline, whose empty
     last field polars drops) are counted, each on its own line (`_recount`). When polars
-    refuses the file or a record spans lines, every record is counted, and a count polars
-    disagrees with (a quote left open) is refused.
+    refuses the file or a record spans lines, every record is counted. When polars disagrees
+    with that count: if every record is one line, the culprit is a quote inside an unquoted
+    field (`He said "hi"`, `=HYPERLINK("a","b")`), and the stdlib's lenient reading is kept
+    (a row it splits differently is ragged); otherwise a quote was left open: refused.
     """
     frame = _scan_strict(path, delimiter, width)
     counts = None if frame is None else _recount(path, frame, delimiter, width)
@@ -330,12 +365,34 @@ def _scan_counted(
         frame = _scan_text(path, delimiter, width)
     except pl.exceptions.PolarsError:
         frame = None
-    if frame is None or frame.height != len(every) - 1:
-        raise ReadError(
-            "records could not be delimited consistently (is a quote left open?)",
-            path=str(source),
-        )
-    return frame, every[1:]
+    if frame is not None and frame.height == len(every) - 1:
+        return frame, every[1:]
+    if len(every) == _line_count(path):
+        return _read_lenient(path, delimiter, width), every[1:]
+    raise ReadError(
+        "records could not be delimited consistently (is a quote left open?)", path=str(source)
+    )
+
+
+def _line_count(path: Path) -> int:
+    """Lines, counting a last one without its line end (the file has LF or CRLF ends here)."""
+    lines, last = 0, b""
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last not in (b"\n", b""))
+
+
+def _read_lenient(path: Path, delimiter: str, width: int) -> pl.DataFrame:
+    """The records as the stdlib reads them, cut or padded to `width`, empty cells null like
+    polars'. One Python step per row: only for files polars cannot split the same way."""
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        records = _csv_reader(fh, delimiter)
+        next(records, None)  # the header
+        rows = [[cell or None for cell in (row + [""] * width)[:width]] for row in records]
+    schema = {f"_c{i}": pl.String for i in range(width)}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _has_lone_cr(path: Path) -> bool:

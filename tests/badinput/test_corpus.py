@@ -55,12 +55,16 @@ CASES: dict[str, Fails | Report] = {
     "nul_bytes.csv": Fails(3, "looks like a binary file"),
     "latin1.csv": Report(2, values={(2, "first_name"): "José", (3, "first_name"): "Ren\x81e"}),
     "cp1252.csv": Report(1, values={(2, "first_name"): "Zoë"}),
-    # Not valid UTF-8 as a whole, so all of it is read as cp1252: the UTF-8 line is mojibake.
-    "mixed_encodings.csv": Report(2, values={(3, "first_name"): "René"}),
+    # Not valid UTF-8 as a whole: each line is read as UTF-8 where it is valid, else cp1252.
+    "mixed_encodings.csv": Report(2, values={(2, "first_name"): "José", (3, "first_name"): "René"}),
     "invalid_utf8_surrogates.csv": Report(1),
     "control_chars.csv": Report(1),
     "unclosed_quote.csv": Fails(3, "is a quote left open?"),
-    "stray_quote_in_field.csv": Fails(3, "is a quote left open?"),
+    # Quotes inside unquoted fields: read leniently; the row split at the formula's comma is
+    # ragged, the other kept as it is.
+    "stray_quote_in_field.csv": Report(
+        2, {"ragged_row": 1}, values={(3, "first_name"): "+cmd", (3, "email"): "bob@example.com"}
+    ),
     "ragged_rows.csv": Report(3, {"ragged_row": 2}),
     "blank_rows_between.csv": Report(4, {"empty_row": 1, "no_identity": 1}),
     "duplicate_headers.csv": Fails(3, "duplicate column name 'email' (columns 1 and 3)"),

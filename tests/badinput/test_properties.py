@@ -74,7 +74,9 @@ def test_any_text_is_normalised_or_has_a_reason(records: list[dict[str, str]]) -
 
 def _csv_bytes(records: list[list[str]]) -> bytes:
     text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows([list(FIELDS)[:3], *records])
+    # CRLF line ends, so the writer quotes every cell holding a CR or LF: with LF alone it
+    # leaves a lone CR bare, which every CSV reader (ours, the stdlib's, Excel) ends a line at.
+    csv.writer(text, lineterminator="\r\n").writerows([list(FIELDS)[:3], *records])
     return text.getvalue().encode()
 
 

@@ -242,3 +242,18 @@ def test_blank_last_fields_are_not_ragged_and_short_rows_are(tmp_path: Path) -> 
         " (values past the last column were not read)",
     ]
     assert frame["name"][0] == "Smith, J"
+
+
+def test_a_quote_inside_an_unquoted_field_is_read_as_it_stands(tmp_path: Path) -> None:
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        'first_name,note,email\nAnn,He said "hi",a@x.io\n\nBob,"quoted, fine",b@x.io\n'
+        'Cy,5" screen,c@x.io\n'
+    )
+    table = read_source(path, scratch=tmp_path / "s")
+    assert table.frame.select("source_row", "note", "email", "_read_error").rows() == [
+        (2, 'He said "hi"', "a@x.io", None),
+        (3, None, None, "empty_row|the row is blank"),  # as in any file
+        (4, "quoted, fine", "b@x.io", None),
+        (5, '5" screen', "c@x.io", None),
+    ]
