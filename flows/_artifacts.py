@@ -8,6 +8,7 @@ so the UI keeps one versioned history of each across runs. Nothing secret is in 
 from __future__ import annotations
 
 import functools
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ def blocking(call: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _in_flow_run() -> bool:
+    if "prefect" not in sys.modules:
+        return False  # no flow run without Prefect; and not worth importing it to ask
     from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None

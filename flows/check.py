@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import polars as pl
-from prefect import flow
 
 from connectors import RequestStats
 from flows._artifacts import publish_summary
@@ -21,6 +20,7 @@ from flows._engine import (
     Engine,
     Stage,
     failing_quietly,
+    lazy_flow,
     run_as_task,
     run_job,
     run_locally,
@@ -140,7 +140,7 @@ def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     return summary
 
 
-@flow(name="check-leads", validate_parameters=False, persist_result=False)
+@lazy_flow(name="check-leads", validate_parameters=False, persist_result=False)
 def check_leads(options: CheckOptions) -> Any:
     """The check job as a Prefect flow: one task per stage.
 

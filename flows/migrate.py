@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from prefect import flow
 
 from connectors import open_client
 from connectors._snapshot import SnapshotStore
@@ -32,6 +31,7 @@ from flows._engine import (
     Engine,
     Stage,
     failing_quietly,
+    lazy_flow,
     run_as_task,
     run_job,
     run_locally,
@@ -231,7 +231,7 @@ def _load_crosswalk(path: Path) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-@flow(name="migrate-leads", validate_parameters=False, persist_result=False)
+@lazy_flow(name="migrate-leads", validate_parameters=False, persist_result=False)
 def migrate_leads(options: MigrateOptions) -> Any:
     """Migrate as a Prefect flow: one task per stage; our errors end it Failed, one line."""
     return failing_quietly(_execute)(options, "prefect")

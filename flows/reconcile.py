@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from prefect import flow
 
 from connectors import RequestStats
 from flows._artifacts import publish_summary
@@ -25,6 +24,7 @@ from flows._engine import (
     Engine,
     Stage,
     failing_quietly,
+    lazy_flow,
     run_as_task,
     run_job,
     run_locally,
@@ -159,7 +159,7 @@ def _summary(
     }
 
 
-@flow(name="reconcile-leads", validate_parameters=False, persist_result=False)
+@lazy_flow(name="reconcile-leads", validate_parameters=False, persist_result=False)
 def reconcile_leads(options: SyncOptions) -> Any:
     """Reconcile as a Prefect flow: one task per stage; our errors end it Failed, one line."""
     return failing_quietly(_execute)(options, "prefect")

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import polars as pl
-from prefect import flow
 
 from connectors import LeadClient, RemoteLead, RequestStats, open_client
 from connectors._journal import Journal, sqlite_url
@@ -28,6 +27,7 @@ from flows._engine import (
     Engine,
     Stage,
     failing_quietly,
+    lazy_flow,
     run_as_task,
     run_job,
     run_locally,
@@ -492,7 +492,7 @@ def sync_summary(
     }
 
 
-@flow(name="import-leads", validate_parameters=False, persist_result=False)
+@lazy_flow(name="import-leads", validate_parameters=False, persist_result=False)
 def import_leads(options: SyncOptions) -> Any:
     """plan / import as a Prefect flow: one task per stage; our errors end it Failed, one line."""
     return failing_quietly(_execute)(options, "prefect")
