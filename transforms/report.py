@@ -101,12 +101,14 @@ def _csv_ready(rows: pl.LazyFrame) -> pl.LazyFrame:
     for name, dtype in rows.collect_schema().items():
         col = pl.col(name)
         if dtype == pl.List(pl.String):
-            col = col.list.join(", ")
+            col = neutralise_formulas(col.list.join(", "))
         elif isinstance(dtype, pl.List):
-            col = _json_list(name)
-        elif dtype != pl.String:
-            col = col.cast(pl.String)
-        columns.append(neutralise_formulas(col).alias(name))
+            col = _json_list(name)  # starts with `[`: never a formula, and long to scan
+        elif dtype == pl.Boolean:
+            col = col.cast(pl.String)  # `true` / `false`
+        else:
+            col = neutralise_formulas(col if dtype == pl.String else col.cast(pl.String))
+        columns.append(col.alias(name))
     return rows.select(columns)
 
 
