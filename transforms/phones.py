@@ -117,14 +117,17 @@ class PhoneBook:
     def resolve(self, keys: pl.DataFrame) -> pl.DataFrame:
         """Results for every distinct key, parsing only those not already known."""
         if self.known.is_empty():
-            fresh = parse_phone_values(keys)
-            self.added = pl.concat([self.added, fresh], rechunk=False)
-            return fresh
+            return self.parse(keys)
         unknown = keys.join(self.known, on=list(KEY_COLUMNS), how="anti", nulls_equal=True)
-        fresh = parse_phone_values(unknown)
-        self.added = pl.concat([self.added, fresh], rechunk=False)
+        fresh = self.parse(unknown)
         known = self.known.join(keys, on=list(KEY_COLUMNS), how="semi", nulls_equal=True)
         return pl.concat([known, fresh], rechunk=False)
+
+    def parse(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Parse distinct keys the caller knows to be unknown; remember the results."""
+        fresh = parse_phone_values(keys)
+        self.added = pl.concat([self.added, fresh], rechunk=False)
+        return fresh
 
 
 def parse_phone_values(keys: pl.DataFrame, *, least_group: int = LEAST_GROUP) -> pl.DataFrame:
@@ -259,7 +262,7 @@ def normalise_phones(
         pl.coalesce(pl.col("country"), pl.lit(default_region, dtype=pl.String)).alias("region"),
     )
     return (
-        attach_lookup(keyed, KEY_COLUMNS, book.resolve, PHONE_RESULT_SCHEMA)
+        attach_lookup(keyed, KEY_COLUMNS, book.parse, PHONE_RESULT_SCHEMA, known=book.known)
         .with_columns(
             pl.col("e164").alias("phone"),
             pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias(
