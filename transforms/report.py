@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,15 @@ def _json_list(name: str) -> pl.Expr:
 def write_report(rows: pl.DataFrame, summary: Mapping[str, Any], out_dir: Path) -> None:
     """Write rows.parquet, rows.csv and summary.json into `out_dir` (each atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    # zstd's fastest level: ~20% less time than the default level 3 for ~9% more bytes.
-    _atomic(out_dir / "rows.parquet", lambda p: rows.write_parquet(p, compression_level=1))
-    _atomic(out_dir / "rows.csv", lambda p: _csv_ready(rows.lazy()).sink_csv(p))
+    # rows.parquet on a second thread while rows.csv is written here: each writer keeps about
+    # one core busy, and polars lets go of the GIL while it writes.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rows-parquet") as pool:
+        # zstd's fastest level: ~20% less time than the default level 3 for ~9% more bytes.
+        parquet = pool.submit(
+            _atomic, out_dir / "rows.parquet", lambda p: rows.write_parquet(p, compression_level=1)
+        )
+        _atomic(out_dir / "rows.csv", lambda p: _csv_ready(rows.lazy()).sink_csv(p))
+        parquet.result()
     _atomic(
         out_dir / "summary.json",
         lambda p: p.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"),
