@@ -5,16 +5,29 @@ commits `sent` before a request leaves and the result right after, so a run kill
 point can be resumed: `succeeded` ops are never sent again, and a `sent` or `ambiguous` create
 is looked up in the target before it is re-created.
 
-SQLite under LEADPIPE_HOME by default (WAL mode: a kill cannot corrupt it), or any SQLAlchemy
-URL (e.g. PostgreSQL) for several workers. The schema is versioned (`journal_meta.version`);
-`_migrate` brings an older journal up to date.
+SQLite under LEADPIPE_HOME by default (WAL mode: a kill cannot corrupt it), or PostgreSQL
+(`postgresql+psycopg://…`) for several workers, in as many processes, sharing one journal:
+
+- creating the tables and planning a run are safe to race (an advisory lock around the schema,
+  `ON CONFLICT DO NOTHING` for runs and ops), so every worker may open and plan the same run;
+- each group commit locks its ops in `op_id` order before it updates them, so two writers
+  whose ops overlap wait for each other instead of deadlocking;
+- READ COMMITTED is enough: every statement touches rows by primary key and commits its own
+  transaction, and a reader only needs what was committed;
+- a small pool per process (the group commit needs one connection, reads one more) with
+  pre-ping, so fifty workers stay far below `max_connections` and survive a server restart.
+
+The URL may carry a password: it is shown only as `render_as_string(hide_password=True)`, and
+database errors become `JournalUnavailable` with one line naming the host. The schema is
+versioned (`journal_meta.version`); `_migrate` brings an older journal up to date.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,20 +36,37 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["OP_STATES", "GroupCommit", "Journal", "OpResult", "sqlite_url"]
+from connectors.exceptions import JournalUnavailable
+
+__all__ = [
+    "OP_STATES",
+    "GroupCommit",
+    "Journal",
+    "OpResult",
+    "check_journal_url",
+    "redacted",
+    "sqlite_url",
+]
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 OP_STATES = ("planned", "sent", "succeeded", "failed", "ambiguous")
+# Connections per process on a server database: the group commit holds one, reads take another.
+POOL_SIZE, POOL_OVERFLOW = 2, 4
+CONNECT_TIMEOUT_S = 10
+# pg_advisory_xact_lock key: "leadpipe journal schema", so concurrent first opens queue up.
+_SCHEMA_LOCK = 0x1EAD_9192
 
 _meta = sa.MetaData()
 journal_meta = sa.Table("journal_meta", _meta, sa.Column("version", sa.Integer, nullable=False))
 runs = sa.Table(
     "runs",
     _meta,
-    sa.Column("run_id", sa.String(64), primary_key=True),
+    # run ids are up to 128 characters (flows.config); SQLite never enforced the old 64
+    sa.Column("run_id", sa.String(128), primary_key=True),
     sa.Column("profile", sa.String(200), nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("mode", sa.String(16), nullable=False),
@@ -45,16 +75,17 @@ runs = sa.Table(
 ops = sa.Table(
     "ops",
     _meta,
-    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("run_id", sa.String(128), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("op_id", sa.String(32), primary_key=True),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("op", sa.String(8), nullable=False),
     sa.Column("state", sa.String(12), nullable=False),
-    sa.Column("target_id", sa.String(200)),
+    # what vendors send back has no documented length: Text (SQLite never enforced a length)
+    sa.Column("target_id", sa.Text),
     sa.Column("http_status", sa.Integer),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("request_id", sa.String(200)),
-    sa.Column("error_code", sa.String(100)),
+    sa.Column("request_id", sa.Text),
+    sa.Column("error_code", sa.Text),
     sa.Column("error_message", sa.Text),
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
@@ -80,49 +111,83 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def redacted(url: str | sa.URL) -> str:
+    """`url` as it may be shown: the password as `***` (a URL that does not parse: `<invalid>`)."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "<invalid journal URL>"
+
+
 class Journal:
     """A journal database; create one per process (connections are not shared across them)."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine = sa.create_engine(url)
-        if self._engine.dialect.name == "sqlite":
-            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
-        _meta.create_all(self._engine)
-        self._migrate()
+        self._url = _parse(url)
+        self._engine = _create_engine(self._url)
+        with self._guard("open"):
+            self._create_schema()
+
+    @property
+    def url(self) -> str:
+        """The URL without its password."""
+        return redacted(self._url)
+
+    @property
+    def dialect(self) -> str:
+        return str(self._engine.dialect.name)
 
     def __repr__(self) -> str:
-        return f"Journal({self._engine.url.render_as_string(hide_password=True)!r})"
+        return f"Journal({self.url!r})"
 
     def close(self) -> None:
         self._engine.dispose()
 
-    def _migrate(self) -> None:
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Database errors as `JournalUnavailable`: one line, the host, never the password."""
+        try:
+            yield
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise JournalUnavailable(
+                f"cannot {doing} the journal {_where(self._url)}: {_first_line(exc, self._url)}"
+            ) from None
+
+    def _create_schema(self) -> None:
+        """Tables and version; on a server, under a lock so concurrent first opens queue up."""
         with self._engine.begin() as db:
-            found = db.execute(sa.select(journal_meta.c.version)).scalar()
-            if found is None:
-                db.execute(journal_meta.insert().values(version=SCHEMA_VERSION))
-            elif found > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"journal schema {found} is newer than this leadpipe ({SCHEMA_VERSION})"
-                )
-            # Older versions would be upgraded here, one step at a time.
+            if self.dialect == "postgresql":
+                db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+            _meta.create_all(db)
+            self._migrate(db)
+
+    def _migrate(self, db: sa.Connection) -> None:
+        found = db.execute(sa.select(journal_meta.c.version)).scalar()
+        if found is None:
+            db.execute(journal_meta.insert().values(version=SCHEMA_VERSION))
+        elif found > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"journal schema {found} is newer than this leadpipe ({SCHEMA_VERSION})"
+            )
+        # Older versions would be upgraded here, one step at a time.
 
     def start_run(self, run_id: str, *, profile: str, source: str, mode: str) -> bool:
-        """Record a run; False when it exists already (a resume)."""
-        with self._engine.begin() as db:
-            if db.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
-                return False
-            db.execute(
-                runs.insert().values(
-                    run_id=run_id, profile=profile, source=source, mode=mode, created_at=_now()
-                )
-            )
-        return True
+        """Record a run; False when it exists already (a resume, or another worker of it)."""
+        row = {"run_id": run_id, "profile": profile, "source": source, "mode": mode}
+        with self._guard("write"), self._engine.begin() as db:
+            added = db.execute(
+                self._insert_new(runs).values(**row, created_at=_now()).returning(runs.c.run_id)
+            ).first()
+        return added is not None
+
+    def _insert_new(self, table: sa.Table) -> Any:
+        """`INSERT … ON CONFLICT DO NOTHING`: workers racing to add the same rows add them once."""
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
 
     def plan(self, run_id: str, planned: Iterable[Mapping[str, Any]]) -> int:
         """Add `planned` ops ({op_id, source_row, op}) not yet journaled; returns how many."""
-        with self._engine.begin() as db:
+        with self._guard("write"), self._engine.begin() as db:
             known = {r[0] for r in db.execute(sa.select(ops.c.op_id).where(ops.c.run_id == run_id))}
             fresh = [
                 {
@@ -138,7 +203,8 @@ class Journal:
                 if p["op_id"] not in known
             ]
             if fresh:
-                db.execute(ops.insert(), fresh)
+                # another worker may have planned some of them since `known` was read
+                db.execute(self._insert_new(ops), fresh)
         return len(fresh)
 
     def mark_sent(self, run_id: str, op_id: str) -> None:
@@ -165,14 +231,26 @@ class Journal:
             shapes.setdefault(tuple(sorted(values)), []).append(
                 {**values, "b_run_id": run_id, "b_op_id": op_id, "updated_at": stamp}
             )
-        with self._engine.begin() as db:
+        with self._guard("write"), self._engine.begin() as db:
+            if self.dialect == "postgresql":
+                self._lock_in_order(db, run_id, {op_id for op_id, _ in updates})
             for columns, rows in shapes.items():
                 db.execute(_update_statement(columns), rows)
+
+    @staticmethod
+    def _lock_in_order(db: sa.Connection, run_id: str, op_ids: set[str]) -> None:
+        """Row locks taken in one order by every writer: overlapping commits never deadlock."""
+        db.execute(
+            sa.select(ops.c.op_id)
+            .where(ops.c.run_id == run_id, ops.c.op_id.in_(sorted(op_ids)))
+            .order_by(ops.c.op_id)
+            .with_for_update()
+        )
 
     def ops(self, run_id: str) -> pl.DataFrame:
         """Every op of a run as a frame (state, target id, HTTP facts)."""
         columns = [c for c in ops.c if c.name != "run_id"]
-        with self._engine.connect() as db:
+        with self._guard("read"), self._engine.connect() as db:
             rows = db.execute(
                 sa.select(*columns).where(ops.c.run_id == run_id).order_by(ops.c.source_row)
             ).all()
@@ -238,6 +316,55 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
         .where(ops.c.run_id == sa.bindparam("b_run_id"), ops.c.op_id == sa.bindparam("b_op_id"))
         .values({c: sa.bindparam(c) for c in (*columns, "updated_at")})
     )
+
+
+def check_journal_url(url: str) -> None:
+    """ValueError (a message without the URL) unless `url` is a SQLite or PostgreSQL URL."""
+    _parse(url)
+
+
+def _parse(url: str) -> sa.URL:
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        # the parser's own message may quote the URL, password and all
+        raise ValueError(
+            "journal_url is not a database URL (e.g. postgresql+psycopg://user@host/db)"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"journal_url must be SQLite or PostgreSQL, not {parsed.get_backend_name()!r}"
+        )
+    return parsed
+
+
+def _create_engine(url: sa.URL) -> sa.Engine:
+    """SQLite with its pragmas, or PostgreSQL with a small, pre-pinged pool."""
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "leadpipe"}
+    return sa.create_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+        connect_args=connect_args,
+    )
+
+
+def _where(url: sa.URL) -> str:
+    """`host:port/database` for messages."""
+    host = f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+    return f"{host}/{url.database or ''}"
+
+
+def _first_line(exc: sa.exc.DBAPIError, url: sa.URL) -> str:
+    """The driver's own first line (not SQLAlchemy's SQL and parameters), password removed."""
+    line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    return line.replace(url.password, "***") if url.password else line
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -11,9 +11,12 @@
         │   └── LeadConflict            409 (e.g. Octanist: several leads match)
         ├── FatalVendorError (exit 3)   the run cannot go on: 401/403, bad or missing key
         └── PayloadRejected             refused before sending: the vendor cannot do this
+    CannotProceedError (schemas.exceptions)
+    └── JournalUnavailable (exit 3)     the journal database cannot be opened or written
 
-httpx's exceptions are translated into these in one place (`connectors._http`). Messages never
-carry the API key or request bodies.
+httpx's exceptions are translated into these in one place (`connectors._http`), the journal
+database's in `connectors._journal`. Messages never carry the API key, the journal's password or
+request bodies.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from schemas.exceptions import CannotProceedError, ImporterError
 __all__ = [
     "AmbiguousWriteError",
     "FatalVendorError",
+    "JournalUnavailable",
     "LeadConflict",
     "LeadNotFound",
     "PayloadRejected",
@@ -91,3 +95,7 @@ class FatalVendorError(VendorError, CannotProceedError):
 
 class PayloadRejected(VendorError):
     """Refused before sending: the vendor cannot do what this row asks."""
+
+
+class JournalUnavailable(CannotProceedError):
+    """The journal database cannot be reached or written; the message names the host only."""

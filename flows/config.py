@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import phonenumbers
+from pydantic import SecretStr
 
 from flows._engine import Engine
 from flows.exceptions import ConfigError
@@ -90,7 +91,8 @@ class SyncOptions(CheckOptions):
     mode: Mode = "upsert"
     blanks: Blanks = "leave"
     dry_run: bool = True
-    journal_url: str | None = None
+    # may carry a password: SecretStr shows as ****, in reprs and in Prefect's flow parameters
+    journal_url: SecretStr | None = None
     state_file: Path | None = None  # an export of the target, instead of reading the target
 
     def __post_init__(self) -> None:
@@ -175,6 +177,21 @@ def sync_options(
         mode=pick(flags.get("mode"), conf, "mode", "upsert"),
         blanks=pick(flags.get("blanks"), conf, "blanks", "leave"),
         dry_run=dry_run,
-        journal_url=conf.get("journal_url"),
+        journal_url=_journal_url(conf.get("journal_url")),
         state_file=Path(state_file) if state_file else None,
     )
+
+
+def _journal_url(value: Any) -> SecretStr | None:
+    """`journal_url` from the config, checked; messages never quote it (it may hold a password)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError("journal_url must be a string (a SQLite or PostgreSQL URL)")
+    from connectors._journal import check_journal_url  # SQLAlchemy only for runs that set it
+
+    try:
+        check_journal_url(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return SecretStr(value)

@@ -194,7 +194,8 @@ def _push(state: T) -> T:
     if state.options.dry_run:
         return replace(state, requests=RequestStats().counts())
     opts, frame = state.options, state.need_frame()
-    journal = Journal(opts.journal_url or sqlite_url(opts.home / "journal.db"))
+    url = opts.journal_url.get_secret_value() if opts.journal_url else None
+    journal = Journal(url or sqlite_url(opts.home / "journal.db"))
     assert state.target is not None
     journal.start_run(
         opts.run_id, profile=state.target.profile.name, source=str(opts.source), mode=opts.mode

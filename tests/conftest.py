@@ -68,3 +68,30 @@ def live_sandbox() -> Iterator[str]:
 
     with running(create_app(seed=1)) as url:
         yield url
+
+
+POSTGRES_SKIP = (
+    "PostgreSQL not available: set LEADPIPE_TEST_POSTGRES_URL "
+    "or run scripts/ensure-postgres --start"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test server's URL (LEADPIPE_TEST_POSTGRES_URL, else the file scripts/ensure-postgres
+    writes), once it answers; the test skips with POSTGRES_SKIP when there is none."""
+    from tests.postgres import answers, server_url
+
+    url = server_url(REPO)
+    if url is None or not answers(url):
+        pytest.skip(POSTGRES_SKIP)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A journal URL on a fresh schema of the test server, dropped after the test."""
+    from tests.postgres import fresh_schema
+
+    with fresh_schema(postgres_server) as url:
+        yield url

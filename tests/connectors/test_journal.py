@@ -1,9 +1,13 @@
-"""The journal: op states, resume facts, idempotent planning, survival across processes."""
+"""The journal: op states, resume facts, idempotent planning, survival across processes.
+
+Every test runs on SQLite and on PostgreSQL (skipped when no server: see tests/postgres.py).
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +15,18 @@ import pytest
 from connectors._journal import Journal, OpResult, sqlite_url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "journal.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    return Journal(sqlite_url(tmp_path / "journal.db"))
+def journal(journal_url: str) -> Iterator[Journal]:
+    opened = Journal(journal_url)
+    yield opened
+    opened.close()
 
 
 PLANNED = [
@@ -56,13 +69,12 @@ def test_unknown_state_is_refused(journal: Journal) -> None:
         journal.record("r1", "a", OpResult("done"))
 
 
-def test_committed_state_survives_a_killed_process(tmp_path: Path) -> None:
+def test_committed_state_survives_a_killed_process(journal_url: str) -> None:
     """A process that commits `sent` and is then killed leaves the op `sent` for the resume."""
-    db = tmp_path / "journal.db"
     script = (
         "import os, signal\n"
-        "from connectors._journal import Journal, sqlite_url\n"
-        f"j = Journal(sqlite_url(__import__('pathlib').Path({str(db)!r})))\n"
+        "from connectors._journal import Journal\n"
+        f"j = Journal({journal_url!r})\n"
         "j.start_run('r1', profile='p', source='f', mode='upsert')\n"
         "j.plan('r1', [{'op_id': 'a', 'source_row': 2, 'op': 'create'}])\n"
         "j.mark_sent('r1', 'a')\n"
@@ -70,7 +82,7 @@ def test_committed_state_survives_a_killed_process(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
     assert result.returncode == -9
-    assert Journal(sqlite_url(db)).ops("r1")["state"].to_list() == ["sent"]
+    assert Journal(journal_url).ops("r1")["state"].to_list() == ["sent"]
 
 
 def test_group_commit_shares_commits_and_each_waiter_sees_its_update(journal: Journal) -> None:
