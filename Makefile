@@ -19,6 +19,7 @@ demo: install
 
 test: install
 	scripts/ensure-chromium
+	scripts/ensure-postgres
 	$(PY) -m pytest -q
 
 # Long reliability runs: LEADPIPE_SOAK_KILLS kills per vendor (default 100) instead of 20.
@@ -32,4 +33,4 @@ check: install
 	PATH=$(VENV)/bin:$$PATH scripts/check
 
 clean:
-	rm -rf $(VENV) .leadpipe runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .leadpipe runs .pytest_cache .mypy_cache .ruff_cache .leadpipe-test-postgres-url
