@@ -135,9 +135,20 @@ def test_the_password_stays_out_of_reprs_and_prefect_parameters(tmp_path: Path) 
     assert PASSWORD not in shown
 
 
-def test_the_journal_shows_its_url_without_the_password(postgres_server: str) -> None:
-    journal = Journal(postgres_server)
-    password = sa.make_url(postgres_server).password
+def test_the_password_may_come_from_pgpassword(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = sa.make_url(postgres_url)
+    assert url.password
+    monkeypatch.setenv("PGPASSWORD", url.password)
+    journal = Journal(url._replace(password=None).render_as_string(hide_password=False))
+    assert journal.start_run("r1", profile="p", source="f.csv", mode="upsert") is True
+    journal.close()
+
+
+def test_the_journal_shows_its_url_without_the_password(postgres_url: str) -> None:
+    journal = Journal(postgres_url)
+    password = sa.make_url(postgres_url).password
     assert password and password not in repr(journal) + journal.url
     assert "***" in journal.url
     journal.close()
