@@ -112,7 +112,7 @@ def sqlite_url(path: Path) -> str:
 
 
 def redacted(url: str | sa.URL) -> str:
-    """`url` as it may be shown: the password as `***` (a URL that does not parse: `<invalid>`)."""
+    """`url` as it may be shown: the password as `***` (one that does not parse: a placeholder)."""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except (sa.exc.ArgumentError, ValueError):
@@ -148,7 +148,7 @@ class Journal:
         """Database errors as `JournalUnavailable`: one line, the host, never the password."""
         try:
             yield
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        except sa.exc.DBAPIError as exc:  # unreachable, refused, no privilege, deadlock, …
             raise JournalUnavailable(
                 f"cannot {doing} the journal {_where(self._url)}: {_first_line(exc, self._url)}"
             ) from None
