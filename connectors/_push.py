@@ -82,8 +82,8 @@ class PushReport:
     leads: list[RemoteLead] = field(default_factory=list)
     stopped: str | None = None
     commits: int = 0  # journal transactions the group commit needed
-    # A resumed run: ops an earlier attempt of it completed that this attempt did not plan
-    # again (the target shows them done), by source row: (op, result), creates first.
+    # A resumed run: ops an earlier attempt of it sent that this attempt did not plan again
+    # (the target shows them done), by source row: (op, result), creates first.
     earlier: dict[int, tuple[str, OpResult]] = field(default_factory=dict)
 
 
@@ -286,12 +286,25 @@ class _Progress:
 def _earlier(
     journaled: Iterable[Mapping[str, Any]], planned: set[str]
 ) -> dict[int, tuple[str, OpResult]]:
-    """Succeeded ops of earlier attempts that this attempt did not plan, by source row."""
+    """Ops earlier attempts sent that this attempt did not plan again, by source row.
+
+    Succeeded ones, and those a kill cut off (`sent`/`ambiguous`, or a create whose follow-up
+    failed): this attempt planned nothing for them because the target already shows them
+    done, so the report says what the earlier attempt did (see flows/sync.py).
+    """
     done = sorted(
-        (r for r in journaled if r["state"] == "succeeded" and r["op_id"] not in planned),
+        (r for r in journaled if r["op_id"] not in planned and _was_sent(r)),
         key=lambda r: r["op"] == "create",  # a row this run created reads "created"
     )
     return {r["source_row"]: (r["op"], _journaled(r)) for r in done}
+
+
+def _was_sent(row: Mapping[str, Any]) -> bool:
+    """Whether a journaled op may have taken effect (the lead of a failed create exists)."""
+    state = row["state"]
+    return state in ("succeeded", "sent", "ambiguous") or (
+        state == "failed" and row["op"] == "create" and bool(row["target_id"])
+    )
 
 
 def _unanswered(exc: VendorError) -> bool:

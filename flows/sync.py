@@ -347,8 +347,9 @@ def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
 
 
 def _apply_earlier(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
-    """A resumed run: a row that an earlier attempt created or updated, and that now matches
-    that very lead with nothing left to send, reports what the earlier attempt did."""
+    """A resumed run: a row an earlier attempt created or updated reports that, when it now
+    matches that very lead (or the attempt was cut off before the lead's id was journaled)
+    and either has nothing left to send, or only had its create's follow-up sent now."""
     if not pushed.earlier:
         return frame
     facts = ("http_status", "attempts", "request_id")
@@ -366,14 +367,19 @@ def _apply_earlier(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
         orient="row",
     )
     joined = frame.join(done, on="source_row", how="left", maintain_order="left")
-    again = pl.col("op").is_null() & (pl.col("_e_target") == pl.col("matched_id")).fill_null(False)
+    same_lead = pl.col("_e_op").is_not_null() & (
+        pl.col("_e_target").is_null() | (pl.col("_e_target") == pl.col("matched_id"))
+    ).fill_null(False)
+    left_alone = same_lead & pl.col("op").is_null() & pl.col("matched_id").is_not_null()
+    finished = same_lead & (pl.col("_e_op") == "create") & (pl.col("outcome") == "updated")
     written = pl.when(pl.col("_e_op") == "create").then(pl.lit("created"))
+    answered = left_alone & pl.col("_e_http_status").is_not_null()  # else its facts are unknown
     return joined.with_columns(
-        pl.when(again)
+        pl.when(left_alone | finished)
         .then(written.otherwise(pl.lit("updated")))
         .otherwise("outcome")
         .alias("outcome"),
-        *[pl.when(again).then(pl.col(f"_e_{c}")).otherwise(pl.col(c)).alias(c) for c in facts],
+        *[pl.when(answered).then(pl.col(f"_e_{c}")).otherwise(pl.col(c)).alias(c) for c in facts],
     )
 
 

@@ -230,10 +230,14 @@ def test_a_resumed_push_hands_back_what_earlier_attempts_completed(journal: Jour
     _go(target, journal, [_create(1), _create(2)])
     journal.plan("r", [{"op_id": "u1", "source_row": 3, "op": "update"}])
     journal.record("r", "u1", OpResult("succeeded", "L1", 200, 1, "req-u"))
-    report = _go(target, journal, [_create(2)])  # row 3 (op1) is not planned again
-    assert set(report.earlier) == {3}
+    journal.plan("r", [{"op_id": "c9", "source_row": 9, "op": "create"}])
+    journal.mark_sent("r", "c9")  # killed before its answer was journaled
+    journal.plan("r", [{"op_id": "c8", "source_row": 8, "op": "create"}])  # never sent
+    report = _go(target, journal, [_create(2)])  # rows 3 (op1) and 9 are not planned again
+    assert set(report.earlier) == {3, 9}
     op, result = report.earlier[3]
     assert (op, result.target_id, result.request_id) == ("create", "L1", "req-L1")
+    assert report.earlier[9][0] == "create" and report.earlier[9][1].target_id is None
 
 
 def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
@@ -241,13 +245,13 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
 
     frame = pl.DataFrame(
         {
-            "source_row": [2, 3, 4],
-            "op": [None, None, "update"],
-            "matched_id": ["L1", "L9", "L2"],
-            "outcome": ["unchanged", "unchanged", "updated"],
-            "http_status": [None, None, 200],
-            "attempts": [None, None, 1],
-            "request_id": [None, None, "req-x"],
+            "source_row": [2, 3, 4, 5, 6, 7],
+            "op": [None, None, "update", None, "update", None],
+            "matched_id": ["L1", "L9", "L2", "L5", "L6", "L7"],
+            "outcome": ["unchanged", "unchanged", "updated", "unchanged", "updated", "unchanged"],
+            "http_status": [None, None, 200, None, 200, None],
+            "attempts": [None, None, 1, None, 1, None],
+            "request_id": [None, None, "req-x", None, "req-y", None],
         },
         schema_overrides={"http_status": pl.Int64, "attempts": pl.Int64},
     )
@@ -256,6 +260,11 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
             2: ("create", OpResult("succeeded", "L1", 200, 2, "req-1")),
             3: ("create", OpResult("succeeded", "L3", 200, 1, "req-3")),  # now matches L9
             4: ("update", OpResult("succeeded", "L2", 200, 1, "req-2")),  # planned again
+            # killed after sending, before the answer was journaled: the target has it now
+            5: ("create", OpResult("succeeded", None)),
+            # created earlier, its follow-up sent only now: the row was created by this run
+            6: ("create", OpResult("succeeded", "L6", 201, 1, "req-6")),
+            7: ("update", OpResult("succeeded", None)),  # an update cut off the same way
         }
     )
     done = _apply_earlier(frame, pushed)
@@ -263,6 +272,9 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
         ("created", 2, "req-1"),
         ("unchanged", None, None),
         ("updated", 1, "req-x"),
+        ("created", None, None),
+        ("created", 1, "req-y"),
+        ("updated", None, None),
     ]
 
 
