@@ -528,6 +528,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The terminal shows leadpipe's own progress; Prefect's run logs go to its UI (and API).
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # Prefect's temporary server takes ~15 s to start; its default 20 s limit fails runs on a
+    # busy or slow machine ("Timed out while attempting to connect to ephemeral ... server").
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     width = shutil.get_terminal_size((100, 20)).columns
     _out.width = _err.width = max(width, 80)
     app()

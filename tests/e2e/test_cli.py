@@ -190,4 +190,4 @@ def test_errors_under_the_prefect_engine_are_one_line_too(tmp_path: Path) -> Non
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     ours = [line for line in result.stderr.splitlines() if line.startswith("leadpipe: error:")]
-    assert len(ours) == 1 and ours[0].endswith("empty.csv: file is empty")
+    assert len(ours) == 1 and ours[0].endswith("empty.csv: file is empty"), result.stderr
