@@ -61,6 +61,17 @@ def running(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
+@pytest.fixture
+def sandbox_url(live_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The live sandbox, reset with an empty request log; the built-in sandbox:* profiles use it."""
+    import httpx
+
+    httpx.post(f"{live_sandbox}/_sandbox/reset").raise_for_status()
+    httpx.delete(f"{live_sandbox}/_sandbox/requests").raise_for_status()
+    monkeypatch.setenv("LEADPIPE_SANDBOX_URL", live_sandbox)
+    return live_sandbox
+
+
 @pytest.fixture(scope="session")
 def live_sandbox() -> Iterator[str]:
     """The sandbox on real sockets for the whole session."""

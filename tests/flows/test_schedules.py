@@ -275,14 +275,6 @@ def test_an_unreadable_ledger_stops_the_run(tmp_path: Path, content: str, messag
         ledger.lookup("t", "abc")
 
 
-@pytest.fixture
-def sandbox_url(live_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    httpx.post(f"{live_sandbox}/_sandbox/reset").raise_for_status()
-    httpx.delete(f"{live_sandbox}/_sandbox/requests").raise_for_status()
-    monkeypatch.setenv("LEADPIPE_SANDBOX_URL", live_sandbox)
-    return live_sandbox
-
-
 def _requests(url: str) -> list[dict[str, Any]]:
     log: list[dict[str, Any]] = httpx.get(f"{url}/_sandbox/requests").json()
     return log
