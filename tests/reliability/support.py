@@ -1,5 +1,5 @@
-"""Helpers for the reliability suites: a seeded lead file, the sandbox in a process of its own,
-the target's leads read back through the sandbox, and the journal read from outside.
+"""Helpers for the reliability suites: a seeded lead file, the target's leads read back through
+the sandbox (a process of its own: tests/sandbox_process.py), and the journal read from outside.
 
 The importer under test is always a separate `leadpipe import` process (it gets killed); the
 sandbox is another one, so a kill never touches the target's state.
@@ -11,14 +11,8 @@ import csv
 import io
 import os
 import random
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +20,8 @@ from typing import Any
 import httpx
 import phonenumbers
 
-LEADPIPE = Path(sys.executable).with_name("leadpipe")
+from tests.sandbox_process import LEADPIPE
+
 KEY = "sandbox-key"
 HEADERS = {"x-api-key": KEY, "X-API-KEY": KEY}
 TIMEOUT = 120.0  # the sandbox serves three importers at once on a busy machine
@@ -100,60 +95,6 @@ def older(person: Person, vendor: str) -> Person:
 def write_csv(path: Path, persons: Sequence[Person]) -> Path:
     path.write_text(HEADER + "\n" + "".join(",".join(p.cells()) + "\n" for p in persons))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class SandboxServer:
-    """`leadpipe sandbox` in its own process, on a fixed port, state in a SQLite file."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log = db, log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self._process = subprocess.Popen(
-                [str(LEADPIPE), "sandbox", "--port", str(self.port), "--db", str(self.db)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{self.url}/_sandbox/settings", timeout=1).raise_for_status()
-                return
-            except httpx.TransportError:
-                assert self._process.poll() is None, self.log.read_text()[-2000:]
-                assert time.monotonic() < deadline, "the sandbox did not start"
-                time.sleep(0.1)
-
-    def kill(self) -> None:
-        """The target goes down hard (its state stays in the file)."""
-        assert self._process is not None
-        self._process.kill()
-        self._process.wait(30)
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            self._process.wait(30)
-
-
-@contextmanager
-def sandbox_server(folder: Path) -> Iterator[SandboxServer]:
-    server = SandboxServer(folder / "sandbox.db", folder / "sandbox.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def importer_env(home: Path, sandbox_url: str) -> dict[str, str]:

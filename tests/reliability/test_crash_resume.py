@@ -46,9 +46,9 @@ from tests.reliability.support import (
     older,
     people,
     present,
-    sandbox_server,
     write_csv,
 )
+from tests.sandbox_process import sandbox_server
 
 ROWS = 5_000
 CHANGED, SAME = 60, 40  # people the target holds before the import: to update, unchanged

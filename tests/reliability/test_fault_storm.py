@@ -42,16 +42,15 @@ from tests.reliability.support import (
     VENDORS,
     JournalView,
     Person,
-    SandboxServer,
     expected,
     import_command,
     importer_env,
     leads_of,
     older,
     people,
-    sandbox_server,
     write_csv,
 )
+from tests.sandbox_process import SandboxServer, sandbox_server
 
 ROWS = 5_000
 CHANGED, SAME = 60, 40

@@ -25,7 +25,7 @@ from connectors.exceptions import JournalUnavailable
 from flows.cli import app
 from flows.config import sync_options
 from tests.conftest import SAMPLES
-from tests.reliability.support import free_port
+from tests.sandbox_process import free_port
 
 WORKERS, OPS, CONTESTED = 3, 1_200, 60
 PASSWORD = "hunter2-s3cret"

@@ -26,9 +26,9 @@ from tests.reliability.support import (
     importer_env,
     leads_of,
     people,
-    sandbox_server,
     write_csv,
 )
+from tests.sandbox_process import sandbox_server
 
 ROWS = 1_000
 KILL_AFTER = (150, 450, 750)  # ops done (all attempts together) when each attempt is killed
