@@ -48,6 +48,8 @@ from sandbox._types import JSON, VENDORS, Monotonic, Vendor
 
 GATEWAY = frozenset({502, 504})  # error statuses a proxy sends when the upstream's answer is lost
 FaultKind = Literal["rate_limit", "error", "throttle", "hang", "drop", "malformed"]
+# What the per-request die can pick, in the order of `FaultSettings.rates`.
+_DICE: tuple[FaultKind, ...] = ("error", "throttle", "hang", "drop", "malformed")
 
 
 class FaultSettings(BaseModel):
@@ -83,7 +85,7 @@ class FaultSettings(BaseModel):
 
     @property
     def rates(self) -> tuple[float, ...]:
-        """The dice's rates, in the order they are cumulated."""
+        """The dice's rates, in the order they are cumulated (`_DICE`)."""
         return (
             self.error_rate,
             self.throttle_rate,
@@ -188,15 +190,8 @@ class FaultInjector:
 
     @staticmethod
     def _pick_kind(settings: FaultSettings, draw: float) -> FaultKind | None:
-        table: tuple[tuple[FaultKind, float], ...] = (
-            ("error", settings.error_rate),
-            ("throttle", settings.throttle_rate),
-            ("hang", settings.hang_rate),
-            ("drop", settings.drop_rate),
-            ("malformed", settings.malformed_rate),
-        )
         edge = 0.0
-        for kind, rate in table:
+        for kind, rate in zip(_DICE, settings.rates, strict=True):
             edge += rate
             if draw < edge:
                 return kind

@@ -181,19 +181,17 @@ class SandboxMiddleware:
 
     async def _inject(self, vendor: Vendor, decision: Decision, exchange: Exchange) -> None:
         settings = self.faults.settings(vendor)
+        # The handler runs first when the fault loses an answer it gave (a hang, a drop, a
+        # gateway's 502/504 after the write; always for malformed bodies).
+        captured = await exchange.capture(self.app) if decision.after_write else None
         if decision.kind == "error":
-            if decision.after_write:  # a gateway: the vendor ran it, the proxy lost its answer
-                await exchange.capture(self.app)
             reply = self.shapes[vendor].fault(settings.error_status)
             await reply(exchange.scope, exchange.replay, exchange.send_logged)
-            return
-        if decision.kind == "throttle":
+        elif decision.kind == "throttle":
             reply = self.shapes[vendor].fault(429)
             reply.headers["Retry-After"] = str(settings.retry_after_s)
             await reply(exchange.scope, exchange.replay, exchange.send_logged)
-            return
-        captured = await exchange.capture(self.app) if decision.after_write else None
-        if decision.kind == "malformed":
+        elif decision.kind == "malformed":
             await _send_malformed(exchange, captured or Captured())
         elif decision.kind == "drop":
             await exchange.start_truncated(captured)
