@@ -49,9 +49,9 @@ _FORMATS = {
     ".jsonl": "ndjson",
 }
 
-# What `_detect_encoding` answers for a file that is not UTF-8 as a whole, and what such a
-# file's lines are tried as, in turn (latin-1 decodes any byte).
-_LEGACY = frozenset({"cp1252", "latin-1"})
+# What `_detect_encoding` answers for a text file that is not UTF-8 as a whole, and what such
+# a file's lines are tried as, in turn (latin-1 decodes any byte).
+_NOT_UTF8 = "not-utf-8"
 _LINE_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 
@@ -152,7 +152,7 @@ def _read_delimited(
     path: Path, fmt: str, scratch: Path, forced_delimiter: str | None
 ) -> SourceTable:
     encoding = _detect_encoding(path)
-    if encoding in _LEGACY:
+    if encoding == _NOT_UTF8:
         utf8_path, encoding = _transcode_lines(path, scratch)
     else:
         utf8_path = path if encoding == "utf-8" else _transcode(path, encoding, scratch)
@@ -179,7 +179,8 @@ def _read_delimited(
 
 
 def _detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else cp1252, else latin-1."""
+    """UTF-8 (with or without BOM), UTF-16 (BOM or NUL pattern), else `_NOT_UTF8` (a legacy
+    single-byte text, or a mix: `_transcode_lines` decides line by line)."""
     with path.open("rb") as fh:
         head = fh.read(_SAMPLE_BYTES)
     if head.startswith(codecs.BOM_UTF8):
@@ -194,9 +195,7 @@ def _detect_encoding(path: Path) -> str:
             return "utf-16-be"
     if nul_share > 0 or _looks_binary(head):
         raise ReadError("looks like a binary file, not a text export", path=str(path))
-    if _is_utf8(path):
-        return "utf-8"
-    return "cp1252" if _decodes_whole(path, "cp1252") else "latin-1"
+    return "utf-8" if _is_utf8(path) else _NOT_UTF8
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -541,6 +540,8 @@ def _read_parquet(path: Path) -> SourceTable:
 
 def _read_ndjson(path: Path) -> SourceTable:
     encoding = _detect_encoding(path)
+    if encoding == _NOT_UTF8:
+        encoding = "cp1252" if _decodes_whole(path, "cp1252") else "latin-1"
     if encoding not in ("utf-8", "utf-8-sig"):
         raise ReadError(f"NDJSON must be UTF-8 (found {encoding})", path=str(path))
     try:
