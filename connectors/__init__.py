@@ -3,6 +3,14 @@
 See `connectors/ARCHITECTURE.md` for how a request travels.
 """
 
+from connectors._budget import (
+    BudgetStats,
+    LeasedBudget,
+    LocalBudget,
+    RateBudget,
+    budget_name,
+    ensure_rate_limit,
+)
 from connectors._client import LeadClient, RemoteLead, WriteResult, open_client
 from connectors._http import Reply, RequestStats, VendorHTTP
 from connectors._payloads import from_wire, to_wire
@@ -14,8 +22,12 @@ from connectors._secrets import Secret
 __all__ = [
     "APTEN_UPDATE_ROUTES",
     "AdaptiveRateLimiter",
+    "BudgetStats",
     "Clock",
     "LeadClient",
+    "LeasedBudget",
+    "LocalBudget",
+    "RateBudget",
     "RemoteLead",
     "Reply",
     "RequestStats",
@@ -26,6 +38,8 @@ __all__ = [
     "VendorHTTP",
     "WriteResult",
     "api_key_for",
+    "budget_name",
+    "ensure_rate_limit",
     "from_wire",
     "open_client",
     "parse_retry_after",

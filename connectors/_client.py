@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from connectors._budget import RateBudget, open_budget
 from connectors._http import VendorHTTP
 from connectors._profile import AUTH_HEADERS, TargetProfile, api_key_for, key_hint
 from connectors._retry import DEFAULT_RETRY, Clock, RetryPolicy
@@ -125,8 +126,13 @@ def open_client(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
+    budget: RateBudget | None = None,
 ) -> LeadClient:
-    """A client for `profile` (the key comes from its environment variable)."""
+    """A client for `profile` (the key comes from its environment variable).
+
+    Its requests draw from `budget`, else from the profile's `rate_budget` (a Prefect global
+    concurrency limit, reached from whatever process opens the client), else local pacing only.
+    """
     from connectors.apten import AptenClient
     from connectors.octanist import OctanistClient
     from connectors.omni import OmniClient
@@ -145,6 +151,10 @@ def open_client(
         rng=rng,
         key_hint=key_hint(profile),
         verify_tls=profile.verify_tls,
+        budget=budget
+        or open_budget(
+            profile.rate_budget, rate=profile.rate_limit_per_s, vendor=profile.vendor, clock=clock
+        ),
     )
     kinds: dict[str, type[_Base]] = {
         "omni": OmniClient,

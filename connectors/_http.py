@@ -2,8 +2,9 @@
 
 `VendorHTTP.send` is the ladder `send -> _send_with_retry -> _send_once`:
 
-- `_send_once` waits for the rate limiter, sends one request, and turns what came back (or the
-  httpx exception) into a `Reply` or one of `connectors.exceptions`;
+- `_send_once` waits for the rate limiter and the global rate budget (`_budget.py`), sends one
+  request, and turns what came back (or the httpx exception) into a `Reply` or one of
+  `connectors.exceptions`;
 - `_send_with_retry` retries transient failures with full-jitter backoff, honours Retry-After
   on 429/503 (and slows the limiter down), stops at the policy's attempts or total time, and
   never resends a non-idempotent write after an ambiguous failure (no complete answer, a 2xx
@@ -27,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from connectors._budget import LocalBudget, RateBudget
 from connectors._ratelimit import AdaptiveRateLimiter
 from connectors._retry import (
     DEFAULT_RETRY,
@@ -114,6 +116,7 @@ class VendorHTTP:
         rng: random.Random | None = None,
         key_hint: str = "check the API key for this target",
         verify_tls: bool = True,
+        budget: RateBudget | None = None,
     ) -> None:
         self.vendor = vendor
         self.key_hint = key_hint
@@ -121,6 +124,8 @@ class VendorHTTP:
         self.attempt_timeout = attempt_timeout
         self.clock = clock or SystemClock()
         self.limiter = AdaptiveRateLimiter(rate_limit_per_s, burst, self.clock)
+        # shared by every worker writing to this target (a Prefect limit), or local only
+        self.budget: RateBudget = budget or LocalBudget()
         self.stats = RequestStats()
         self._rng = rng or random.Random()
         self._client = httpx.AsyncClient(
@@ -141,7 +146,10 @@ class VendorHTTP:
         return f"VendorHTTP(vendor={self.vendor!r}, base_url={str(self._client.base_url)!r})"
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        try:
+            await self.budget.aclose()
+        finally:
+            await self._client.aclose()
 
     async def send(
         self,
@@ -206,7 +214,8 @@ class VendorHTTP:
         idempotent: bool,
         attempt: int,
     ) -> Reply:
-        await self.limiter.acquire()
+        await self.limiter.acquire()  # this process's pace (halved after a 429) first,
+        await self.budget.take()  # then the shared one: its token must go out at once
         began = time.perf_counter()
         self.stats.sent += 1
         with self._translate_errors(method, path, idempotent, attempt):

@@ -52,6 +52,7 @@ APTEN_UPDATE_ROUTES = ("PATCH /leads/{id}", "PUT /leads/{id}", "POST /leads/{id}
 logger = logging.getLogger(__name__)
 
 DEFAULT_RATE_LIMIT_PER_S = 10.0
+_NOT_CONFIG = ("name", "sandbox_key", "rate_budget")  # fields the config file cannot set
 DEFAULT_CONCURRENCY = 8
 
 
@@ -78,6 +79,9 @@ class TargetProfile:
     allow_http: bool = False
     # A literal key only for the built-in sandbox profiles; real targets use api_key_env.
     sandbox_key: Secret | None = field(default=None, repr=False)
+    # The Prefect global concurrency limit every worker's requests to this target draw from
+    # (`leadpipe-rate-<name>`); set by flows when a Prefect API is in play, not by the config.
+    rate_budget: str | None = None
 
     def __post_init__(self) -> None:
         if self.vendor not in DEFAULT_BASE_URLS:
@@ -111,7 +115,7 @@ class TargetProfile:
         vendor = table.get("vendor")
         if not isinstance(vendor, str):
             raise ProfileError(f"target {name}: `vendor` is required (omni, apten or octanist)")
-        known = {f for f in cls.__dataclass_fields__ if f not in ("name", "sandbox_key")}
+        known = {f for f in cls.__dataclass_fields__ if f not in _NOT_CONFIG}
         unknown = set(table) - known
         if unknown:
             raise ProfileError(f"target {name}: unknown setting(s) {', '.join(sorted(unknown))}")

@@ -45,7 +45,7 @@ from connectors.exceptions import (
     VendorError,
 )
 
-__all__ = ["UNREACHABLE_AFTER", "PlannedOp", "PushReport", "push"]
+__all__ = ["UNREACHABLE_AFTER", "PlannedOp", "PushReport", "earlier_results", "push"]
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +281,14 @@ class _Progress:
         logger.info(
             "pushed %d of %d (%.0f rows/s, about %.0f s left)", self.done, self.total, rate, left
         )
+
+
+def earlier_results(
+    journal: Journal, run_id: str, planned: set[str]
+) -> dict[int, tuple[str, OpResult]]:
+    """`PushReport.earlier` of a push of all of `planned`, when it goes out in partitions:
+    each partition's push only knows its own ops and counts the others' as earlier."""
+    return _earlier(journal.ops(run_id).iter_rows(named=True), planned)
 
 
 def _earlier(

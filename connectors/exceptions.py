@@ -10,6 +10,7 @@
         │   ├── LeadNotFound            404
         │   └── LeadConflict            409 (e.g. Octanist: several leads match)
         ├── FatalVendorError (exit 3)   the run cannot go on: 401/403, bad or missing key
+        │   └── BudgetUnavailable       the Prefect API holding the global rate budget fails
         └── PayloadRejected             refused before sending: the vendor cannot do this
     CannotProceedError (schemas.exceptions)
     └── JournalUnavailable (exit 3)     the journal database cannot be opened or written
@@ -25,6 +26,7 @@ from schemas.exceptions import CannotProceedError, ImporterError
 
 __all__ = [
     "AmbiguousWriteError",
+    "BudgetUnavailable",
     "FatalVendorError",
     "JournalUnavailable",
     "LeadConflict",
@@ -91,6 +93,11 @@ class FatalVendorError(VendorError, CannotProceedError):
     """Bad or missing API key, or access denied: stop the run after the first one."""
 
     exit_code = 3
+
+
+class BudgetUnavailable(FatalVendorError):
+    """The global rate budget (a Prefect concurrency limit) cannot be reached or is gone:
+    sending without it could exceed the vendor's limit N times over, so the run stops."""
 
 
 class PayloadRejected(VendorError):
