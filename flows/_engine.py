@@ -1,9 +1,14 @@
 """The engine switch: one ordered list of stages, run in-process or as a Prefect flow.
 
 A stage is a named function from a run state to the next run state. `run_stages` walks the
-list once, timing each stage; what runs a stage is the `runner`: `run_locally` calls it,
+list once, timing each stage and sampling its peak memory; what runs a stage is the `runner`:
+`run_locally` calls it,
 `run_as_task` calls it as a Prefect task (inside a flow, so it shows in the Prefect UI).
 Stages hold no Prefect code, so both engines produce the same state by construction.
+
+With `--runner dask` the job's flow runs on a `prefect_dask.DaskTaskRunner` and
+`flows._dask.run_on_dask` is the runner: the same stages, the CPU-heavy ones and the push
+split into partitions that run as Prefect tasks on Dask workers.
 
 Prefect itself is imported only when a job runs with `--engine prefect`: importing it costs
 ~1.6 s, and `lazy_flow` builds each job's Prefect flow on its first call instead of at import.
@@ -13,6 +18,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +31,7 @@ from schemas.exceptions import ImporterError
 __all__ = [
     "Engine",
     "Stage",
+    "StageTimes",
     "LazyFlow",
     "failing_quietly",
     "lazy_flow",
@@ -31,6 +40,8 @@ __all__ = [
     "run_job",
     "run_locally",
     "run_stages",
+    "stage_memory",
+    "stage_runner",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,6 +80,16 @@ def run_as_task(stage: Stage[State], state: State) -> State:
     )
     result: State = _result_of(as_task(state, return_state=True))
     return result
+
+
+def stage_runner(engine: Engine, options: Any) -> Runner[Any]:
+    """What runs each stage of a job with these options: Dask (`options.dask` set), a Prefect
+    task, or a plain call."""
+    if getattr(options, "dask", None) is not None:
+        from flows._dask import run_on_dask
+
+        return run_on_dask
+    return run_as_task if engine == "prefect" else run_locally
 
 
 def failing_quietly(run: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,6 +149,11 @@ def run_job(
     `execute` inside a flow run); either way the summary the job wrote."""
     if engine == "local":
         return execute(options, "local")
+    if getattr(options, "dask", None) is not None:
+        from flows._dask import run_flow_on_dask
+
+        dask_summary: dict[str, Any] = run_flow_on_dask(job_flow, options)
+        return dask_summary
     summary: dict[str, Any] = run_flow(job_flow, options)
     return summary
 
@@ -144,15 +170,91 @@ def _result_of(state: Any) -> Any:
     return outcome
 
 
+class StageTimes(dict[str, float]):
+    """Seconds per stage (the dict itself), and each stage's peak resident memory in MB."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memory_mb: dict[str, float] = {}
+
+
+def stage_memory(durations: dict[str, float]) -> dict[str, float]:
+    """The peak RSS per stage `run_stages` measured along with `durations` (empty if none)."""
+    return dict(durations.memory_mb) if isinstance(durations, StageTimes) else {}
+
+
 def run_stages(
     stages: Sequence[Stage[State]], state: State, runner: Runner[State]
-) -> tuple[State, dict[str, float]]:
-    """Run the stages in order with `runner`; return the last state and seconds per stage."""
-    durations: dict[str, float] = {}
+) -> tuple[State, StageTimes]:
+    """Run the stages in order with `runner`; return the last state and seconds per stage
+    (with each stage's peak RSS in `.memory_mb`)."""
+    durations = StageTimes()
     for stage in stages:
         logger.info("stage %s started", stage.name)
         started = time.perf_counter()
-        state = runner(stage, state)
+        with PeakRSS() as peak:
+            state = runner(stage, state)
         durations[stage.name] = round(time.perf_counter() - started, 4)
-        logger.info("stage %s finished in %.2f s", stage.name, durations[stage.name])
+        durations.memory_mb[stage.name] = round(peak.mb, 1)
+        logger.info(
+            "stage %s finished in %.2f s, peak RSS %.0f MB",
+            stage.name,
+            durations[stage.name],
+            peak.mb,
+        )
     return state, durations
+
+
+class PeakRSS:
+    """The largest resident set size of this process while the block runs, in MB (`.mb`).
+
+    A daemon thread reads /proc/self/statm every `SAMPLE_S`; `getrusage`'s lifetime peak is
+    exact whenever it grew during the block, so a spike between two samples still counts.
+    Off Linux only the getrusage part works (a block below the earlier peak reads 0 there).
+    """
+
+    SAMPLE_S = 0.02
+
+    def __init__(self) -> None:
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
+
+    def __enter__(self) -> PeakRSS:
+        self._floor = _lifetime_peak_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        peak = _lifetime_peak_mb()
+        if peak > self._floor:
+            self.mb = max(self.mb, peak)
+
+    def _sample(self) -> None:
+        while True:
+            self.mb = max(self.mb, _current_rss_mb())
+            if self._stop.wait(self.SAMPLE_S):
+                return
+
+
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 0.0
+
+
+def _current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_MB
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _lifetime_peak_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # kilobytes on Linux, bytes on macOS
+    return float(peak) / (2**20 if sys.platform == "darwin" else 2**10)

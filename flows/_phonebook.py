@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import phonenumbers
 import polars as pl
 
-from transforms.phones import PHONE_RESULT_SCHEMA, PhoneBook
+from transforms.phones import KEY_COLUMNS, PHONE_RESULT_SCHEMA, PhoneBook
 
-__all__ = ["load_phone_book", "save_phone_book"]
+__all__ = ["PhoneBooks", "load_phone_book"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +41,62 @@ def load_phone_book(home: Path) -> PhoneBook:
     return PhoneBook(known)
 
 
-def save_phone_book(home: Path, book: PhoneBook) -> None:
-    """Add what this run resolved to the cache."""
-    if book.added.is_empty():
-        return
-    path = _path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    merged = pl.concat([book.known, book.added]).unique(["phone_key", "region"], keep="last")
-    partial = path.with_name(path.name + ".partial")
-    # zstd's fastest level: half the time of the default level 3 (~0.4 s per 1M numbers).
-    merged.write_parquet(partial, compression_level=1)
-    os.replace(partial, path)
+class PhoneBooks:
+    """The phone cache for a run in partitions: each partition gets a book over the cache as
+    it was when the run started, and what it parsed is set aside (in `scratch` when given, so
+    memory does not grow with the file) until `save` adds all of it to the cache at once.
+
+    A number met again in a later partition is parsed again (the answer is the same) but set
+    aside once (its key's 64-bit hash is remembered), so what is set aside never repeats a key
+    and `save` appends it to the cache in one streaming pass; the summary's `phones` facts are
+    those of a run in one piece.
+    """
+
+    def __init__(self, home: Path, scratch: Path | None) -> None:
+        self.home = home
+        self.known = load_phone_book(home).known
+        self.scratch = scratch
+        self._added: list[pl.DataFrame | Path] = []
+        self._seen = pl.Series("_key", [], dtype=pl.UInt64)
+        self.parsed = 0
+
+    @contextmanager
+    def book(self) -> Iterator[PhoneBook]:
+        """A book for one partition; what it parsed is set aside when the block ends."""
+        book = PhoneBook(self.known)
+        yield book
+        self.set_aside(book.added)
+
+    def set_aside(self, parsed: pl.DataFrame) -> None:
+        """What one partition parsed (in a book over `known`), kept for `save` once per key."""
+        keys = parsed.select(pl.struct(KEY_COLUMNS).hash(11).alias("_key")).to_series()
+        fresh = ~keys.is_in(self._seen.implode())
+        added = parsed.filter(fresh)
+        if added.is_empty():
+            return
+        self._seen = pl.concat([self._seen, keys.filter(fresh)])
+        self.parsed += added.height
+        if self.scratch is None:
+            self._added.append(added)
+            return
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        path = self.scratch / f"phones-{len(self._added):05d}.parquet"
+        added.write_parquet(path, compression="lz4", statistics=False)
+        self._added.append(path)
+
+    def save(self) -> dict[str, int]:
+        """Add what the partitions parsed to the cache; the run's `phones` facts."""
+        facts = {"parsed": self.parsed, "known_before": self.known.height}
+        if not self._added:
+            return facts
+        path = _path(self.home)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        added = [
+            a.lazy() if isinstance(a, pl.DataFrame) else pl.scan_parquet(a) for a in self._added
+        ]
+        partial = path.with_name(path.name + ".partial")
+        # No key repeats (see the class docstring; `resolve` never parses a known key), so the
+        # cache grows by appending, streamed: a 10M-number run never holds its numbers twice.
+        pl.concat([self.known.lazy(), *added]).sink_parquet(partial, compression_level=1)
+        os.replace(partial, path)
+        return facts

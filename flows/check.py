@@ -2,14 +2,21 @@
 
 `CHECK_STAGES` is the job, written once; `run_check` runs it with either engine. Each stage is
 one call into `transforms/` plus the bookkeeping of the run state.
+
+Large files go through in partitions of `partition_rows` rows (`transforms.partitions`): the
+reader spills the records to Parquet, map, normalise and validate run one partition at a time,
+dedupe reads only narrow columns of all of them, and the report is streamed to its files. A
+file of one partition stays in memory throughout; results are the same either way.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
@@ -21,20 +28,28 @@ from flows._engine import (
     Stage,
     failing_quietly,
     lazy_flow,
-    run_as_task,
     run_job,
-    run_locally,
     run_stages,
+    stage_memory,
+    stage_runner,
 )
-from flows._phonebook import load_phone_book, save_phone_book
+from flows._phonebook import PhoneBooks
 from flows.config import CheckOptions
 from schemas.fields import CHECK_OUTCOMES
-from transforms.dedupe import dedupe
+from transforms.dedupe import dedupe, duplicate_marks
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.normalise import normalise
+from transforms.partitions import Parts, row_ranges
 from transforms.read import SourceTable, read_source
-from transforms.report import build_report, count_outcomes, top_reasons, write_report
-from transforms.report_html import write_report_html
+from transforms.report import (
+    build_report,
+    count_outcomes,
+    row_count,
+    top_reasons,
+    write_report_rows,
+    write_summary,
+)
+from transforms.report_html import PageRows, write_report_html
 from transforms.validate import validate
 
 __all__ = [
@@ -57,58 +72,112 @@ class CheckState:
     frame: pl.DataFrame | None = None
     rows: pl.DataFrame | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    # The frame in partitions (prepare stages); `frame`, when set, is the newer of the two.
+    parts: Parts | None = None
+    # `check`'s report rows, written part by part instead of held (`rows` stays None), and
+    # what report.html needs of them.
+    rows_written: pl.LazyFrame | None = None
+    page_rows: PageRows | None = None
 
     def need_frame(self) -> pl.DataFrame:
-        assert self.frame is not None, "a stage ran before the one that makes its input"
-        return self.frame
+        """The whole frame in memory (collected from the partitions if need be)."""
+        if self.frame is not None:
+            return self.frame
+        assert self.parts is not None, "a stage ran before the one that makes its input"
+        return self.parts.collect()
+
+    def need_parts(self) -> Parts:
+        """The frame in partitions (one, in memory, when a stage left a whole frame)."""
+        if self.frame is not None:
+            return Parts.single(self.frame)
+        assert self.parts is not None, "a stage ran before the one that makes its input"
+        return self.parts
+
+    def report_rows(self) -> pl.DataFrame | pl.LazyFrame:
+        """The report rows, held or as written."""
+        rows = self.rows if self.rows is not None else self.rows_written
+        assert rows is not None, "the summary needs the report stage first"
+        return rows
 
 
 # The stages below serve every job whose state extends CheckState (check, plan, import).
 S = TypeVar("S", bound=CheckState)
 
 
+def _scratch(state: CheckState) -> Path:
+    return state.options.out_dir / ".scratch"
+
+
 def _read(state: S) -> S:
     opts = state.options
-    table = read_source(opts.source, scratch=opts.out_dir / ".scratch", sheet=opts.sheet)
-    return replace(state, table=table, frame=table.frame)
+    table = read_source(opts.source, scratch=_scratch(state), sheet=opts.sheet, spill=True)
+    return replace(state, table=table, frame=None, parts=None)
 
 
 def _map(state: S) -> S:
-    assert state.table is not None
+    table = state.table
+    assert table is not None
     mapping = resolve_mapping(
-        state.table.headers, preset=state.options.preset, mapping_file=state.options.mapping
+        table.headers, preset=state.options.preset, mapping_file=state.options.mapping
     )
-    frame = apply_mapping(state.need_frame().lazy(), mapping).collect()
+    ranges = row_ranges(table.rows, state.options.partition_rows)
+    mapped = (
+        apply_mapping(table.partition(offset, length).lazy(), mapping).collect()
+        for offset, length in ranges
+    )
+    scratch = _scratch(state) / "parts" if len(ranges) > 1 else None
+    parts = Parts.build(mapped, scratch=scratch, name="map")
     # The raw text is consumed: keep the table's facts, not a second copy of the file.
-    facts_only = replace(state.table, frame=state.table.frame.clear())
-    return replace(state, table=facts_only, mapping=mapping, frame=frame)
+    facts_only = replace(table, frame=table.frame.clear())
+    return replace(state, table=facts_only, mapping=mapping, frame=None, parts=parts)
 
 
 def _normalise(state: S) -> S:
-    opts = state.options
-    book = load_phone_book(opts.home)
-    normalised = normalise(state.need_frame().lazy(), book, default_region=opts.default_region)
-    # In memory: the streaming engine (polars' default) runs the lookups' order-keeping joins
-    # ~2x slower, ~1 s of a warm run at 1M rows; the frame is in memory already anyway.
-    frame = normalised.collect(engine="in-memory")
-    save_phone_book(opts.home, book)
-    phones = {"parsed": book.added.height, "known_before": book.known.height}
-    return replace(state, frame=frame, facts={**state.facts, "phones": phones})
+    opts, parts = state.options, state.need_parts()
+    books = PhoneBooks(opts.home, parts.scratch)
+
+    def one(frame: pl.DataFrame) -> pl.DataFrame:
+        with books.book() as book:
+            normalised = normalise(frame.lazy(), book, default_region=opts.default_region)
+            # In memory: the streaming engine (polars' default) runs the lookups' order-keeping
+            # joins ~2x slower, ~1 s of a warm run at 1M rows; the frame is in memory anyway.
+            return normalised.collect(engine="in-memory")
+
+    parts = parts.map(one, "normalise")
+    phones = books.save()
+    return replace(state, frame=None, parts=parts, facts={**state.facts, "phones": phones})
 
 
 def _validate(state: S) -> S:
-    return replace(state, frame=validate(state.need_frame()))
+    return replace(state, frame=None, parts=state.need_parts().map(validate, "validate"))
 
 
 def _dedupe(state: S) -> S:
-    return replace(
-        state, frame=dedupe(state.need_frame().lazy(), state.options.duplicates).collect()
+    parts, policy = state.need_parts(), state.options.duplicates
+    if len(parts.items) == 1:
+        deduped = parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
+        return replace(state, frame=None, parts=deduped)
+    marks = duplicate_marks(parts.scan(), policy).collect()
+    deduped = parts.map(
+        lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
+        "dedupe",
     )
+    return replace(state, frame=None, parts=deduped)
 
 
-def _report(state: S) -> S:
-    rows = build_report(state.need_frame().lazy()).collect()
-    return replace(state, rows=rows, frame=None)
+def _report(state: CheckState) -> CheckState:
+    """The report rows of each partition in turn, appended to rows.parquet and rows.csv."""
+    out_dir, page = state.options.out_dir, PageRows()
+
+    def reported() -> Iterator[pl.DataFrame]:
+        for frame in state.need_parts().frames():
+            rows = build_report(frame.lazy()).collect()
+            page.add(rows)
+            yield rows
+
+    write_report_rows(reported(), out_dir)
+    written = pl.scan_parquet(out_dir / "rows.parquet")
+    return replace(state, frame=None, parts=None, rows_written=written, page_rows=page)
 
 
 def prepare_stages(state_type: type[S]) -> tuple[Stage[S], ...]:
@@ -132,12 +201,12 @@ CHECK_STAGES: tuple[Stage[CheckState], ...] = (
 def _execute(options: CheckOptions, engine: Engine) -> dict[str, Any]:
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    runner = run_as_task if engine == "prefect" else run_locally
+    runner = stage_runner(engine, options)
     state, durations = run_stages(CHECK_STAGES, CheckState(options), runner)
-    assert state.rows is not None
     summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
-    write_report(state.rows, summary, options.out_dir)
-    write_report_html(state.rows, summary, options.out_dir)
+    write_summary(summary, options.out_dir)
+    assert state.page_rows is not None
+    write_report_html(state.page_rows, summary, options.out_dir)
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
     publish_summary(summary)
     return summary
@@ -164,13 +233,12 @@ def _summary(
     started: datetime,
     seconds: float,
 ) -> dict[str, Any]:
-    assert state.rows is not None
     return {
         "job": "check",
         "mode": "check",
         "dry_run": True,
         "target": None,
-        "counts": count_outcomes(state.rows, CHECK_OUTCOMES),
+        "counts": count_outcomes(state.report_rows(), CHECK_OUTCOMES),
         "requests": RequestStats().counts(),  # check sends nothing
         **summary_basics(state, durations, engine, started, seconds),
     }
@@ -184,8 +252,8 @@ def summary_basics(
     seconds: float,
 ) -> dict[str, Any]:
     """The summary keys every job shares: run, source, mapping, options, reasons, timings."""
-    opts, table, mapping, rows = state.options, state.table, state.mapping, state.rows
-    assert table is not None and mapping is not None and rows is not None
+    opts, table, mapping, rows = state.options, state.table, state.mapping, state.report_rows()
+    assert table is not None and mapping is not None
     return {
         "run_id": opts.run_id,
         "engine": engine,
@@ -208,10 +276,11 @@ def summary_basics(
             "dropped_columns": list(mapping.dropped),
         },
         "options": {"default_region": opts.default_region, "duplicates": opts.duplicates},
-        "rows": rows.height,
+        "rows": row_count(rows),
         "reasons": top_reasons(rows),
         "phones": state.facts.get("phones", {}),
         "durations": durations,
+        "memory_mb": stage_memory(durations),
         "seconds": round(seconds, 3),
         "started_at": started.isoformat(timespec="seconds"),
         "out_dir": str(opts.out_dir),

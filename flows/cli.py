@@ -14,6 +14,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,7 @@ from rich.table import Table
 
 from flows.config import (
     CheckOptions,
+    dask_choice,
     engine_choice,
     leadpipe_home,
     load_config,
@@ -59,6 +61,20 @@ ConfigOpt = Annotated[
 ]
 EngineOpt = Annotated[
     str | None, typer.Option("--engine", help="prefect (default; env LEADPIPE_ENGINE) or local.")
+]
+RunnerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--runner",
+        help="local (default; env LEADPIPE_RUNNER) or dask: heavy stages and the push per "
+        "partition on Dask.",
+    ),
+]
+DaskAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address", help="Scheduler of a running Dask cluster (default: a LocalCluster)."
+    ),
 ]
 
 
@@ -102,6 +118,8 @@ def check(
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Read, map, normalise and validate an export; write a per-row report. Sends nothing."""
@@ -113,6 +131,7 @@ def _check(args: dict[str, Any], as_json: bool) -> None:
     conf = load_config(args["config"])
     run_id = new_run_id()
     mapping = pick(args["mapping"], conf, "mapping")
+    engine = engine_choice(args["engine"], conf)
     options = CheckOptions(
         source=args["source"],
         out_dir=Path(pick(args["out"], conf, "out", f"runs/{run_id}")),
@@ -123,16 +142,17 @@ def _check(args: dict[str, Any], as_json: bool) -> None:
         default_region=_upper(pick(args["default_region"], conf, "default_region")),
         duplicates=pick(args["duplicates"], conf, "duplicates", "last"),
         sheet=pick(args["sheet"], conf, "sheet"),
+        dask=dask_choice(args["runner"], args["dask_address"], conf, engine),
     )
     from flows.check import run_check
 
     with _progress(enabled=not as_json):
-        summary = run_check(options, engine_choice(args["engine"], conf))
+        summary = run_check(options, engine)
     _finish(summary, as_json)
 
 
 # Arguments of a command that are not options of the job.
-_NOT_FLAGS = ("source", "config", "engine", "as_json")
+_NOT_FLAGS = ("source", "config", "engine", "as_json", "runner", "dask_address")
 
 TargetOpt = Annotated[
     str,
@@ -156,6 +176,8 @@ def plan_command(
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Dry run: what an import would create, update or skip, and its requests. Sends nothing."""
@@ -183,6 +205,8 @@ def import_command(
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Send the minimal creates and updates to the target; report every row."""
@@ -205,6 +229,8 @@ def reconcile_command(
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Compare the file with the target field by field. Writes nothing to the target."""
@@ -218,8 +244,10 @@ def reconcile_command(
         options = sync_options(
             conf, source=args["source"], run_id=new_run_id(), dry_run=True, **flags
         )
+        engine = engine_choice(args["engine"], conf)
+        dask = dask_choice(args["runner"], args["dask_address"], conf, engine)
         with _progress(enabled=not as_json):
-            summary = run_reconcile(options, engine_choice(args["engine"], conf))
+            summary = run_reconcile(replace(options, dask=dask), engine)
         _finish(summary, as_json)
 
     _guard(_reconcile)
@@ -289,11 +317,13 @@ def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | N
     run_id = resume or new_run_id()
     flags = {k: v for k, v in args.items() if k not in _NOT_FLAGS}
     options = sync_options(conf, source=args["source"], run_id=run_id, dry_run=dry_run, **flags)
+    engine = engine_choice(args["engine"], conf)
+    options = replace(options, dask=dask_choice(args["runner"], args["dask_address"], conf, engine))
     from flows.sync import run_sync
 
     try:
         with _progress(enabled=not as_json):
-            summary = run_sync(options, engine_choice(args["engine"], conf))
+            summary = run_sync(options, engine)
     except KeyboardInterrupt:
         # Requests cut short stay `sent` in the journal: a resume looks before it re-creates.
         _err.print(

@@ -6,6 +6,8 @@
     preset = "hubspot"
     duplicates = "first"
     engine = "local"
+    runner = "dask"                       # CPU-heavy stages and the push per partition on Dask
+    dask_address = "tcp://10.0.0.5:8786"  # a running scheduler (default: a LocalCluster)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import phonenumbers
 from pydantic import SecretStr
@@ -26,18 +28,22 @@ from flows._engine import Engine
 from flows.exceptions import ConfigError
 from transforms.dedupe import DuplicatePolicy
 from transforms.diff import Blanks
+from transforms.partitions import DEFAULT_PARTITION_ROWS
 from transforms.plan import Mode
 
 __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_HOME",
     "CheckOptions",
+    "DaskSettings",
     "SyncOptions",
     "check_segment",
+    "dask_choice",
     "engine_choice",
     "leadpipe_home",
     "load_config",
     "new_run_id",
+    "partition_rows",
     "pick",
     "sync_options",
 ]
@@ -46,10 +52,33 @@ DEFAULT_HOME = Path(".leadpipe")
 DEFAULT_ENGINE: Engine = "prefect"
 DEFAULT_DUPLICATES: DuplicatePolicy = "last"
 _ENGINES = ("prefect", "local")
+RunnerName = Literal["local", "dask"]
+_RUNNERS = ("local", "dask")
+# A Dask scheduler address: `tcp://host:port` (or tls://, ucx://; the scheme may be omitted).
+_DASK_ADDRESS = re.compile(r"(?:[a-z]+://)?[A-Za-z0-9._\[\]:-]+:[0-9]{1,5}")
 _POLICIES = ("first", "last", "reject")
 # Run ids and target names become directory names (runs/<run_id>, state/<target>): one plain
 # path segment, so a `--resume ../../x` or a `[targets."../x"]` cannot write elsewhere.
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def partition_rows() -> int:
+    """`LEADPIPE_PARTITION_ROWS` (rows per partition of a large file), else the default."""
+    given = os.environ.get("LEADPIPE_PARTITION_ROWS", "").strip().replace("_", "")
+    if not given:
+        return DEFAULT_PARTITION_ROWS
+    if not given.isdigit() or int(given) < 1:
+        raise ConfigError(f"LEADPIPE_PARTITION_ROWS must be a whole number of rows, not {given!r}")
+    return int(given)
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    """Where a `--runner dask` run sends its per-partition work (see flows/_dask.py)."""
+
+    address: str | None = None  # a running scheduler; None: a LocalCluster for the run
+    workers: int = 2  # processes of that LocalCluster
+    partitions: int = 4  # row ranges of the CPU-heavy stages, and push partitions
 
 
 @dataclass(frozen=True)
@@ -65,9 +94,14 @@ class CheckOptions:
     default_region: str | None = None
     duplicates: DuplicatePolicy = DEFAULT_DUPLICATES
     sheet: str | None = None
+    dask: DaskSettings | None = None  # None: every stage runs in this process
+    # Rows per partition (env LEADPIPE_PARTITION_ROWS): peak memory follows it, not the file.
+    partition_rows: int = field(default_factory=lambda: partition_rows())
 
     def __post_init__(self) -> None:
         check_segment(self.run_id, "run id")
+        if self.partition_rows < 1:
+            raise ConfigError(f"partition rows must be 1 or more, not {self.partition_rows}")
         if (
             self.default_region is not None
             and self.default_region not in phonenumbers.SUPPORTED_REGIONS
@@ -150,6 +184,31 @@ def engine_choice(flag: str | None, config: dict[str, Any]) -> Engine:
     if value not in _ENGINES:
         raise ConfigError(f"--engine must be prefect or local, not {value!r}")
     return cast(Engine, value)
+
+
+def dask_choice(
+    runner: str | None, address: str | None, config: dict[str, Any], engine: Engine
+) -> DaskSettings | None:
+    """--runner (config `runner`, env LEADPIPE_RUNNER, default local): None for local, else
+    where the Dask work goes (--dask-address / `dask_address`, `dask_workers`,
+    `dask_partitions`). Dask runs Prefect tasks, so it needs `--engine prefect`."""
+    value = pick(runner, config, "runner") or os.environ.get("LEADPIPE_RUNNER") or "local"
+    if value not in _RUNNERS:
+        raise ConfigError(f"--runner must be local or dask, not {value!r}")
+    if value == "local":
+        return None
+    if engine != "prefect":
+        raise ConfigError("--runner dask runs Prefect tasks on Dask: it needs --engine prefect")
+    where = pick(address, config, "dask_address")
+    if where is not None and (not isinstance(where, str) or not _DASK_ADDRESS.fullmatch(where)):
+        raise ConfigError(
+            f"--dask-address {where!r} is not a scheduler address (e.g. tcp://10.0.0.5:8786)"
+        )
+    workers, partitions = config.get("dask_workers", 2), config.get("dask_partitions")
+    for key, number in (("dask_workers", workers), ("dask_partitions", partitions)):
+        if number is not None and (type(number) is not int or number < 1):
+            raise ConfigError(f"{key} must be a whole number of at least 1, not {number!r}")
+    return DaskSettings(where, workers, partitions or 2 * workers)
 
 
 def sync_options(

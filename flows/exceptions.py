@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from schemas.exceptions import UsageError
+from schemas.exceptions import CannotProceedError, UsageError
 
-__all__ = ["ConfigError"]
+__all__ = ["ConfigError", "DaskUnavailable"]
 
 
 class ConfigError(UsageError):
     """A flag, an environment variable or leadpipe.toml is wrong."""
+
+
+class DaskUnavailable(CannotProceedError):
+    """The Dask scheduler of a `--runner dask` run does not answer."""

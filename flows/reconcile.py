@@ -25,10 +25,9 @@ from flows._engine import (
     Stage,
     failing_quietly,
     lazy_flow,
-    run_as_task,
     run_job,
-    run_locally,
     run_stages,
+    stage_runner,
 )
 from flows.check import prepare_stages, summary_basics
 from flows.config import SyncOptions
@@ -97,7 +96,7 @@ RECONCILE_STAGES: tuple[Stage[ReconcileState], ...] = (
 
 def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     started, clock = datetime.now(UTC), time.perf_counter()
-    runner = run_as_task if engine == "prefect" else run_locally
+    runner = stage_runner(engine, options)
     state, durations = run_stages(RECONCILE_STAGES, ReconcileState(options), runner)
     summary = _summary(state, durations, engine, started, time.perf_counter() - clock)
     assert state.rows is not None and state.target_only is not None

@@ -33,7 +33,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -43,7 +43,14 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from flows._engine import failing_quietly
-from flows.config import SyncOptions, leadpipe_home, load_config, new_run_id, sync_options
+from flows.config import (
+    SyncOptions,
+    dask_choice,
+    leadpipe_home,
+    load_config,
+    new_run_id,
+    sync_options,
+)
 from flows.exceptions import ConfigError
 from flows.sync import run_sync
 from schemas.exceptions import CannotProceedError
@@ -101,7 +108,7 @@ class Schedule:
     def sync_options(self, source: Path, run_id: str) -> SyncOptions:
         """The import options of one run of this schedule, for the file `source`."""
         out = str(self.conf.get("out", DEFAULT_OUT)).format(schedule=self.name, run_id=run_id)
-        return sync_options(
+        options = sync_options(
             self.conf,
             source=source,
             run_id=run_id,
@@ -111,6 +118,8 @@ class Schedule:
             mapping=self._path("mapping"),
             state_file=self._path("state_file"),
         )
+        # `runner = "dask"` (and `dask_address`) at the top level: the import runs on Dask.
+        return replace(options, dask=dask_choice(None, None, self.conf, "prefect"))
 
     def _path(self, key: str) -> Path | None:
         value = self.conf.get(key)

@@ -28,13 +28,12 @@ from flows._engine import (
     Stage,
     failing_quietly,
     lazy_flow,
-    run_as_task,
     run_job,
-    run_locally,
     run_stages,
+    stage_runner,
 )
 from flows._phonebook import load_phone_book
-from flows._targets import Target, resolve_target
+from flows._targets import Target, resolve_target, with_rate_budget
 from flows.check import CheckState, prepare_stages, summary_basics
 from flows.config import SyncOptions
 from schemas.fields import IMPORT_OUTCOMES, PLAN_OUTCOMES, REPORT_COLUMNS
@@ -52,6 +51,8 @@ __all__ = [
     "SYNC_STAGES",
     "SyncState",
     "import_leads",
+    "journal_plan",
+    "open_journal",
     "run_sync",
     "sync_summary",
     "target_stages",
@@ -88,7 +89,7 @@ T = TypeVar("T", bound=SyncState)
 
 def _snapshot(state: T) -> T:
     opts = state.options
-    target = resolve_target(opts.target, opts.targets, opts.home)
+    target = with_rate_budget(resolve_target(opts.target, opts.targets, opts.home))
     state = replace(state, target=target)
     if opts.state_file is not None:
         return replace(state, snapshot=_snapshot_from_file(opts, target.profile.vendor))
@@ -136,9 +137,11 @@ def _match(state: T) -> T:
     rows = build_report(state.need_frame().lazy()).with_columns(
         pl.col("status").replace(aliases) if aliases else pl.col("status")
     )
-    target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
+    # The target's leads in the file's normal form, computed once: `match` and `diff` both
+    # read them (left lazy, the normalising ran twice: ~5 s of a 1M-lead plan).
+    target = _normal_target(state.snapshot, state.options)
     matched = (
-        match(rows, target)
+        match(rows, target.lazy())
         .with_columns(
             pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
             for c in ("match_status", "match_by", "matched_id", "match_reason")
@@ -148,8 +151,12 @@ def _match(state: T) -> T:
     if state.snapshot.state_source == "written":
         state = replace(state, snapshot=asyncio.run(_refresh_matched(state, matched)))
         assert state.snapshot is not None
-        target = normalise_target(state.snapshot.leads.lazy(), load_phone_book(state.options.home))
-    return replace(state, frame=matched, target_leads=target.collect())
+        target = _normal_target(state.snapshot, state.options)
+    return replace(state, frame=matched, target_leads=target)
+
+
+def _normal_target(snapshot: Snapshot, options: SyncOptions) -> pl.DataFrame:
+    return normalise_target(snapshot.leads.lazy(), load_phone_book(options.home)).collect()
 
 
 async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
@@ -176,7 +183,8 @@ def _diff(state: T) -> T:
     changed = diff(
         state.need_frame().lazy(), target, fields, blanks=state.options.blanks, mapped=mapped
     )
-    return replace(state, frame=changed.collect())
+    # The target's leads were for the diff alone: let them go before the plan and the reports.
+    return replace(state, frame=changed.collect(), target_leads=None)
 
 
 def _plan(state: T) -> T:
@@ -193,9 +201,22 @@ def _plan(state: T) -> T:
 def _push(state: T) -> T:
     if state.options.dry_run:
         return replace(state, requests=RequestStats().counts())
+    journal, ops = journal_plan(state)
+    pushed, requests = asyncio.run(_send(state, journal, ops))
+    journal.close()
+    return replace(state, pushed=pushed, requests=requests)
+
+
+def open_journal(options: SyncOptions) -> Journal:
+    """The run's journal: `journal_url`, else SQLite under LEADPIPE_HOME."""
+    url = options.journal_url.get_secret_value() if options.journal_url else None
+    return Journal(url or sqlite_url(options.home / "journal.db"))
+
+
+def journal_plan(state: SyncState) -> tuple[Journal, list[PlannedOp]]:
+    """The push's requests, journaled as planned for this run (a resume keeps what it has)."""
     opts, frame = state.options, state.need_frame()
-    url = opts.journal_url.get_secret_value() if opts.journal_url else None
-    journal = Journal(url or sqlite_url(opts.home / "journal.db"))
+    journal = open_journal(opts)
     assert state.target is not None
     journal.start_run(
         opts.run_id, profile=state.target.profile.name, source=str(opts.source), mode=opts.mode
@@ -204,9 +225,7 @@ def _push(state: T) -> T:
     journal.plan(
         opts.run_id, [{"op_id": o.op_id, "source_row": o.source_row, "op": o.op} for o in ops]
     )
-    pushed, requests = asyncio.run(_send(state, journal, ops))
-    journal.close()
-    return replace(state, pushed=pushed, requests=requests)
+    return journal, ops
 
 
 async def _send(
@@ -442,7 +461,7 @@ SYNC_STAGES: tuple[Stage[SyncState], ...] = (
 
 def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
     started, clock = datetime.now(UTC), time.perf_counter()
-    runner = run_as_task if engine == "prefect" else run_locally
+    runner = stage_runner(engine, options)
     state, durations = run_stages(SYNC_STAGES, SyncState(options), runner)
     summary = sync_summary(state, durations, engine, started, time.perf_counter() - clock)
     write_run(state, summary)

@@ -23,7 +23,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One temporary Prefect server for the whole session (~15 s to start)."""
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # no telemetry writes at start-up
@@ -31,6 +31,21 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def prefect_harness(_prefect_server: None) -> Iterator[None]:
+    """The session's Prefect server, with the events client stopped when the test ends.
+
+    A flow run leaves Prefect's events client connected by websocket on a background thread,
+    and its keepalive pings draw from the global `random` every 20-30 s. Left running, that
+    thread changes `random`'s state under later Hypothesis tests, which Hypothesis reports as
+    an error. Draining the worker closes the socket; the next flow run opens a new one.
+    """
+    yield
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=30)
 
 
 @contextmanager
@@ -79,6 +94,20 @@ def live_sandbox() -> Iterator[str]:
 
     with running(create_app(seed=1)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def dask_address(_prefect_server: None) -> Iterator[str]:
+    """The scheduler of a LocalCluster of 2 worker processes for the session's `--runner dask`
+    tests, passed by address as an existing cluster would be. Started after the Prefect
+    harness, so the workers inherit its environment; each test's settings reach them with
+    their tasks."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        yield cluster.scheduler_address
 
 
 POSTGRES_SKIP = (

@@ -15,7 +15,7 @@ import polars as pl
 from schemas.fields import IDENTITY_FIELDS
 from transforms.validate import ISSUES
 
-__all__ = ["DUPLICATE", "DuplicatePolicy", "dedupe"]
+__all__ = ["DUPLICATE", "DuplicatePolicy", "dedupe", "duplicate_marks"]
 
 DuplicatePolicy = Literal["first", "last", "reject"]
 DUPLICATE = "_duplicate"
@@ -41,6 +41,40 @@ def dedupe(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
         marked.select(_ROW, DUPLICATE), on=_ROW, how="left", maintain_order="left"
     )
     return pl.concat([lf, found.select(DUPLICATE)], how="horizontal")
+
+
+def duplicate_marks(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
+    """`source_row` and `_duplicate` of the rows `dedupe` marks, for a frame too big to hold.
+
+    Out of core: a first pass keeps per row only its validity and a 64-bit hash of each key, and
+    picks the rows whose hash another valid row shares; only those rows' real keys are read
+    again and go through `dedupe` (a hash collision only adds a row that then shares nothing).
+    Every row of a group shares its key, so each group is whole among the rows picked.
+
+        >>> lf = pl.LazyFrame({"source_row": [2, 3], "_issues": [[], []], "email": ["a", "a"],
+        ...     "target_id": None, "external_id": None, "phone": None})
+        >>> duplicate_marks(lf, "last").collect()["source_row"].to_list()
+        [2]
+    """
+    valid = pl.col(ISSUES).list.len() == 0
+    hashed = lf.select(
+        "source_row",
+        *[
+            pl.when(valid & pl.col(k).is_not_null()).then(pl.col(k).hash(7)).alias(k)
+            for k in IDENTITY_FIELDS
+        ],
+    )
+    shared = pl.any_horizontal(
+        *[pl.col(k).is_not_null() & pl.col(k).is_duplicated() for k in IDENTITY_FIELDS]
+    )
+    picked = hashed.filter(shared).select("source_row").collect()
+    candidates = lf.filter(pl.col("source_row").is_in(picked.get_column("source_row").implode()))
+    narrow = candidates.select("source_row", ISSUES, *IDENTITY_FIELDS)
+    return (
+        dedupe(narrow, policy)
+        .filter(pl.col(DUPLICATE).is_not_null())
+        .select("source_row", DUPLICATE)
+    )
 
 
 def _shared(key: str) -> pl.Expr:

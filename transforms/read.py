@@ -18,16 +18,17 @@ import re
 import shutil
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from transforms.exceptions import ReadError
 
-__all__ = ["SourceTable", "read_source"]
+__all__ = ["SourceTable", "Spilled", "read_source"]
 
 READ_ERROR = "_read_error"
 _SAMPLE_BYTES = 256 * 1024
@@ -56,8 +57,27 @@ _LINE_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 
 
 @dataclass(frozen=True)
+class Spilled:
+    """Records kept in a Parquet file instead of memory (`read_source(..., spill=True)`).
+
+    `columns` turn the file's columns into the table's (names, text); `errors` holds the few
+    records with a `_read_error`, by position (`_row`, from 0).
+    """
+
+    path: Path
+    height: int
+    columns: tuple[pl.Expr, ...]
+    errors: pl.DataFrame
+    source_file: str = ""
+
+
+@dataclass(frozen=True)
 class SourceTable:
-    """A source file read as text: the frame plus what the reader found out about it."""
+    """A source file read as text: the frame plus what the reader found out about it.
+
+    A spilled table's `frame` is empty (it only gives the columns); `partition` reads any
+    range of its records either way.
+    """
 
     frame: pl.DataFrame
     headers: tuple[str, ...]
@@ -66,23 +86,36 @@ class SourceTable:
     delimiter: str | None = None
     sheet: str | None = None
     ignored_columns: tuple[str, ...] = field(default=())
+    spilled: Spilled | None = None
 
     @property
     def rows(self) -> int:
-        return self.frame.height
+        return self.spilled.height if self.spilled is not None else self.frame.height
+
+    def partition(self, offset: int, length: int) -> pl.DataFrame:
+        """Records `offset` .. `offset + length - 1` (from 0), as `frame.slice` would give them."""
+        if self.spilled is None:
+            return self.frame.slice(offset, length)
+        return _spilled_range(self.spilled, offset, length).select(self.frame.columns)
 
 
-def read_source(path: Path, *, scratch: Path, sheet: str | None = None) -> SourceTable:
+def read_source(
+    path: Path, *, scratch: Path, sheet: str | None = None, spill: bool = False
+) -> SourceTable:
     """Read any supported export into a `SourceTable` (columns all `pl.String`).
 
-    `scratch` is a folder for transcoded or decompressed copies of large text files.
+    `scratch` is a folder for transcoded or decompressed copies of large text files. With
+    `spill`, delimited text is parsed into a Parquet file in `scratch` by polars' streaming
+    engine and a Parquet source is scanned where it lies, so memory does not grow with the
+    file; `SourceTable.partition` then reads ranges of records. XLSX and NDJSON are read whole
+    either way (so is a CSV only Python's reader can split: a quote inside an unquoted field).
     """
     if not path.exists():
         raise ReadError("file not found", path=str(path))
     if path.is_dir():
         raise ReadError("is a folder, not a file", path=str(path))
     try:
-        table = _read_by_format(path, _detect_format(path), scratch, sheet)
+        table = _read_by_format(path, _detect_format(path), scratch, sheet, spill)
     except ReadError as exc:
         if exc.path in (None, str(path)):
             raise
@@ -118,16 +151,20 @@ def _detect_format(path: Path) -> str:
     return _FORMATS.get(suffix, "csv")
 
 
-def _read_by_format(path: Path, fmt: str, scratch: Path, sheet: str | None) -> SourceTable:
+def _read_by_format(
+    path: Path, fmt: str, scratch: Path, sheet: str | None, spill: bool
+) -> SourceTable:
     if fmt == "parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, spill)
     if fmt == "xlsx":
         return _read_xlsx(path, sheet)
     if fmt == "ndjson":
         return _read_ndjson(path)
+    spill_to = scratch / "source.parquet" if spill else None
     if fmt == "csv.gz":
-        return _read_delimited(_gunzip(path, scratch), "csv.gz", scratch, forced_delimiter=None)
-    return _read_delimited(path, fmt, scratch, forced_delimiter="\t" if fmt == "tsv" else None)
+        gunzipped = _gunzip(path, scratch)
+        return _read_delimited(gunzipped, "csv.gz", scratch, None, spill_to)
+    return _read_delimited(path, fmt, scratch, "\t" if fmt == "tsv" else None, spill_to)
 
 
 def _gunzip(path: Path, scratch: Path) -> Path:
@@ -149,7 +186,7 @@ def _gunzip(path: Path, scratch: Path) -> Path:
 
 
 def _read_delimited(
-    path: Path, fmt: str, scratch: Path, forced_delimiter: str | None
+    path: Path, fmt: str, scratch: Path, forced_delimiter: str | None, spill_to: Path | None
 ) -> SourceTable:
     encoding = _detect_encoding(path)
     if encoding == _NOT_UTF8:
@@ -164,18 +201,41 @@ def _read_delimited(
         raise ReadError("file is empty", path=str(path))
     delimiter = forced_delimiter or _detect_delimiter(sample)
     headers = _read_header(sample, delimiter, path)
-    frame, counts = _scan_counted(utf8_path, delimiter, len(headers), path)
-    frame = frame.with_columns(_ragged_reason(counts, len(headers)))
-    _refuse_wrong_delimiter(frame, delimiter, path)
-    frame, ignored = _drop_blank_headers(frame, headers, path)
-    return SourceTable(
-        frame=frame,
-        headers=tuple(h for h in headers if h),
-        format=fmt,
-        encoding=encoding,
-        delimiter=delimiter,
-        ignored_columns=ignored,
+    records, counts = _scan_counted(utf8_path, delimiter, len(headers), path, spill_to)
+    _refuse_wrong_delimiter(counts, len(headers), delimiter, path)
+    columns, ignored = _named_columns(records.lazy(), headers, path)
+    named = tuple(h for h in headers if h)
+    facts = SourceTable(
+        pl.DataFrame(), named, fmt, encoding, delimiter=delimiter, ignored_columns=ignored
     )
+    if records.path is None:
+        with_reason = records.lazy().with_columns(_ragged_reason(counts, len(headers)))
+        return replace(facts, frame=with_reason.select(*columns, READ_ERROR).collect())
+    no_error = pl.lit(None, pl.String).alias(READ_ERROR)
+    spilled = Spilled(
+        records.path, records.height, (*columns, no_error), _ragged_errors(counts, len(headers))
+    )
+    return replace(facts, frame=_spilled_range(spilled, 0, 0), spilled=spilled)
+
+
+@dataclass(frozen=True)
+class _Records:
+    """Records as `_c0`.. text columns: a frame in memory, or a Parquet file (spilled)."""
+
+    frame: pl.DataFrame | None = None
+    path: Path | None = None
+
+    def lazy(self) -> pl.LazyFrame:
+        if self.frame is not None:
+            return self.frame.lazy()
+        assert self.path is not None
+        return pl.scan_parquet(self.path)
+
+    @property
+    def height(self) -> int:
+        if self.frame is not None:
+            return self.frame.height
+        return int(self.lazy().select(pl.len()).collect().item())
 
 
 def _detect_encoding(path: Path) -> str:
@@ -342,8 +402,8 @@ def _refuse_duplicates(headers: list[str], path: Path) -> None:
 
 
 def _scan_counted(
-    path: Path, delimiter: str, width: int, source: Path
-) -> tuple[pl.DataFrame, np.ndarray]:
+    path: Path, delimiter: str, width: int, source: Path, spill_to: Path | None
+) -> tuple[_Records, np.ndarray]:
     """The records as text and how many fields each had.
 
     Counting every record with the stdlib reader costs ~2 s a million rows, so polars reads
@@ -355,19 +415,19 @@ def _scan_counted(
     field (`He said "hi"`, `=HYPERLINK("a","b")`), and the stdlib's lenient reading is kept
     (a row it splits differently is ragged); otherwise a quote was left open: refused.
     """
-    frame = _scan_strict(path, delimiter, width)
-    counts = None if frame is None else _recount(path, frame, delimiter, width)
-    if frame is not None and counts is not None:
-        return frame, counts
+    records = _scan_strict(path, delimiter, width, spill_to)
+    counts = None if records is None else _recount(path, records, delimiter, width)
+    if records is not None and counts is not None:
+        return records, counts
     every = _field_counts(path, delimiter)
     try:
-        frame = _scan_text(path, delimiter, width)
+        records = _scan_text(path, delimiter, width, spill_to=spill_to)
     except pl.exceptions.PolarsError:
-        frame = None
-    if frame is not None and frame.height == len(every) - 1:
-        return frame, every[1:]
+        records = None
+    if records is not None and records.height == len(every) - 1:
+        return records, every[1:]
     if len(every) == _line_count(path):
-        return _read_lenient(path, delimiter, width), every[1:]
+        return _Records(_read_lenient(path, delimiter, width)), every[1:]
     raise ReadError(
         "records could not be delimited consistently (is a quote left open?)", path=str(source)
     )
@@ -409,26 +469,30 @@ def _has_lone_cr(path: Path) -> bool:
     return pending
 
 
-def _scan_strict(path: Path, delimiter: str, width: int) -> pl.DataFrame | None:
+def _scan_strict(path: Path, delimiter: str, width: int, spill_to: Path | None) -> _Records | None:
     try:
-        return _scan_text(path, delimiter, width, strict=True)
+        return _scan_text(path, delimiter, width, strict=True, spill_to=spill_to)
     except pl.exceptions.PolarsError:
         return None  # ragged or malformed: the full count decides and explains
 
 
-def _recount(path: Path, frame: pl.DataFrame, delimiter: str, width: int) -> np.ndarray | None:
+def _recount(path: Path, records: _Records, delimiter: str, width: int) -> np.ndarray | None:
     """Fields per record where polars leaves doubt; None when records and lines do not pair up."""
-    counts = np.full(frame.height, width, dtype=np.int64)
-    short = frame.get_column(frame.columns[-1]).is_null().to_numpy(writable=True)
-    if frame.height and not _ends_with_newline(path):
+    last = records.lazy().select(pl.col(f"_c{width - 1}").is_null()).collect().to_series()
+    counts = np.full(last.len(), width, dtype=np.int64)
+    short = last.to_numpy(writable=True)
+    if last.len() and not _ends_with_newline(path):
         short[-1] = True  # polars drops an empty last field at the very end of the file
     unsure = np.flatnonzero(short)
     if not unsure.size:
         return counts
-    lines = pl.read_lines(path).to_series()
-    if lines.len() != frame.height + 1:
+    # Scanned, not read: only the doubtful lines are kept in memory.
+    lines = pl.scan_lines(path, row_index_name="_line")
+    if lines.select(pl.len()).collect().item() != last.len() + 1:
         return None  # a record spans lines: count them all
-    texts = lines.gather(unsure + 1).to_list()
+    wanted = pl.Series(unsure + 1, dtype=pl.Int64)
+    picked = lines.filter(pl.col("_line").cast(pl.Int64).is_in(wanted.implode())).collect()
+    texts = picked.get_column("line").to_list()
     # The trailing blank line proves the last text closed its quotes: each text is one record.
     found = list(map(len, _csv_reader([*texts, ""], delimiter)))
     if len(found) != len(texts) + 1:
@@ -455,10 +519,26 @@ def _csv_reader(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
     return csv.reader(lines, delimiter=delimiter)
 
 
-def _scan_text(path: Path, delimiter: str, width: int, *, strict: bool = False) -> pl.DataFrame:
-    """Records as `_c0`..: `strict` refuses a record with too many fields instead of cutting it."""
+def _scan_text(
+    path: Path, delimiter: str, width: int, *, strict: bool = False, spill_to: Path | None = None
+) -> _Records:
+    """Records as `_c0`..: `strict` refuses a record with too many fields instead of cutting it.
+
+    With `spill_to`, the streaming engine parses the file into that Parquet file instead.
+    """
+    if spill_to is None:
+        return _Records(frame=_csv_reading(pl.read_csv, path, delimiter, width, strict))
+    spill_to.parent.mkdir(parents=True, exist_ok=True)
+    scan = _csv_reading(pl.scan_csv, path, delimiter, width, strict)
+    # lz4: the scratch copy is read once more and deleted, so speed beats size.
+    scan.sink_parquet(spill_to, compression="lz4")
+    return _Records(path=spill_to)
+
+
+def _csv_reading(read: Any, path: Path, delimiter: str, width: int, strict: bool) -> Any:
+    """`pl.read_csv` or `pl.scan_csv` with the reader's settings (they take the same ones)."""
     schema = {f"_c{i}": pl.String for i in range(width)}
-    return pl.read_csv(
+    return read(
         path,
         has_header=False,
         skip_rows=1,
@@ -496,46 +576,69 @@ def _ragged_reason(counts: np.ndarray, width: int) -> pl.Expr:
     )
 
 
-def _refuse_wrong_delimiter(frame: pl.DataFrame, delimiter: str, path: Path) -> None:
-    if frame.height < 10:
+def _ragged_errors(counts: np.ndarray, width: int) -> pl.DataFrame:
+    """`_read_error` of the records that have one, by position (`_row`): a spilled table's."""
+    rows = np.flatnonzero(counts != width)
+    frame = pl.DataFrame({"_row": pl.Series(rows, dtype=pl.Int64)})
+    return frame.with_columns(_ragged_reason(counts[rows], width))
+
+
+def _refuse_wrong_delimiter(counts: np.ndarray, width: int, delimiter: str, path: Path) -> None:
+    if counts.size < 10:
         return
-    ragged = frame.select(pl.col(READ_ERROR).str.starts_with("ragged_row").sum()).item()
-    if ragged / frame.height > _MAX_RAGGED_SHARE:
+    ragged = int(((counts != width) & (counts != 0)).sum())  # `ragged_row`, not `empty_row`
+    if ragged / counts.size > _MAX_RAGGED_SHARE:
         raise ReadError(
-            f"{ragged} of {frame.height} rows do not have as many fields as the header "
+            f"{ragged} of {counts.size} rows do not have as many fields as the header "
             f"(delimiter {delimiter!r}); the file is not a consistent table",
             path=str(path),
         )
 
 
-def _drop_blank_headers(
-    frame: pl.DataFrame, headers: list[str], path: Path
-) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    """Unnamed columns that hold nothing are ignored; unnamed columns with values are an error."""
-    keep: dict[str, str] = {}
+def _named_columns(
+    records: pl.LazyFrame, headers: list[str], path: Path
+) -> tuple[list[pl.Expr], tuple[str, ...]]:
+    """The named columns (`_c0` as its header); unnamed columns that hold nothing are ignored,
+    unnamed columns with values are an error."""
+    keep: list[pl.Expr] = []
     ignored: list[str] = []
     for position, name in enumerate(headers):
         column = f"_c{position}"
         if name:
-            keep[column] = name
+            keep.append(pl.col(column).alias(name))
             continue
-        if frame.select(
-            pl.col(column).str.strip_chars().fill_null("").str.len_bytes().max()
-        ).item():
+        longest = records.select(pl.col(column).str.strip_chars().fill_null("").str.len_bytes())
+        if longest.max().collect().item():
             raise ReadError(
                 f"column {position + 1} has no header name but holds values", path=str(path)
             )
         ignored.append(f"column {position + 1}")
-    frame = frame.select(*[pl.col(c).alias(n) for c, n in keep.items()], READ_ERROR)
-    return frame, tuple(ignored)
+    return keep, tuple(ignored)
 
 
 # --- binary formats ---------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> SourceTable:
-    frame = pl.read_parquet(path)
-    return SourceTable(frame=_all_text(frame, path), headers=tuple(frame.columns), format="parquet")
+def _read_parquet(path: Path, spill: bool) -> SourceTable:
+    if not spill:
+        frame = pl.read_parquet(path)
+        return SourceTable(
+            frame=_all_text(frame, path), headers=tuple(frame.columns), format="parquet"
+        )
+    # Scanned where it lies: the text columns are made per partition.
+    schema = pl.read_parquet_schema(path)
+    columns = _text_columns(schema, path)
+    if READ_ERROR not in schema:
+        columns.append(pl.lit(None, dtype=pl.String).alias(READ_ERROR))
+    height = int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    no_errors = pl.DataFrame(schema={"_row": pl.Int64, READ_ERROR: pl.String})
+    spilled = Spilled(path, height, tuple(columns), no_errors)
+    return SourceTable(
+        frame=_spilled_range(spilled, 0, 0),
+        headers=tuple(schema),
+        format="parquet",
+        spilled=spilled,
+    )
 
 
 def _read_ndjson(path: Path) -> SourceTable:
@@ -614,9 +717,17 @@ def _read_xlsx(path: Path, sheet: str | None) -> SourceTable:
 
 def _all_text(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     """Every column as `pl.String`: lists joined with ', ', structs as JSON, numbers as written."""
-    _refuse_pattern_names(frame.columns, path)
+    out = frame.select(_text_columns(frame.schema, path))
+    if READ_ERROR not in out.columns:
+        out = out.with_columns(pl.lit(None, dtype=pl.String).alias(READ_ERROR))
+    return out
+
+
+def _text_columns(schema: Mapping[str, pl.DataType], path: Path) -> list[pl.Expr]:
+    """What `_all_text` makes of each column, as expressions."""
+    _refuse_pattern_names(list(schema), path)
     columns = []
-    for name, dtype in frame.schema.items():
+    for name, dtype in schema.items():
         if isinstance(dtype, pl.List | pl.Array):
             columns.append(pl.col(name).cast(pl.List(pl.String)).list.join(", ").alias(name))
         elif isinstance(dtype, pl.Struct):
@@ -628,13 +739,33 @@ def _all_text(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
             )
         else:
             columns.append(pl.col(name).cast(pl.String).alias(name))
-    out = frame.select(columns)
-    if READ_ERROR not in out.columns:
-        out = out.with_columns(pl.lit(None, dtype=pl.String).alias(READ_ERROR))
-    return out
+    return columns
+
+
+def _spilled_range(spilled: Spilled, offset: int, length: int) -> pl.DataFrame:
+    """Records `offset` .. of a spilled table, with `_read_error` and the source columns."""
+    frame = pl.scan_parquet(spilled.path).slice(offset, length).select(spilled.columns).collect()
+    errors = spilled.errors.filter(pl.col("_row").is_between(offset, offset + frame.height - 1))
+    if errors.height:
+        frame = (
+            frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("_row"))
+            .join(errors, on="_row", how="left", maintain_order="left", suffix="_found")
+            .with_columns(pl.coalesce(f"{READ_ERROR}_found", READ_ERROR).alias(READ_ERROR))
+            .drop("_row", f"{READ_ERROR}_found")
+        )
+    return frame.with_columns(
+        pl.lit(spilled.source_file).alias("source_file"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + offset + 2).alias("source_row"),
+    )
 
 
 def _with_source_columns(table: SourceTable, source_file: str) -> SourceTable:
+    if table.spilled is not None:
+        spilled = replace(table.spilled, source_file=source_file)
+        frame = _spilled_range(spilled, 0, 0).select(
+            "source_file", "source_row", *table.headers, READ_ERROR
+        )
+        return replace(table, frame=frame, spilled=spilled)
     frame = table.frame.with_columns(
         pl.lit(source_file).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),

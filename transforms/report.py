@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,18 @@ from schemas.fields import CANONICAL_FIELDS, COMPANION_FIELDS, REPORT_COLUMNS
 from transforms.dedupe import DUPLICATE
 from transforms.validate import ISSUES
 
-__all__ = ["build_report", "count_outcomes", "neutralise_formulas", "top_reasons", "write_report"]
+__all__ = [
+    "build_report",
+    "count_outcomes",
+    "neutralise_formulas",
+    "row_count",
+    "top_reasons",
+    "write_report",
+    "write_report_rows",
+    "write_summary",
+]
+
+Rows = pl.DataFrame | pl.LazyFrame
 
 _LEAD_COLUMNS = tuple(f for f in (*CANONICAL_FIELDS, *COMPANION_FIELDS) if f not in REPORT_COLUMNS)
 _NULL_COLUMNS: dict[str, pl.DataType] = {
@@ -66,18 +77,26 @@ def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
     ).select(*REPORT_COLUMNS, *_LEAD_COLUMNS)
 
 
-def count_outcomes(rows: pl.DataFrame, outcomes: tuple[str, ...]) -> dict[str, int]:
+def row_count(rows: Rows) -> int:
+    """How many rows, held or lazy (a scan of rows.parquet reads only its metadata)."""
+    if isinstance(rows, pl.DataFrame):
+        return rows.height
+    return int(rows.select(pl.len()).collect().item())
+
+
+def count_outcomes(rows: Rows, outcomes: tuple[str, ...]) -> dict[str, int]:
     """Rows per outcome, every listed outcome present (zero where none)."""
-    counted = dict(rows.group_by("outcome").len().iter_rows())
+    counted = dict(rows.lazy().group_by("outcome").len().collect().iter_rows())
     return {o: int(counted.get(o, 0)) for o in outcomes} | {
         str(o): int(n) for o, n in counted.items() if o not in outcomes
     }
 
 
-def top_reasons(rows: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
+def top_reasons(rows: Rows, limit: int = 10) -> list[dict[str, Any]]:
     """The most frequent reason codes, each with its count and the first row that has it."""
     top = (
-        rows.filter(pl.col("reason_code").is_not_null())
+        rows.lazy()
+        .filter(pl.col("reason_code").is_not_null())
         .group_by("reason_code")
         .agg(
             pl.len().alias("count"),
@@ -87,7 +106,7 @@ def top_reasons(rows: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
         .sort(["count", "reason_code"], descending=[True, False])
         .head(limit)
     )
-    return top.to_dicts()
+    return top.collect().to_dicts()
 
 
 def neutralise_formulas(text: str | pl.Expr) -> pl.Expr:
@@ -124,7 +143,20 @@ def _json_list(name: str) -> pl.Expr:
 
 def write_report(rows: pl.DataFrame, summary: Mapping[str, Any], out_dir: Path) -> None:
     """Write rows.parquet, rows.csv and summary.json into `out_dir` (each atomically)."""
+    write_report_rows(rows, out_dir)
+    write_summary(summary, out_dir)
+
+
+def write_report_rows(rows: pl.DataFrame | Iterable[pl.DataFrame], out_dir: Path) -> None:
+    """Write rows.parquet and rows.csv into `out_dir` (each atomically).
+
+    `rows` may come as consecutive parts (a report larger than memory): each part is appended
+    to both files as it comes, so only one part is ever held.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(rows, pl.DataFrame):
+        _write_parts(rows, out_dir)
+        return
     # rows.parquet on a second thread while rows.csv is written here: each writer keeps about
     # one core busy, and polars lets go of the GIL while it writes.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rows-parquet") as pool:
@@ -134,6 +166,31 @@ def write_report(rows: pl.DataFrame, summary: Mapping[str, Any], out_dir: Path) 
         )
         _atomic(out_dir / "rows.csv", lambda p: _csv_ready(rows.lazy()).sink_csv(p))
         parquet.result()
+
+
+def _write_parts(parts: Iterable[pl.DataFrame], out_dir: Path) -> None:
+    import pyarrow.parquet as pq
+
+    parquet, csv = out_dir / ".rows.parquet.partial", out_dir / ".rows.csv.partial"
+    writer: pq.ParquetWriter | None = None
+    with csv.open("wb") as text:
+        for number, part in enumerate(parts):
+            table = part.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    parquet, table.schema, compression="zstd", compression_level=1
+                )
+            writer.write_table(table)
+            _csv_ready(part.lazy()).collect().write_csv(text, include_header=number == 0)
+    assert writer is not None, "a report has at least one part, maybe empty"
+    writer.close()
+    os.replace(parquet, out_dir / "rows.parquet")
+    os.replace(csv, out_dir / "rows.csv")
+
+
+def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
+    """Write summary.json into `out_dir` (atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     _atomic(
         out_dir / "summary.json",
         lambda p: p.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"),

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTENTION_OUTCOMES",
+    "PageRows",
     "MAX_TABLE_ROWS",
     "REPORT_ORDER",
     "render_report",
@@ -164,17 +165,27 @@ _TOP_REASONS = 12
 
 
 def render_report(
-    rows: pl.DataFrame,
+    rows: pl.DataFrame | PageRows,
     summary: Mapping[str, Any],
     *,
     target_only: pl.DataFrame | None = None,
     max_rows: int = MAX_TABLE_ROWS,
 ) -> str:
-    """The whole `report.html` page for one run, as text."""
+    """The whole `report.html` page for one run, as text.
+
+    `PageRows` (a report too big to hold, gathered part by part) give what the page counts and
+    shows; the summary must then carry `counts` and `rows`.
+    """
+    shown = None
+    if isinstance(rows, PageRows):
+        shown = _without_null_types(rows.shown())
+        rows = rows.counted()
     rows = _without_null_types(rows)
     recon = _is_reconcile(rows, summary)
     counts = _counts(rows, summary, recon, target_only)
-    attention, attention_total = _attention(rows, recon, max_rows)
+    attention, attention_total = _attention(rows if shown is None else shown, recon, max_rows)
+    if shown is not None:
+        attention_total = rows.filter(pl.col("outcome").is_in(ATTENTION_OUTCOMES)).height
     target_rows, target_total = _target_only(target_only, max_rows)
     mismatches = _mismatches(rows) if recon else pl.DataFrame()
     field_counts = _field_counts(rows, mismatches, recon)
@@ -206,7 +217,7 @@ def render_report(
 
 
 def write_report_html(
-    rows: pl.DataFrame,
+    rows: pl.DataFrame | PageRows,
     summary: Mapping[str, Any],
     out_dir: Path,
     target_only: pl.DataFrame | None = None,
@@ -218,6 +229,61 @@ def write_report_html(
     partial.write_text(render_report(rows, summary, target_only=target_only), encoding="utf-8")
     os.replace(partial, target)
     return target
+
+
+class PageRows:
+    """What the page needs of report rows that come part by part (in row order): the rows it
+    counts (needing a look, or updates) with the narrow columns its charts use (`counted`),
+    and all columns of the rows its table shows (`shown`). `render_report` computes from them
+    what it would from the whole rows (not for a reconciliation)."""
+
+    _NARROW = ("source_file", "source_row", "outcome", "reason_code", "reason", "changed_fields")
+
+    def __init__(self, max_rows: int = MAX_TABLE_ROWS) -> None:
+        self.max_rows = max_rows
+        self._empty = pl.DataFrame()
+        self._seen = 0
+        self._counted: list[pl.DataFrame] = []
+        self._shown: pl.DataFrame | None = None
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Take the next part's report rows."""
+        if not self._seen:
+            self._empty = rows.clear()
+        numbered = rows.with_row_index("_at", self._seen)
+        self._seen += rows.height
+        if not {"outcome", "source_row"} <= set(rows.columns):
+            return
+        narrow = [c for c in self._NARROW if c in rows.columns]
+        counted = pl.col("outcome").is_in([*ATTENTION_OUTCOMES, *_UPDATES])
+        self._counted.append(numbered.filter(counted).select("_at", *narrow))
+        severity = {word: i for i, word in enumerate(ATTENTION_OUTCOMES)}
+        rank = pl.col("outcome").replace_strict(severity, default=None, return_dtype=pl.Int32)
+        wide = [c for c in rows.columns if c not in narrow]
+        candidates = (
+            numbered.with_columns(rank.alias("_r"))
+            .filter(pl.col("_r").is_not_null())
+            .select("_r", "source_row", "_at", *wide)
+        )
+        both = candidates if self._shown is None else pl.concat([self._shown, candidates])
+        self._shown = both.sort("_r", "source_row").head(self.max_rows)
+
+    def counted(self) -> pl.DataFrame:
+        """The rows needing a look and the updates, in the narrow columns."""
+        narrow = [c for c in self._NARROW if c in self._empty.columns]
+        if not self._counted:
+            return self._empty.select(narrow)
+        return pl.concat(self._counted).select(narrow)
+
+    def shown(self) -> pl.DataFrame:
+        """All columns of the first `max_rows` rows needing a look, most severe first."""
+        if self._shown is None:
+            return self._empty
+        at = self._shown.select("_at")
+        counted = pl.concat(self._counted).join(at, on="_at", how="semi", maintain_order="left")
+        wide = self._shown.drop("_r", "source_row")
+        joined = counted.join(wide, on="_at", how="inner", maintain_order="right")
+        return joined.select(self._empty.columns)
 
 
 def _without_null_types(rows: pl.DataFrame) -> pl.DataFrame:
@@ -491,17 +557,20 @@ def _problem_rows(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _durations(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Stage durations with their share of the stages' total."""
+    """Stage durations with their share of the stages' total, and each stage's peak RSS."""
     durations = summary.get("durations")
     if not isinstance(durations, Mapping):
         return []
     stages = {str(k): float(v) for k, v in durations.items() if isinstance(v, int | float)}
+    memory = summary.get("memory_mb")
+    peaks = memory if isinstance(memory, Mapping) else {}
     total = sum(stages.values())
     return [
         {
             "stage": stage,
             "seconds": f"{seconds:.3f}",
             "share": round(100 * seconds / total) if total else 0,
+            "peak_mb": f"{peaks[stage]:,.0f}" if isinstance(peaks.get(stage), int | float) else "",
         }
         for stage, seconds in stages.items()
     ]

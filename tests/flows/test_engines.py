@@ -13,8 +13,7 @@ import pytest
 from flows.check import run_check
 from flows.config import CheckOptions
 from tests.conftest import SAMPLES
-
-VOLATILE = {"run_id", "engine", "durations", "seconds", "started_at", "out_dir"}
+from tests.flows.summaries import stable
 
 
 @pytest.mark.prefect
@@ -37,14 +36,14 @@ def test_prefect_and_local_engines_agree(prefect_harness: None, tmp_path: Path) 
             "dedupe",
             "report",
         ]
+        assert list(summary["memory_mb"]) == list(summary["durations"])
+        assert all(peak > 0 for peak in summary["memory_mb"].values())
         results[engine] = (summary, pl.read_parquet(tmp_path / engine / "rows.parquet"))
     (local_summary, local_rows), (prefect_summary, prefect_rows) = (
         results["local"],
         results["prefect"],
     )
-    assert {k: v for k, v in local_summary.items() if k not in VOLATILE} == {
-        k: v for k, v in prefect_summary.items() if k not in VOLATILE
-    }
+    assert stable(local_summary) == stable(prefect_summary)
     assert local_rows.equals(prefect_rows)
     assert local_rows.height == 20
 
@@ -157,9 +156,7 @@ def test_every_job_gives_the_same_rows_and_summary_with_both_engines(
         results["local"],
         results["prefect"],
     )
-    assert {k: v for k, v in local_summary.items() if k not in VOLATILE} == {
-        k: v for k, v in prefect_summary.items() if k not in VOLATILE
-    }
+    assert stable(local_summary) == stable(prefect_summary)
     differing = [c for c in local_rows.columns if not local_rows[c].equals(prefect_rows[c])]
     assert not differing, local_rows.select(differing).hstack(
         prefect_rows.select(pl.all().name.suffix("_prefect")).select(

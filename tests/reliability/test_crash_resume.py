@@ -203,10 +203,13 @@ class Importer:
 
 
 def _written_since(folder: Path, since: datetime) -> bool:
+    """A file under `folder` written since `since`, not counting Prefect's files or the
+    preparation's scratch partitions (`.scratch`: the run directory holds them from the read on)."""
     if not folder.exists():
         return False
     stamp = since.timestamp()
-    files = (p for p in folder.rglob("*") if p.is_file() and "prefect" not in p.parts)
+    ignored = {"prefect", ".scratch"}
+    files = (p for p in folder.rglob("*") if p.is_file() and not ignored & set(p.parts))
     return any(p.stat().st_mtime >= stamp for p in files)
 
 

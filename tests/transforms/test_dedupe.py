@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from tests.transforms.frames import normalised
-from transforms.dedupe import DUPLICATE, dedupe
+from transforms.dedupe import DUPLICATE, dedupe, duplicate_marks
 from transforms.validate import validate
 
 ROWS = [
@@ -56,3 +56,15 @@ def test_no_row_is_lost(policy: str) -> None:
         out.filter(pl.col(DUPLICATE).is_not_null())["source_row"].n_unique()
         == out.filter(pl.col(DUPLICATE).is_not_null()).height
     )
+
+
+@pytest.mark.parametrize("policy", ["first", "last", "reject"])
+def test_duplicate_marks_out_of_core_are_dedupes_marks(policy: str) -> None:
+    """`duplicate_marks` (hashes first, real values for the few sharing rows) marks exactly
+    the rows `dedupe` marks, with the same messages."""
+    frame = validate(normalised(ROWS))
+    marked = dedupe(frame.lazy(), policy).collect()  # type: ignore[arg-type]
+    expected = marked.filter(pl.col(DUPLICATE).is_not_null()).select("source_row", DUPLICATE)
+    found = duplicate_marks(frame.lazy(), policy).collect()  # type: ignore[arg-type]
+    assert found.sort("source_row").to_dicts() == expected.sort("source_row").to_dicts()
+    assert found.height > 0

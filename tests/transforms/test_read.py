@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import transforms.read
 from transforms.exceptions import ReadError
@@ -257,3 +258,32 @@ def test_a_quote_inside_an_unquoted_field_is_read_as_it_stands(tmp_path: Path) -
         (4, "quoted, fine", "b@x.io", None),
         (5, '5" screen', "c@x.io", None),
     ]
+
+
+_BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in _BAD.iterdir() if p.is_file()))
+def test_spilled_partitions_read_as_the_whole_file(name: str, tmp_path: Path) -> None:
+    """`spill=True` (Parquet in scratch, read in ranges) gives the frame, facts and errors that
+    reading the file whole does, whatever the range size."""
+    whole = _read_or_error(_BAD / name, tmp_path / "whole", spill=False)
+    spilled = _read_or_error(_BAD / name, tmp_path / "spilled", spill=True)
+    if isinstance(whole, str):
+        assert spilled == whole
+        return
+    assert isinstance(spilled, tuple)
+    (frame, facts), (table, spilled_facts) = whole, spilled
+    assert spilled_facts == facts
+    for size in (1, 2, 1000):
+        parts = [table.partition(o, size) for o in range(0, max(table.rows, 1), size)]
+        assert_frame_equal(pl.concat(parts), frame)
+
+
+def _read_or_error(path: Path, scratch: Path, *, spill: bool) -> object:
+    try:
+        table = read_source(path, scratch=scratch, spill=spill)
+    except ReadError as exc:
+        return str(exc)
+    facts = (table.headers, table.format, table.encoding, table.delimiter, table.rows)
+    return (table.frame if not spill else table), facts

@@ -27,7 +27,7 @@ from tests.transforms.report_frames import (
     target_only_leads,
 )
 from transforms.reconcile import RECON_STATUSES
-from transforms.report_html import REPORT_ORDER, render_report, write_report_html
+from transforms.report_html import REPORT_ORDER, PageRows, render_report, write_report_html
 
 
 class _Page(HTMLParser):
@@ -262,3 +262,18 @@ def test_degenerate_inputs_still_give_a_page(rows: pl.DataFrame, summary: dict[s
     html = render_report(rows, summary, target_only=pl.DataFrame())
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert "Rows that need attention" in html
+
+
+@pytest.mark.parametrize("part", [1, 7, 1000])
+def test_page_rows_gathered_in_parts_give_the_page_of_the_whole(part: int) -> None:
+    """`PageRows` (report rows part by part, for a file in partitions) give the same page:
+    counts, reasons, field changes and the capped attention table, most severe first."""
+    rows = plan_rows(hostile=False)
+    summary = plan_summary(rows)
+    page = PageRows(max_rows=20)
+    for offset in range(0, rows.height, part):
+        page.add(rows.slice(offset, part))
+    whole = render_report(rows, summary, max_rows=20)
+    parted = render_report(page, summary, max_rows=20)
+    assert table_data(parted, "attention_table") == table_data(whole, "attention_table")
+    assert _Page(parted).visible().replace(" ", "") == _Page(whole).visible().replace(" ", "")

@@ -1,0 +1,95 @@
+"""`make bench`'s one table, assembled from made-up results (nothing is run or timed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from benchmarks.__main__ import Outcome, _table
+from benchmarks._measure import Measurement
+from benchmarks._settings import Settings
+from benchmarks.check_vs_baseline import CheckResult, SizeResult
+from benchmarks.import_throughput import ImportResult
+from benchmarks.phone_parity import Parity, PhoneResult
+
+SETTINGS = Settings(
+    rows=1_000_000,
+    seed=7,
+    baseline_budget_s=60,
+    baseline_sample=20_000,
+    phone_values=500_000,
+    import_rows=100_000,
+    bare_sample=10_000,
+)
+
+
+def _check() -> CheckResult:
+    summary = {
+        "counts": {"valid": 90, "invalid": 10},
+        "durations": {"read": 0.5, "normalise": 2.0},
+        "memory_mb": {"read": 210.0, "normalise": 1234.5},
+    }
+    baseline = Measurement("naive baseline (pandas loop)", 100_000, 100.0, 150.0)
+    check = Measurement("leadpipe check (local)", 100_000, 4.0, 1300.0, extra=summary)
+    return CheckResult([SizeResult(100_000, Path("export.csv"), "cached", baseline, check)])
+
+
+def _import(push_s: float, rerun_s: float, sent: int) -> ImportResult:
+    first = Measurement(
+        "leadpipe import",
+        100_000,
+        300.0,
+        400.0,
+        extra={
+            "durations": {"snapshot": 1.0, "push": push_s},
+            "memory_mb": {"snapshot": 300.0, "push": 380.0},
+            "requests": {"sent": 100_000},
+            "counts": {"created": 100_000},
+        },
+    )
+    again = Measurement(
+        "no-change re-run",
+        100_000,
+        rerun_s,
+        350.0,
+        extra={"requests": {"sent": sent}, "counts": {"unchanged": 100_000}},
+    )
+    return ImportResult(100_000, first, again, bare_rows=10_000, bare_seconds=25.0)
+
+
+def _render(outcomes: list[Outcome]) -> str:
+    console = Console(width=250, record=True)
+    console.print(_table(outcomes, SETTINGS, elapsed=812.0))
+    return console.export_text()
+
+
+def test_every_goal_shows_goal_measured_and_met() -> None:
+    parity = Parity(500_000, 400_000, 0, 0.002, 50_000, 2.0, 20.0)
+    outcomes = [
+        Outcome("check vs naive baseline", 30.0, _check()),
+        Outcome("scale", 0.0, missing="not measured: benchmarks.scale is not on this branch"),
+        # push 100k in 280 s = 357 rows/s against the bare loop's 400: 89 %
+        Outcome("import", 400.0, _import(push_s=280.0, rerun_s=45.0, sent=0)),
+        Outcome("phones", 20.0, PhoneResult(parity, 26_000, 0.001)),
+    ]
+
+    text = _render(outcomes)
+
+    assert "25.0× baseline" in text
+    assert "1,234" in text  # the normalise stage's peak RSS
+    assert "89% of bare loop" in text and "≥ 80%" in text
+    assert "15.0% of first import" in text and "≤ 10%" in text  # 45 s of 300 s: not met
+    assert "not measured: benchmarks.scale is not on this branch" in text
+    assert "goals met: 3 of 4 measured" in text  # push, requests sent, parity; not the re-run
+    assert "total benchmark time 812 s" in text
+    assert all(o.ok for o in outcomes[:1] + outcomes[2:])
+
+
+def test_a_failed_part_shows_and_fails_the_run() -> None:
+    failed = Outcome("import", 3.0, missing="failed: the sandbox did not start")
+
+    text = _render([failed])
+
+    assert "failed: the sandbox did not start" in text
+    assert not failed.ok

@@ -1,0 +1,15 @@
+"""What two runs of the same job may differ in: their identity, timings and memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Keys of summary.json that describe the run, not its rows.
+VOLATILE = frozenset(
+    {"run_id", "engine", "durations", "memory_mb", "seconds", "started_at", "out_dir"}
+)
+
+
+def stable(summary: dict[str, Any]) -> dict[str, Any]:
+    """`summary` without the keys two equal runs may differ in."""
+    return {k: v for k, v in summary.items() if k not in VOLATILE}

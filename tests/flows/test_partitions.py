@@ -1,0 +1,98 @@
+"""A file checked in partitions gives the report it gives in one piece.
+
+The same messy inputs (the demo export: bad phones and emails, duplicates; the bad-input
+corpus' ragged and blank rows; a Parquet copy) run with tiny partitions (7 or 250 rows: many
+partitions, duplicate pairs split across them, the reader's spilled ranges) and with the
+default, under each duplicate policy; rows.parquet, rows.csv and the summary must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from flows.check import run_check
+from flows.config import CheckOptions
+from flows.exceptions import ConfigError
+from tests.conftest import SAMPLES
+from tests.flows.summaries import stable
+
+BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
+
+
+def _check(source: Path, out: Path, home: Path, rows: int, policy: str) -> dict[str, Any]:
+    options = CheckOptions(
+        source=source,
+        out_dir=out,
+        run_id="r",
+        home=home,
+        duplicates=policy,  # type: ignore[arg-type]
+        partition_rows=rows,
+    )
+    return run_check(options, "local")
+
+
+def _same_reports(source: Path, tmp_path: Path, policy: str, rows: int = 7) -> dict[str, Any]:
+    whole = _check(source, tmp_path / "whole", tmp_path / "home-w", 1_000_000, policy)
+    parts = _check(source, tmp_path / "parts", tmp_path / "home-p", rows, policy)
+    assert stable(parts) == stable(whole)
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "parts" / "rows.parquet"),
+        pl.read_parquet(tmp_path / "whole" / "rows.parquet"),
+    )
+    for name in ("rows.csv",):
+        assert (tmp_path / "parts" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+    page = (tmp_path / "parts" / "report.html").read_text()
+    assert page.count("<tr") == (tmp_path / "whole" / "report.html").read_text().count("<tr")
+    assert not (tmp_path / "parts" / ".scratch").exists()
+    return whole
+
+
+@pytest.mark.parametrize("policy", ["first", "last", "reject"])
+def test_the_demo_export_in_partitions_reports_as_in_one_piece(tmp_path: Path, policy: str) -> None:
+    # 2,000 rows in 8 partitions (each costs ~0.2 s: pandera, the phone engine).
+    summary = _same_reports(SAMPLES / "demo_leads.csv", tmp_path, policy, rows=250)
+    # The export has what the partitions must not lose: invalid rows and duplicates.
+    assert summary["counts"]["invalid"] > 0 and summary["counts"]["duplicate"] > 0
+    assert summary["rows"] > 250 * 7
+
+
+@pytest.mark.parametrize("name", ["ragged_rows.csv", "blank_rows_between.csv", "latin1.csv"])
+def test_bad_inputs_in_partitions_report_as_in_one_piece(tmp_path: Path, name: str) -> None:
+    _same_reports(BAD / name, tmp_path, "last")
+
+
+def test_a_parquet_source_in_partitions_reports_as_in_one_piece(tmp_path: Path) -> None:
+    source = tmp_path / "leads.parquet"
+    pl.read_csv(SAMPLES / "hubspot_contacts.csv", infer_schema=False).write_parquet(source)
+    _same_reports(source, tmp_path, "first")
+
+
+def test_a_duplicate_pair_split_across_partitions_is_found(tmp_path: Path) -> None:
+    """Rows 7 and 9 share an email; with 7 rows a partition, they land in different ones."""
+    lines = ["Email,First Name"] + [f"p{i}@example.com,P{i}" for i in range(2, 12)]
+    lines[9 - 1] = "p7@example.com,Again"  # row 9 repeats row 7's email
+    source = tmp_path / "pair.csv"
+    source.write_text("\n".join(lines) + "\n")
+    summary = _check(source, tmp_path / "out", tmp_path / "home", 7, "first")
+    rows = pl.read_parquet(tmp_path / "out" / "rows.parquet")
+    duplicate = rows.filter(pl.col("outcome") == "duplicate")
+    assert duplicate["source_row"].to_list() == [9]
+    assert duplicate["reason"].to_list() == [
+        "same email 'p7@example.com' as row 7, which was kept (policy first)"
+    ]
+    assert summary["counts"]["duplicate"] == 1
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["rows"] == 10
+
+
+def test_the_partition_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADPIPE_PARTITION_ROWS", "250_000")
+    assert CheckOptions(source=Path("a"), out_dir=Path("b"), run_id="r").partition_rows == 250_000
+    monkeypatch.setenv("LEADPIPE_PARTITION_ROWS", "lots")
+    with pytest.raises(ConfigError, match="LEADPIPE_PARTITION_ROWS must be a whole number"):
+        CheckOptions(source=Path("a"), out_dir=Path("b"), run_id="r")
