@@ -1,12 +1,20 @@
 """Run the benchmark suite and print one results table (``make bench``).
 
-Environment: ``BENCH_ROWS`` (default 1,000,000; 100,000 is measured too when
-larger), ``BENCH_SEED`` (default 7), ``BENCH_BASELINE_BUDGET`` (seconds the naive
-baseline may take at one size before it is timed on a sample and extrapolated;
-default 300), ``BENCH_BASELINE_SAMPLE`` (that sample's size; default 200,000) and
-``BENCH_LEADPIPE`` (the command to run instead of the ``leadpipe`` console script) and
-``BENCH_PHONE_VALUES`` (values of the phone engine's parity check; default 5,000,000).
-Progress goes to stderr; stdout gets only the table. Exits 1 if a run failed.
+Environment: ``BENCH_ROWS`` (the largest `check`, default 1,000,000; every other size scales
+with it, so ``BENCH_ROWS=20000`` is a smoke run of every row), ``BENCH_SEED`` (default 7),
+``BENCH_BASELINE_BUDGET`` (seconds the naive baseline may take at one size before it is
+extrapolated; default 60), ``BENCH_BASELINE_SAMPLE`` (the rows it is then timed on, the
+smallest size's first ones; 20,000 at full size), ``BENCH_PHONE_VALUES`` (values of the phone
+engine's parity check; 100,000), ``BENCH_IMPORT_ROWS`` (new leads imported, then
+re-imported unchanged; 100,000), ``BENCH_BARE_SAMPLE`` (creates the bare httpx loop sends,
+half before the import and half after; 10,000), ``BENCH_PREFECT_OVERHEAD=1`` (also time
+Prefect's start-up, off by default), ``BENCH_WARM_CHECK=1`` (also time the largest `check`
+again with a warm phone cache, off by default) and ``BENCH_LEADPIPE`` (the command to run instead of
+the ``leadpipe`` console script).
+
+Each part is one module (one thing measured) whose ``measure(settings, log)`` returns a result
+with its table rows; this file only runs them in order and lays the rows out. Progress and the
+seconds each part took go to stderr; stdout gets only the table. Exits 1 if a run failed.
 """
 
 from __future__ import annotations
@@ -14,231 +22,113 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from rich.console import Console
-from rich.table import Table
 
-from benchmarks._measure import Measurement
-from benchmarks.baseline_naive import measure_baseline
-from benchmarks.check import (
-    OVERHEAD_ROWS,
-    Overhead,
-    measure_checks,
-    measure_prefect_overhead,
-    outcome_counts,
-    stage_durations,
-)
-from benchmarks.generate import cache_path, make_export
-from benchmarks.phone_parity import Parity, check_parity, export_fallback_share
+from benchmarks import check_vs_baseline, import_throughput, phone_parity, rate_limit, scale
+from benchmarks._settings import Settings
+from benchmarks._table import PartResult, Row, build_table, goal_tally
+from benchmarks.check import measure_overhead
 
-SMALL_ROWS = 100_000
-TABLE_WIDTH = 160
+TABLE_WIDTH = 200
+
+Log = Callable[[str], None]
+Measure = Callable[[Settings, Log], PartResult]
 
 
 @dataclass(frozen=True)
-class Settings:
-    rows: int
-    seed: int
-    baseline_budget_s: float
-    baseline_sample: int
-    phone_values: int
+class Part:
+    """One thing measured: its section name and `measure`, or why it is not run."""
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        return cls(
-            rows=int(os.environ.get("BENCH_ROWS", "1_000_000")),
-            seed=int(os.environ.get("BENCH_SEED", "7")),
-            baseline_budget_s=float(os.environ.get("BENCH_BASELINE_BUDGET", "300")),
-            baseline_sample=int(os.environ.get("BENCH_BASELINE_SAMPLE", "200_000")),
-            phone_values=int(os.environ.get("BENCH_PHONE_VALUES", "5_000_000")),
-        )
-
-    @property
-    def sizes(self) -> list[int]:
-        return [SMALL_ROWS, self.rows] if self.rows > SMALL_ROWS else [self.rows]
+    name: str
+    measure: Measure | None
+    absent: str = ""
 
 
-@dataclass
-class SizeResult:
-    """Everything measured at one export size."""
-
-    rows: int
-    export: Path
-    export_note: str
-    baseline: Measurement
-    check: Measurement  # a cold phone cache
-    warm: Measurement  # the same check again, its phone cache filled by the first
+def _opt_in(name: str, variable: str, measure: Measure, cost: str) -> Part:
+    if os.environ.get(variable, "") in ("", "0"):
+        return Part(name, None, f"skipped: {variable}=1 measures it (costs {cost})")
+    return Part(name, measure)
 
 
-@dataclass(frozen=True)
-class PhoneResult:
-    """The phone engine against plain phonenumbers, and its fallback share on an export."""
-
-    parity: Parity
-    export_keys: int
-    export_fallback_share: float
+def _parts() -> list[Part]:
+    """The parts, in table order."""
+    return [
+        Part("check vs naive baseline", check_vs_baseline.measure),
+        Part("scale: check 1M/10M, plan 1M vs 1M leads", scale.measure),
+        Part("import vs bare httpx loop, no-change re-run", import_throughput.measure),
+        Part("rate-limit adherence, 2 workers", rate_limit.measure),
+        Part("phone engine vs phonenumbers", lambda settings, _: phone_parity.measure(settings)),
+        # Not a goal of the issue, and a temporary Prefect server is slow to start.
+        _opt_in(
+            "Prefect start-up overhead",
+            "BENCH_PREFECT_OVERHEAD",
+            lambda settings, _: measure_overhead(settings),
+            "30-60 s",
+        ),
+    ]
 
 
 @dataclass
-class Results:
-    sizes: list[SizeResult] = field(default_factory=list)
-    overhead: Overhead | None = None
-    phones: PhoneResult | None = None
+class Outcome:
+    """One part's result, or why there is none, and what it cost."""
+
+    name: str
+    seconds: float
+    result: PartResult | None = None
+    missing: str = ""
 
     @property
     def ok(self) -> bool:
-        runs = [m for s in self.sizes for m in (s.baseline, s.check, s.warm)]
-        phones_ok = self.phones is None or self.phones.parity.mismatches == 0
-        return all(m.ok for m in runs) and (self.overhead is None or self.overhead.ok) and phones_ok
+        return self.result.ok if self.result is not None else not self.missing.startswith("fail")
+
+    def rows(self) -> list[Row]:
+        if self.result is not None:
+            return self.result.table_rows()
+        return [Row(self.name, note=self.missing, failed=self.missing.startswith("fail"))]
 
 
 def main() -> int:
     settings = Settings.from_env()
     progress = Console(stderr=True)
     started = time.perf_counter()
-    results = Results()
-    for rows in settings.sizes:
-        results.sizes.append(_measure_size(rows, settings, results, progress))
-    progress.log(f"Prefect start-up overhead on {OVERHEAD_ROWS} rows (local, then prefect) …")
-    results.overhead = measure_prefect_overhead(make_export(OVERHEAD_ROWS, settings.seed))
-    progress.log(f"phone engine vs phonenumbers on {settings.phone_values:,} values …")
-    results.phones = _measure_phones(settings, results.sizes[-1].export)
+    outcomes = [_run(part, settings, progress) for part in _parts()]
+    elapsed = time.perf_counter() - started
     # Piped output (make bench | tee) would otherwise wrap at 80 columns.
     out = Console() if sys.stdout.isatty() else Console(width=TABLE_WIDTH)
-    out.print(_table(results, settings, time.perf_counter() - started))
-    return 0 if results.ok else 1
+    out.print(_table(outcomes, settings, elapsed))
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
-def _measure_size(rows: int, settings: Settings, results: Results, progress: Console) -> SizeResult:
-    progress.log(f"export of {rows:,} rows …")
-    export, export_note = _export(rows, settings.seed)
-    sample = _baseline_sample(rows, settings, results)
-    what = f"first {sample:,} of {rows:,}" if sample else f"{rows:,}"
-    progress.log(f"naive baseline on {what} rows …")
-    baseline = measure_baseline(export, rows, sample)
-    progress.log(f"leadpipe check on {rows:,} rows, cold phone cache then warm …")
-    check, warm = measure_checks(export, rows, runs=2)
-    return SizeResult(rows, export, export_note, baseline, check, warm)
-
-
-def _measure_phones(settings: Settings, export: Path) -> PhoneResult:
-    parity = check_parity(settings.phone_values, settings.seed)
-    keys, share = export_fallback_share(export)
-    return PhoneResult(parity, keys, share)
-
-
-def _export(rows: int, seed: int) -> tuple[Path, str]:
-    if cache_path(rows, seed).exists():
-        return make_export(rows, seed), "cached"
+def _run(part: Part, settings: Settings, progress: Console) -> Outcome:
+    if part.measure is None:
+        return Outcome(part.name, 0.0, missing=part.absent)
+    progress.log(f"── {part.name}")
     started = time.perf_counter()
-    path = make_export(rows, seed)
-    return path, f"generated in {time.perf_counter() - started:.1f} s"
+    try:
+        result = part.measure(settings, progress.log)
+    except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others
+        progress.print_exception()
+        return Outcome(part.name, time.perf_counter() - started, missing=f"failed: {exc}")
+    seconds = time.perf_counter() - started
+    progress.log(f"── {part.name}: {seconds:.0f} s")
+    return Outcome(part.name, seconds, result)
 
 
-def _baseline_sample(rows: int, settings: Settings, results: Results) -> int | None:
-    """Rows to time the baseline on, or None for all: sample when a smaller run predicts overrun."""
-    measured = [s.baseline for s in results.sizes if s.baseline.ok and not s.baseline.note]
-    if not measured or rows <= settings.baseline_sample:
-        return None
-    predicted = rows / measured[-1].rows_per_second
-    return settings.baseline_sample if predicted > settings.baseline_budget_s else None
-
-
-def _table(results: Results, settings: Settings, elapsed: float) -> Table:
-    table = Table(
-        title=f"leadpipe benchmarks (seed {settings.seed}, {os.cpu_count()} CPUs)",
-        caption_justify="left",
-    )
-    table.add_column("measurement", no_wrap=True)
-    for column in ("rows", "seconds", "rows/s", "peak RSS (MB)", "ratio vs baseline"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("note")
-    for size in results.sizes:
-        _add_size_rows(table, size)
-    if results.overhead is not None:
-        _add_overhead_row(table, results.overhead)
-    if results.phones is not None:
-        _add_phone_rows(table, results.phones)
-    table.caption = _caption(results, elapsed)
-    return table
-
-
-def _add_size_rows(table: Table, size: SizeResult) -> None:
-    baseline = size.baseline
-    table.add_row(*_cells(baseline), "1.00×" if baseline.ok else "—", baseline.note)
-    for check in (size.check, size.warm):
-        ratio = f"{baseline.seconds / check.seconds:.1f}×" if baseline.ok and check.ok else "—"
-        table.add_row(*_cells(check), ratio, check.note)
-        for stage, seconds in stage_durations(check).items():
-            rate = f"{size.rows / seconds:,.0f}" if seconds > 0 else "—"
-            table.add_row(f"  └ stage {stage}", "", f"{seconds:.2f}", rate, "", "", "")
-    table.add_section()
-
-
-def _add_overhead_row(table: Table, overhead: Overhead) -> None:
-    local, prefect = overhead.local, overhead.prefect
-    if overhead.ok:
-        seconds = f"{overhead.seconds:.1f}"
-        note = f"--engine prefect {prefect.seconds:.1f} s − --engine local {local.seconds:.1f} s"
-    else:
-        seconds = "failed"
-        note = prefect.note if not prefect.ok else local.note
-    table.add_row("Prefect start-up overhead", f"{OVERHEAD_ROWS:,}", seconds, "", "", "", note)
-
-
-def _add_phone_rows(table: Table, phones: PhoneResult) -> None:
-    parity = phones.parity
-    rate = f"{parity.sample_keys / parity.engine_seconds:,.0f}"
-    note = (
-        f"{parity.mismatches:,} keys differ of {parity.keys:,} ({parity.values:,} values); "
-        f"phonenumbers alone {parity.oracle_seconds:.1f} s; "
-        f"fallback {parity.fallback_share:.3%} here, {phones.export_fallback_share:.3%} "
-        f"of the export's {phones.export_keys:,} phone keys"
-    )
-    ratio = f"{parity.oracle_seconds / parity.engine_seconds:.1f}×"
-    row = (f"{parity.sample_keys:,}", f"{parity.engine_seconds:.1f}", rate, "", ratio, note)
-    table.add_section()
-    table.add_row("phone engine vs phonenumbers", *row)
-
-
-def _cells(measurement: Measurement) -> tuple[str, str, str, str, str]:
-    rss = measurement.peak_rss_mb
-    seconds = f"{measurement.seconds:.1f}" if measurement.ok else "failed"
-    rate = f"{measurement.rows_per_second:,.0f}" if measurement.ok else "—"
-    return (
-        measurement.name,
-        f"{measurement.rows:,}",
-        seconds,
-        rate,
-        f"{rss:,.0f}" if rss is not None and rss == rss else "—",
-    )
-
-
-def _caption(results: Results, elapsed: float) -> str:
-    lines = []
-    for size in results.sizes:
-        lines.append(f"{size.export.name}: {size.export_note}")
-        counts = outcome_counts(size.check)
-        if counts:
-            lines.append(f"  leadpipe outcomes: {_format_counts(counts)}")
-        if size.baseline.extra:
-            lines.append(f"  baseline: {_format_counts(size.baseline.extra)}")
-    lines.append(
-        "ratio = baseline seconds / leadpipe seconds, same run; peak RSS = largest process "
-        "of the command's tree; wall times include interpreter start-up and imports."
-    )
-    lines.append(f"total benchmark time {elapsed:.0f} s")
-    return "\n".join(lines)
-
-
-def _format_counts(counts: Mapping[str, object]) -> str:
-    return ", ".join(
-        f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
-        for key, value in counts.items()
-    )
+def _table(outcomes: list[Outcome], settings: Settings, elapsed: float) -> object:
+    sections = [o.rows() for o in outcomes]
+    met, goals = goal_tally(sections)
+    caption = [line for o in outcomes if o.result is not None for line in o.result.caption()]
+    costs = ", ".join(f"{o.name.split(':')[0]} {o.seconds:.0f} s" for o in outcomes if o.seconds)
+    caption += [
+        f"goals met: {met} of {goals} measured",
+        f"seconds per part: {costs}",
+        f"total benchmark time {elapsed:.0f} s (BENCH_ROWS={settings.rows:,})",
+    ]
+    title = f"leadpipe benchmarks (seed {settings.seed}, {os.cpu_count()} CPUs)"
+    return build_table(title, sections, caption)
 
 
 if __name__ == "__main__":

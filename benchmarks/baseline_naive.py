@@ -17,6 +17,7 @@ import json
 import sys
 import tempfile
 import zoneinfo
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,18 @@ def measure_baseline(source: Path, rows: int, sample_rows: int | None = None) ->
         ok=run.returncode == 0,
         note=note,
         extra=run.json_stdout() or {},
+    )
+
+
+def extrapolate(measured: Measurement, rows: int) -> Measurement:
+    """The baseline at ``rows``, scaled linearly from a run on fewer rows (no new run: the
+    baseline is one Python call per row, so its cost is linear; peak RSS is the smaller run's)."""
+    return replace(
+        measured,
+        rows=rows,
+        seconds=measured.seconds * rows / measured.rows,
+        note=measured.note or f"extrapolated from the {measured.rows:,}-row run (its RSS)",
+        extra={},
     )
 
 

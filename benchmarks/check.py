@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._measure import Measurement, RunResult, run_measured
+from benchmarks._settings import Settings
+from benchmarks._table import Row
+from benchmarks.generate import make_export
 
 OVERHEAD_ROWS = 200
 CHECK_TIMEOUT_S = 1800.0
@@ -40,6 +43,27 @@ class Overhead:
     @property
     def ok(self) -> bool:
         return self.local.ok and self.prefect.ok
+
+    def table_rows(self) -> list[Row]:
+        local, prefect = self.local, self.prefect
+        if self.ok:
+            note = (
+                f"--engine prefect {prefect.seconds:.1f} s − --engine local {local.seconds:.1f} s"
+            )
+        else:
+            note = prefect.note if not prefect.ok else local.note
+        return [
+            Row(
+                "Prefect start-up overhead",
+                rows=OVERHEAD_ROWS,
+                seconds=self.seconds if self.ok else None,
+                note=note,
+                failed=not self.ok,
+            )
+        ]
+
+    def caption(self) -> list[str]:
+        return []
 
 
 def leadpipe_command() -> list[str]:
@@ -94,6 +118,11 @@ def measure_prefect_overhead(source: Path) -> Overhead:
     )
 
 
+def measure_overhead(settings: Settings) -> Overhead:
+    """Prefect's start-up cost on the ``OVERHEAD_ROWS``-row export of this run's seed."""
+    return measure_prefect_overhead(make_export(OVERHEAD_ROWS, settings.seed))
+
+
 def stage_durations(measurement: Measurement) -> dict[str, float]:
     """``durations`` from the summary as {stage: seconds}; empty when absent or odd."""
     durations = measurement.extra.get("durations")
@@ -103,6 +132,18 @@ def stage_durations(measurement: Measurement) -> dict[str, float]:
         str(stage): float(seconds)
         for stage, seconds in durations.items()
         if isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    }
+
+
+def stage_memory(measurement: Measurement) -> dict[str, float]:
+    """``memory_mb`` from the summary as {stage: peak RSS in MB}; empty when absent or odd."""
+    memory = measurement.extra.get("memory_mb")
+    if not isinstance(memory, dict):
+        return {}
+    return {
+        str(stage): float(peak)
+        for stage, peak in memory.items()
+        if isinstance(peak, (int, float)) and not isinstance(peak, bool)
     }
 
 

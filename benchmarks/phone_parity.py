@@ -28,6 +28,9 @@ from pathlib import Path
 
 import polars as pl
 
+from benchmarks._settings import Settings
+from benchmarks._table import Row
+from benchmarks.generate import make_export
 from schemas.presets import header_key_expr
 from tests.transforms.phone_corpus import corpus, faker_phones, mangled_examples
 from transforms._lookup import per_value
@@ -59,6 +62,55 @@ class Parity:
     sample_keys: int  # keys of the first chunk, on which both are timed
     engine_seconds: float
     oracle_seconds: float
+
+
+@dataclass(frozen=True)
+class PhoneResult:
+    """The engine against plain phonenumbers, and its fallback share on the bench's export."""
+
+    parity: Parity
+    export_keys: int
+    export_fallback_share: float
+
+    @property
+    def ok(self) -> bool:
+        return self.parity.mismatches == 0
+
+    def table_rows(self) -> list[Row]:
+        parity = self.parity
+        note = (
+            f"phonenumbers alone {parity.oracle_seconds:.1f} s on the same keys; fallback "
+            f"{parity.fallback_share:.3%} here, {self.export_fallback_share:.3%} of the "
+            f"export's {self.export_keys:,} phone keys"
+        )
+        return [
+            Row(
+                "phone engine vs phonenumbers (speed)",
+                rows=parity.sample_keys,
+                seconds=parity.engine_seconds,
+                rate=parity.sample_keys / parity.engine_seconds,
+                measured=f"{parity.oracle_seconds / parity.engine_seconds:.1f}× phonenumbers",
+                note=note,
+            ),
+            Row(
+                "phone engine vs phonenumbers (parity)",
+                rows=parity.keys,
+                measured=f"{parity.mismatches:,} keys differ",
+                goal="0",
+                met=parity.mismatches == 0,
+                note=f"of {parity.keys:,} distinct keys from {parity.values:,} values",
+            ),
+        ]
+
+    def caption(self) -> list[str]:
+        return []
+
+
+def measure(settings: Settings) -> PhoneResult:
+    """Parity on ``settings.phone_values`` values, and the fallback share of the largest export."""
+    parity = check_parity(settings.phone_values, settings.seed)
+    keys, share = export_fallback_share(make_export(settings.rows, settings.seed))
+    return PhoneResult(parity, keys, share)
 
 
 @dataclass(frozen=True)

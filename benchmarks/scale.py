@@ -1,0 +1,299 @@
+"""Scale: ``leadpipe check`` at three sizes a factor of ten apart (time, peak RSS).
+
+Sizes are ``SCALE_ROWS / 10``, ``SCALE_ROWS`` and ``10 * SCALE_ROWS`` (``SCALE_ROWS`` defaults
+to ``BENCH_ROWS``: 100k, 1M and 10M). The 10M check alone takes ~6-10 min on 2 cores, so a
+caller with a time budget passes a smaller ``rows`` (``BENCH_ROWS // 10``: 10k / 100k / 1M in
+~2 min). Each check runs in its own process with a cold ``LEADPIPE_HOME`` through
+``benchmarks._measure`` (peak RSS of the process tree's largest process). Cost is linear when
+seconds per million rows stay flat down the table; the goal is a 10M-row check under 2 GB.
+
+The largest export is not generated row by row (Faker: ~1 min per million rows): it is the
+``BENCH_ROWS`` export repeated, each copy made distinct where identity lives (record id, e-mail,
+last digit of each phone), so dedupe sees the duplicates a real export has, not 9 copies.
+
+``plan`` is measured with ``BENCH_ROWS`` source rows against a snapshot of as many leads (goal at
+1M: under 20 s and 3 GB). The snapshot is written straight into the store
+(``LEADPIPE_HOME/state/sandbox_octanist/``): seeding a million leads through the API would take
+longer than the whole benchmark. It holds the valid rows of the ``BENCH_ROWS`` check (its
+``rows.parquet``) but one in ten (those plan as creates), topped up with leads the file does
+not have (no updates: Octanist updates only status, value, note and loss reason, which this
+export leaves blank); its high-water mark is newer than
+anything in the target, so the plan still makes its usual incremental refresh call (to the
+in-process sandbox), which finds nothing new.
+
+``measure(settings, log)`` is ``make bench``'s part (10x and 1x ``BENCH_ROWS``, and the plan);
+``python -m benchmarks.scale`` prints ``measure_scale(rows)``'s three sizes and the plan alone,
+through the same ``ScalePart`` rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks._measure import Measurement, run_measured
+from benchmarks._settings import FULL_ROWS, Settings
+from benchmarks._table import Row, build_table, mb, stage_rows
+from benchmarks.check import CHECK_TIMEOUT_S, leadpipe_command
+from benchmarks.generate import CACHE_DIR, make_export
+
+__all__ = ["ScalePart", "ScaleResult", "measure", "measure_scale", "scaled_export"]
+
+_COPY_ID_STEP = 1_000_000_000
+_VENDOR = "octanist"
+_HIGH_WATER = "2030-01-01T00:00:00.000Z"  # newer than anything the sandbox holds
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """The checks, smallest first, then the plan against a snapshot of as many leads."""
+
+    checks: tuple[Measurement, ...]
+    plan: Measurement | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.measurements)
+
+    @property
+    def measurements(self) -> tuple[Measurement, ...]:
+        return (*self.checks, *([self.plan] if self.plan is not None else []))
+
+
+def scaled_export(rows: int, base: int, seed: int = 7) -> Path:
+    """An export of ``rows`` rows: generated up to ``base`` rows, else ``base`` repeated."""
+    if rows <= base or rows % base:
+        return make_export(rows, seed)
+    path = CACHE_DIR / f"export-{rows}-{seed}-x{rows // base}.csv"
+    if path.exists():
+        return path
+    source = make_export(base, seed)
+    copies = [_copy(pl.scan_csv(source, infer_schema=False), k) for k in range(rows // base)]
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    pl.concat(copies).sink_csv(partial)
+    partial.replace(path)
+    return path
+
+
+def _copy(lf: pl.LazyFrame, k: int) -> pl.LazyFrame:
+    """Copy ``k`` of the export: ids, e-mails and phones moved so copies do not collide."""
+    if k == 0:
+        return lf
+    record = (pl.col("Record ID").cast(pl.Int64, strict=False) + k * _COPY_ID_STEP).cast(pl.String)
+    return lf.with_columns(
+        pl.coalesce(record, pl.col("Record ID")).alias("Record ID"),
+        (pl.lit(f"c{k}") + pl.col("Email")).alias("Email"),
+        _turn_last_digit("Phone Number", k),
+        _turn_last_digit("Mobile Phone Number", k),
+    )
+
+
+def _turn_last_digit(column: str, k: int) -> pl.Expr:
+    """The value's last digit plus ``k`` (mod 10): same format, another number."""
+    last = pl.col(column).str.extract(r"(\d)\D*$", 1)
+    turned = ((last.cast(pl.Int64) + k) % 10).cast(pl.String)
+    marked = pl.col(column).str.replace(r"\d(\D*)$", "\x00${1}")
+    return (
+        pl.when(last.is_not_null())
+        .then(marked.str.replace("\x00", turned, literal=True))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+
+
+def measure_check_at(
+    rows: int, base: int, seed: int = 7, keep_rows: Path | None = None
+) -> Measurement:
+    """One ``leadpipe check --engine local --json`` of a ``rows``-row export, cold home;
+    ``keep_rows`` is where to keep its rows.parquet."""
+    source = scaled_export(rows, base, seed)
+    with tempfile.TemporaryDirectory(prefix="leadpipe-bench-scale-") as tmp:
+        env = {**os.environ, "LEADPIPE_HOME": f"{tmp}/home", "LEADPIPE_ENGINE": "local"}
+        command = [*leadpipe_command(), "check", str(source), "--out", f"{tmp}/out", "--json"]
+        run = run_measured(command, env=env, timeout=CHECK_TIMEOUT_S)
+        if keep_rows is not None and run.returncode == 0:
+            shutil.copyfile(f"{tmp}/out/rows.parquet", keep_rows)
+    summary = run.json_stdout() or {}
+    ok = run.returncode == 0 and summary.get("rows") == rows
+    return Measurement(
+        name="check",
+        rows=rows,
+        seconds=run.seconds,
+        peak_rss_mb=run.peak_rss_mb,
+        ok=ok,
+        note="" if ok else f"exit {run.returncode}: {run.stderr_tail()}",
+        extra={"durations": summary.get("durations", {})},
+    )
+
+
+def measure_scale(rows: int | None = None, seed: int = 7) -> ScaleResult:
+    """Checks at ``rows / 10``, ``rows`` and ``10 * rows`` (``rows``: ``SCALE_ROWS``, else
+    ``BENCH_ROWS``, else 1M), then ``plan`` of ``rows`` against a snapshot of ``rows`` leads."""
+    bench_rows = os.environ.get("BENCH_ROWS", "1_000_000")
+    base = rows if rows is not None else int(os.environ.get("SCALE_ROWS", bench_rows))
+    with tempfile.TemporaryDirectory(prefix="leadpipe-bench-scale-") as tmp:
+        checked = Path(tmp) / "rows.parquet"
+        checks = (
+            measure_check_at(max(base // 10, 1), base, seed),
+            measure_check_at(base, base, seed, keep_rows=checked),
+            measure_check_at(base * 10, base, seed),
+        )
+        plan = measure_plan(base, checked, seed) if checked.exists() else None
+    return ScaleResult(checks, plan)
+
+
+def measure_plan(rows: int, checked: Path, seed: int = 7) -> Measurement:
+    """``leadpipe plan`` of the ``rows``-row export against a ``rows``-lead snapshot."""
+    from connectors._snapshot import Snapshot, SnapshotStore
+
+    source = scaled_export(rows, rows, seed)
+    with tempfile.TemporaryDirectory(prefix="leadpipe-bench-plan-") as tmp:
+        home = Path(tmp) / "home"
+        leads = snapshot_leads(checked, rows)
+        store = SnapshotStore(home, f"sandbox:{_VENDOR}", _VENDOR)
+        store.save(Snapshot(leads, high_water=_HIGH_WATER))
+        env = {**os.environ, "LEADPIPE_HOME": str(home), "LEADPIPE_ENGINE": "local"}
+        env.pop("LEADPIPE_SANDBOX_URL", None)
+        command = [*leadpipe_command(), "plan", str(source), "--target", f"sandbox:{_VENDOR}"]
+        command += ["--out", f"{tmp}/out", "--json"]
+        run = run_measured(command, env=env, timeout=CHECK_TIMEOUT_S)
+    summary = run.json_stdout() or {}
+    ok = run.returncode == 0 and summary.get("rows") == rows
+    counts = summary.get("counts", {})
+    note = f"vs {leads.height:,} leads: " + ", ".join(
+        f"{k} {v:,}" for k, v in counts.items() if v and k in ("would_create", "would_update")
+    )
+    return Measurement(
+        name="plan",
+        rows=rows,
+        seconds=run.seconds,
+        peak_rss_mb=run.peak_rss_mb,
+        ok=ok,
+        note=note if ok else f"exit {run.returncode}: {run.stderr_tail()}",
+        extra={"durations": summary.get("durations", {})},
+    )
+
+
+def snapshot_leads(checked: Path, leads: int) -> pl.DataFrame:
+    """A target holding most of a checked file's valid rows, topped up to
+    ``leads`` leads the file does not have (see the module docstring)."""
+    from connectors._snapshot import SNAPSHOT_SCHEMA
+
+    fields = [c for c in SNAPSHOT_SCHEMA if c not in ("id", "updated_at")]
+    valid = pl.scan_parquet(checked).filter(
+        (pl.col("outcome") == "valid") & (pl.col("source_row") % 10 != 3)
+    )
+    known = valid.select(
+        (pl.lit("s") + pl.col("source_row").cast(pl.String)).alias("id"),
+        pl.lit(_HIGH_WATER).alias("updated_at"),
+        *[pl.col(c).cast(SNAPSHOT_SCHEMA[c]) for c in fields],
+    ).collect()
+    missing = max(leads - known.height, 0)
+    filler = known.head(missing).with_columns(
+        (pl.lit("f") + pl.col("id")).alias("id"),
+        (pl.lit("other.") + pl.col("email")).alias("email"),
+        pl.lit(None, pl.String).alias("phone"),
+        pl.lit(None, pl.String).alias("external_id"),
+    )
+    while known.height + filler.height < leads and filler.height:
+        filler = pl.concat([filler, filler.with_columns(pl.lit("g") + pl.col("id"))])
+    return pl.concat([known, filler.head(missing)])
+
+
+@dataclass(frozen=True)
+class ScalePart:
+    """A `ScaleResult` as rows of `make bench`'s one table (`benchmarks/_table.py`): each check
+    with its seconds per 1M rows (flat down the rows = linear), then the plan; each goal on the
+    size the issue sets it for (10M for the check, 1M for the plan)."""
+
+    result: ScaleResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def table_rows(self) -> list[Row]:
+        rows: list[Row] = []
+        for check in self.result.checks:
+            full = check.rows >= 10 * FULL_ROWS
+            rows.append(
+                _row(
+                    check,
+                    f"check, {check.rows:,} rows (one process, cold phone cache)",
+                    measured=f"{mb(check.peak_rss_mb)} MB peak RSS",
+                    goal="< 2,048 MB" if full else "",
+                    met=(check.peak_rss_mb or 0) < 2048 if full else None,
+                    note=f"{check.seconds / check.rows * 1e6:.1f} s per 1M rows",
+                )
+            )
+            rows += stage_rows(check.rows, check.extra.get("durations", {}), {})
+        plan = self.result.plan
+        if plan is not None:
+            full = plan.rows >= FULL_ROWS
+            fast, small = plan.seconds < 20, (plan.peak_rss_mb or 0) < 3072
+            rows.append(
+                _row(
+                    plan,
+                    f"plan, {plan.rows:,} rows vs a snapshot of as many leads",
+                    measured=f"{plan.seconds:.1f} s, {mb(plan.peak_rss_mb)} MB",
+                    goal="< 20 s and < 3,072 MB" if full else "",
+                    met=(fast and small) if full else None,
+                    note="",
+                )
+            )
+            rows += stage_rows(plan.rows, plan.extra.get("durations", {}), {})
+        return rows
+
+    def caption(self) -> list[str]:
+        return []
+
+
+def _row(
+    m: Measurement, what: str, *, measured: str, goal: str, met: bool | None, note: str
+) -> Row:
+    """One run's line; a failed run's note is why it failed."""
+    return Row(
+        what,
+        rows=m.rows,
+        seconds=m.seconds,
+        rate=m.rows / m.seconds if m.seconds else None,
+        peak_mb=m.peak_rss_mb,
+        measured=measured,
+        goal=goal,
+        met=met,
+        note=m.note or note,
+        failed=not m.ok,
+    )
+
+
+def measure(settings: Settings, log: Callable[[str], None]) -> ScalePart:
+    """`check` at 10 x BENCH_ROWS and `plan` of BENCH_ROWS rows against as many leads (the
+    BENCH_ROWS check that the plan's snapshot is made from is timed too)."""
+    base = settings.rows
+    with tempfile.TemporaryDirectory(prefix="leadpipe-bench-scale-") as tmp:
+        checked = Path(tmp) / "rows.parquet"
+        log(f"check of {base:,} rows (the plan's snapshot is made from its rows) …")
+        one = measure_check_at(base, base, settings.seed, keep_rows=checked)
+        log(f"check of {10 * base:,} rows (an export made of 10 shifted copies) …")
+        ten = measure_check_at(10 * base, base, settings.seed)
+        log(f"plan of {base:,} rows against a snapshot of {base:,} leads …")
+        plan = measure_plan(base, checked, settings.seed) if checked.exists() else None
+    return ScalePart(ScaleResult((one, ten), plan))
+
+
+def main() -> None:
+    from rich.console import Console
+
+    part = ScalePart(measure_scale())
+    title = "leadpipe at scale (one process each, cold phone cache)"
+    Console(width=200).print(build_table(title, [part.table_rows()], part.caption()))
+
+
+if __name__ == "__main__":
+    main()
