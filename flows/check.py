@@ -11,6 +11,7 @@ file of one partition stays in memory throughout; results are the same either wa
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Iterator
@@ -36,10 +37,10 @@ from flows._engine import (
 from flows._phonebook import PhoneBooks
 from flows.config import CheckOptions
 from schemas.fields import CHECK_OUTCOMES
-from transforms.dedupe import dedupe, duplicate_marks
+from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.normalise import normalise
-from transforms.partitions import Parts, row_ranges
+from transforms.partitions import Parts, StepClock, row_ranges
 from transforms.read import SourceTable, read_source
 from transforms.report import (
     build_report,
@@ -78,6 +79,12 @@ class CheckState:
     # what report.html needs of them.
     rows_written: pl.LazyFrame | None = None
     page_rows: PageRows | None = None
+    # Seconds of steps that ran after their own stage (`Parts.map` on disk), by stage.
+    clock: StepClock = field(default_factory=StepClock, compare=False)
+
+    def drain_deferred(self) -> dict[str, float]:
+        """Seconds that earlier stages' steps spent in the stage just run (see run_stages)."""
+        return self.clock.drain()
 
     def need_frame(self) -> pl.DataFrame:
         """The whole frame in memory (collected from the partitions if need be)."""
@@ -120,13 +127,18 @@ def _map(state: S) -> S:
     mapping = resolve_mapping(
         table.headers, preset=state.options.preset, mapping_file=state.options.mapping
     )
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        return apply_mapping(frame.lazy(), mapping).collect()
+
     ranges = row_ranges(table.rows, state.options.partition_rows)
-    mapped = (
-        apply_mapping(table.partition(offset, length).lazy(), mapping).collect()
-        for offset, length in ranges
-    )
-    scratch = _scratch(state) / "parts" if len(ranges) > 1 else None
-    parts = Parts.build(mapped, scratch=scratch, name="map")
+    if len(ranges) == 1:
+        parts = Parts.single(step(table.partition(*ranges[0])))
+    else:
+        # Each range is mapped as normalise reads it: the mapped text is never written.
+        loaders = [functools.partial(table.partition, *where) for where in ranges]
+        source = Parts.loaded(loaders, scratch=_scratch(state) / "parts", clock=state.clock)
+        parts = source.map(step, "map")
     # The raw text is consumed: keep the table's facts, not a second copy of the file.
     facts_only = replace(table, frame=table.frame.clear())
     return replace(state, table=facts_only, mapping=mapping, frame=None, parts=parts)
@@ -143,12 +155,15 @@ def _normalise(state: S) -> S:
             # joins ~2x slower, ~1 s of a warm run at 1M rows; the frame is in memory anyway.
             return normalised.collect(engine="in-memory")
 
-    parts = parts.map(one, "normalise")
+    # Written once mapped and normalised: the partitions' one copy on disk.
+    parts = parts.map(one, "normalise").spill("normalise")
     phones = books.save()
     return replace(state, frame=None, parts=parts, facts={**state.facts, "phones": phones})
 
 
 def _validate(state: S) -> S:
+    # On disk, validation runs as each partition is next read (dedupe, then the report):
+    # every check is per row, and running it twice costs less than writing its result.
     return replace(state, frame=None, parts=state.need_parts().map(validate, "validate"))
 
 
@@ -157,7 +172,8 @@ def _dedupe(state: S) -> S:
     if len(parts.items) == 1:
         deduped = parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
         return replace(state, frame=None, parts=deduped)
-    marks = duplicate_marks(parts.scan(), policy).collect()
+    keys = parts.columns(DEDUPE_COLUMNS, "keys")
+    marks = duplicate_marks(keys.scan(), policy).collect()
     deduped = parts.map(
         lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
         "dedupe",
@@ -166,16 +182,17 @@ def _dedupe(state: S) -> S:
 
 
 def _report(state: CheckState) -> CheckState:
-    """The report rows of each partition in turn, appended to rows.parquet and rows.csv."""
-    out_dir, page = state.options.out_dir, PageRows()
+    """The report rows of each partition in turn, appended to rows.parquet and rows.csv (one
+    partition: written whole, each file on its own thread)."""
+    out_dir, page, parts = state.options.out_dir, PageRows(), state.need_parts()
 
     def reported() -> Iterator[pl.DataFrame]:
-        for frame in state.need_parts().frames():
+        for frame in parts.frames():
             rows = build_report(frame.lazy()).collect()
             page.add(rows)
             yield rows
 
-    write_report_rows(reported(), out_dir)
+    write_report_rows(reported() if len(parts.items) > 1 else next(reported()), out_dir)
     written = pl.scan_parquet(out_dir / "rows.parquet")
     return replace(state, frame=None, parts=None, rows_written=written, page_rows=page)
 

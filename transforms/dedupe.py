@@ -15,12 +15,14 @@ import polars as pl
 from schemas.fields import IDENTITY_FIELDS
 from transforms.validate import ISSUES
 
-__all__ = ["DUPLICATE", "DuplicatePolicy", "dedupe", "duplicate_marks"]
+__all__ = ["DEDUPE_COLUMNS", "DUPLICATE", "DuplicatePolicy", "dedupe", "duplicate_marks"]
 
 DuplicatePolicy = Literal["first", "last", "reject"]
 DUPLICATE = "_duplicate"
 _SHOWN_ROWS = 5
 _ROW = "_dedupe_row"
+# What `duplicate_marks` reads of each row.
+DEDUPE_COLUMNS = ("source_row", ISSUES, *IDENTITY_FIELDS)
 
 
 def dedupe(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.LazyFrame:
@@ -69,7 +71,7 @@ def duplicate_marks(lf: pl.LazyFrame, policy: DuplicatePolicy = "last") -> pl.La
     )
     picked = hashed.filter(shared).select("source_row").collect()
     candidates = lf.filter(pl.col("source_row").is_in(picked.get_column("source_row").implode()))
-    narrow = candidates.select("source_row", ISSUES, *IDENTITY_FIELDS)
+    narrow = candidates.select(DEDUPE_COLUMNS)
     return (
         dedupe(narrow, policy)
         .filter(pl.col(DUPLICATE).is_not_null())

@@ -1,10 +1,17 @@
 """A frame held as consecutive row ranges (partitions), so memory follows the range size.
 
-One range stays in memory, as the whole frame always did. More ranges are each kept as a
-Parquet file in a scratch folder and read back one at a time: a stage maps one range to the
-next stage's range, and `scan` gives them all to a streaming query (dedupe, report) in order.
+One range stays in memory, as the whole frame always did, and `map` runs each step at once.
+More ranges live on disk: each partition is a Parquet file in a scratch folder, or a loader
+(a range of the reader's Parquet copy of the source). There `map` only records the step, and
+the steps run when a partition is next read: a partition goes through map, normalise and
+validate in one pass and is written once (`spill`), instead of once per stage. Writing and
+reading a wide partition back costs about as much as normalising it, so every write saved
+is worth a stage.
 
-    >>> parts = Parts.build(iter([pl.DataFrame({"a": [1, 2]})]), scratch=None, name="demo")
+A step that runs after its own stage (a recorded `map`) is timed on the `StepClock` the
+partitions share, so the engine can give its seconds back to the stage it belongs to.
+
+    >>> parts = Parts.single(pl.DataFrame({"a": [1, 2]}))
     >>> parts.map(lambda f: f.with_columns(b=pl.col("a") * 2), "twice").collect()["b"].to_list()
     [2, 4]
 """
@@ -12,17 +19,21 @@ next stage's range, and `scan` gives them all to a streaming query (dedupe, repo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "Parts", "row_ranges"]
+__all__ = ["DEFAULT_PARTITION_ROWS", "Parts", "Step", "StepClock", "row_ranges"]
 
 # Rows per partition: ~0.6-0.9 GB of a wide export in flight (measured on `make bench`'s
 # export), whatever the file's size.
 DEFAULT_PARTITION_ROWS = 250_000
+
+Load = Callable[[], pl.DataFrame]
+Source = pl.DataFrame | Path | Load
 
 
 def row_ranges(rows: int, size: int) -> list[tuple[int, int]]:
@@ -31,57 +42,133 @@ def row_ranges(rows: int, size: int) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class Parts:
-    """The partitions of one frame, in row order: in memory (one) or Parquet files (more)."""
+class Step:
+    """A function from one partition to the next stage's, named after its stage."""
 
-    items: tuple[pl.DataFrame | Path, ...]
+    name: str
+    run: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+class StepClock:
+    """Seconds that recorded steps spent running after their own stage, by step name."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, float] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        self._seconds[name] = self._seconds.get(name, 0.0) + seconds
+
+    def drain(self) -> dict[str, float]:
+        """What was timed since the last drain (and forget it)."""
+        seconds, self._seconds = self._seconds, {}
+        return seconds
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The partitions of one frame, in row order, and the steps still to run on each."""
+
+    items: tuple[Source, ...]
     scratch: Path | None
+    steps: tuple[Step, ...] = ()
+    clock: StepClock = field(default_factory=StepClock, compare=False)
 
     @classmethod
-    def build(cls, frames: Iterator[pl.DataFrame], *, scratch: Path | None, name: str) -> Parts:
+    def build(
+        cls,
+        frames: Iterator[pl.DataFrame],
+        *,
+        scratch: Path | None,
+        name: str,
+        clock: StepClock | None = None,
+    ) -> Parts:
         """Partitions from `frames`; written under `scratch` unless it is None (in memory)."""
+        clock = clock or StepClock()
         if scratch is None:
-            return cls(tuple(frames), None)
+            return cls(tuple(frames), None, clock=clock)
         scratch.mkdir(parents=True, exist_ok=True)
         paths = []
         for number, frame in enumerate(frames):
             path = scratch / f"{name}-{number:05d}.parquet"
-            # lz4 and no statistics: a scratch file is read once, whole, then deleted.
+            # lz4 and no statistics: a scratch file is read whole, then deleted.
             frame.write_parquet(path, compression="lz4", statistics=False)
             paths.append(path)
-        return cls(tuple(paths), scratch)
+        return cls(tuple(paths), scratch, clock=clock)
 
     @classmethod
     def single(cls, frame: pl.DataFrame) -> Parts:
         """One partition in memory."""
         return cls((frame,), None)
 
-    def frames(self) -> Iterator[pl.DataFrame]:
-        """Each partition in turn, read from its file when it has one."""
-        for item in self.items:
-            yield item if isinstance(item, pl.DataFrame) else pl.read_parquet(item)
+    @classmethod
+    def loaded(cls, loaders: Sequence[Load], *, scratch: Path, clock: StepClock) -> Parts:
+        """Partitions that `loaders` read when asked (e.g. ranges of a Parquet file); their
+        recorded steps are timed on `clock`."""
+        return cls(tuple(loaders), scratch, clock=clock)
 
     def map(self, step: Callable[[pl.DataFrame], pl.DataFrame], name: str) -> Parts:
-        """`step` applied to every partition; the input's files are deleted once read."""
-        mapped = Parts.build(self._consumed(step), scratch=self.scratch, name=name)
-        return mapped
+        """`step` applied to every partition: now when they are in memory, else recorded and
+        run when each partition is next read."""
+        if self.scratch is None:
+            return replace(self, items=tuple(step(frame) for frame in self.frames()), steps=())
+        return replace(self, steps=(*self.steps, Step(name, step)))
 
-    def _consumed(self, step: Callable[[pl.DataFrame], pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        for item, frame in zip(self.items, self.frames(), strict=True):
-            yield step(frame)
-            if isinstance(item, Path):
-                os.unlink(item)
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Each partition in turn, read and put through the recorded steps."""
+        for item in self.items:
+            yield self._run_steps(_load(item))
+
+    def spill(self, name: str) -> Parts:
+        """The partitions with their recorded steps run, each written once under `scratch`
+        (files this replaces are deleted as they are read); in memory, or with nothing
+        recorded, the partitions as they are."""
+        if self.scratch is None or not self.steps:
+            return self
+        return Parts.build(self._consumed(), scratch=self.scratch, name=name, clock=self.clock)
+
+    def columns(self, names: Sequence[str], name: str) -> Parts:
+        """Just the columns `names` of each partition (steps run), written as a narrow copy:
+        what a pass over the whole frame (e.g. dedupe's keys) needs, at a fraction of the
+        cost of writing every column. The partitions themselves stay as they are."""
+        narrow = (frame.select(names) for frame in self.frames())
+        if self.scratch is None:
+            return Parts.build(narrow, scratch=None, name=name, clock=self.clock)
+        return Parts.build(narrow, scratch=self.scratch / name, name=name, clock=self.clock)
 
     def scan(self) -> pl.LazyFrame:
-        """All partitions as one lazy frame, in row order."""
+        """All partitions as one lazy frame, in row order (none may have steps to run)."""
+        assert not self.steps, "spill() first: a scan cannot run the recorded steps"
         lazies = [
             item.lazy() if isinstance(item, pl.DataFrame) else pl.scan_parquet(item)
             for item in self.items
+            if isinstance(item, pl.DataFrame | Path)
         ]
+        assert len(lazies) == len(self.items), "spill() first: a scan cannot run loaders"
         return lazies[0] if len(lazies) == 1 else pl.concat(lazies, how="vertical")
 
     def collect(self) -> pl.DataFrame:
         """The whole frame in memory."""
-        if len(self.items) == 1 and isinstance(self.items[0], pl.DataFrame):
+        if len(self.items) == 1 and isinstance(self.items[0], pl.DataFrame) and not self.steps:
             return self.items[0]
         return pl.concat(list(self.frames()), how="vertical", rechunk=False)
+
+    def _run_steps(self, frame: pl.DataFrame) -> pl.DataFrame:
+        for step in self.steps:
+            started = time.perf_counter()
+            frame = step.run(frame)
+            self.clock.add(step.name, time.perf_counter() - started)
+        return frame
+
+    def _consumed(self) -> Iterator[pl.DataFrame]:
+        for item in self.items:
+            yield self._run_steps(_load(item))
+            if isinstance(item, Path):
+                os.unlink(item)
+
+
+def _load(item: Source) -> pl.DataFrame:
+    if isinstance(item, pl.DataFrame):
+        return item
+    if isinstance(item, Path):
+        return pl.read_parquet(item)
+    return item()

@@ -169,19 +169,25 @@ def write_report_rows(rows: pl.DataFrame | Iterable[pl.DataFrame], out_dir: Path
 
 
 def _write_parts(parts: Iterable[pl.DataFrame], out_dir: Path) -> None:
+    """Each part appended to both files as it comes, its Parquet row groups on a second thread
+    while its CSV is written here: one part is held at a time."""
     import pyarrow.parquet as pq
 
     parquet, csv = out_dir / ".rows.parquet.partial", out_dir / ".rows.csv.partial"
     writer: pq.ParquetWriter | None = None
-    with csv.open("wb") as text:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rows-parquet") as pool,
+        csv.open("wb") as text,
+    ):
         for number, part in enumerate(parts):
             table = part.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(
                     parquet, table.schema, compression="zstd", compression_level=1
                 )
-            writer.write_table(table)
-            _csv_ready(part.lazy()).collect().write_csv(text, include_header=number == 0)
+            written = pool.submit(writer.write_table, table)
+            _csv_ready(part.lazy()).sink_csv(text, include_header=number == 0)
+            written.result()
     assert writer is not None, "a report has at least one part, maybe empty"
     writer.close()
     os.replace(parquet, out_dir / "rows.parquet")

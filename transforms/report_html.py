@@ -245,6 +245,7 @@ class PageRows:
         self._seen = 0
         self._counted: list[pl.DataFrame] = []
         self._shown: pl.DataFrame | None = None
+        self._exampled: set[str] = set()  # reason codes whose first row is counted already
 
     def add(self, rows: pl.DataFrame) -> None:
         """Take the next part's report rows."""
@@ -256,10 +257,10 @@ class PageRows:
             return
         narrow = [c for c in self._NARROW if c in rows.columns]
         counted = pl.col("outcome").is_in([*ATTENTION_OUTCOMES, *_UPDATES])
-        self._counted.append(numbered.filter(counted).select("_at", *narrow))
+        self._counted.append(self._examples_only(numbered.filter(counted).select("_at", *narrow)))
         severity = {word: i for i, word in enumerate(ATTENTION_OUTCOMES)}
         rank = pl.col("outcome").replace_strict(severity, default=None, return_dtype=pl.Int32)
-        wide = [c for c in rows.columns if c not in narrow]
+        wide = [c for c in rows.columns if c not in narrow or c == "reason"]
         candidates = (
             numbered.with_columns(rank.alias("_r"))
             .filter(pl.col("_r").is_not_null())
@@ -268,8 +269,21 @@ class PageRows:
         both = candidates if self._shown is None else pl.concat([self._shown, candidates])
         self._shown = both.sort("_r", "source_row").head(self.max_rows)
 
+    def _examples_only(self, counted: pl.DataFrame) -> pl.DataFrame:
+        """`reason` kept only on the first row needing a look of each reason code (the top
+        reasons' example): the text of every other row is never shown, and at 10M rows it
+        would be most of what the page holds."""
+        if not {"reason", "reason_code"} <= set(counted.columns):
+            return counted
+        code = pl.when(pl.col("outcome").is_in(ATTENTION_OUTCOMES)).then(pl.col("reason_code"))
+        first = code.is_not_null() & code.is_first_distinct() & ~code.is_in(self._exampled)
+        kept = counted.with_columns(pl.when(first).then(pl.col("reason")).alias("reason"))
+        self._exampled.update(kept.filter(first)["reason_code"].to_list())
+        return kept
+
     def counted(self) -> pl.DataFrame:
-        """The rows needing a look and the updates, in the narrow columns."""
+        """The rows needing a look and the updates, in the narrow columns (`reason` only on
+        the first row of each reason code)."""
         narrow = [c for c in self._NARROW if c in self._empty.columns]
         if not self._counted:
             return self._empty.select(narrow)
@@ -282,7 +296,9 @@ class PageRows:
         at = self._shown.select("_at")
         counted = pl.concat(self._counted).join(at, on="_at", how="semi", maintain_order="left")
         wide = self._shown.drop("_r", "source_row")
-        joined = counted.join(wide, on="_at", how="inner", maintain_order="right")
+        joined = counted.drop("reason", strict=False).join(
+            wide, on="_at", how="inner", maintain_order="right"
+        )
         return joined.select(self._empty.columns)
 
 
