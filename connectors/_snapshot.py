@@ -120,6 +120,9 @@ class SnapshotStore:
         fresh: list[RemoteLead] = [
             lead async for lead in client.iter_leads(since=stored.high_water)
         ]
+        if not fresh and (self.folder / "leads.parquet").exists():
+            # Nothing changed: no merge, and no rewrite of a million stored leads.
+            return replace(stored, state_source="listed", fetched=0)
         deleted = [lead.id for lead in fresh if lead.deleted]
         leads = merge_leads(stored.leads, leads_frame(fresh), deleted)
         stamps = [lead.updated_at for lead in fresh if lead.updated_at]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from flows._engine import (
     run_stages,
     stage_runner,
 )
-from flows._phonebook import load_phone_book
+from flows._phonebook import PhoneBooks, load_phone_book
 from flows._targets import Target, resolve_target, with_rate_budget
 from flows.check import CheckState, prepare_stages, summary_basics
 from flows.config import SyncOptions
@@ -40,12 +41,18 @@ from schemas.fields import IMPORT_OUTCOMES, PLAN_OUTCOMES, REPORT_COLUMNS
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.diff import diff
 from transforms.mapping import apply_mapping, resolve_mapping
-from transforms.match import match
+from transforms.match import match, match_index
 from transforms.normalise import normalise, normalise_target
 from transforms.plan import plan
 from transforms.read import read_source
-from transforms.report import build_report, count_outcomes, write_report
-from transforms.report_html import write_report_html
+from transforms.report import (
+    build_report,
+    count_outcomes,
+    write_report,
+    write_report_rows,
+    write_summary,
+)
+from transforms.report_html import PageRows, write_report_html
 
 __all__ = [
     "SYNC_STAGES",
@@ -72,6 +79,8 @@ class SyncState(CheckState):
     requests: dict[str, int] | None = None
     # the snapshot's leads in the file's normal form (after `match`), for `diff` and reports
     target_leads: pl.DataFrame | None = None
+    # the planned requests' rows (`PLAN_COLUMNS`), for plan.parquet and the summary
+    plan_rows: pl.DataFrame | None = None
 
     @property
     def vendor(self) -> VendorSpec:
@@ -131,32 +140,47 @@ async def _refresh(state: SyncState, store: SnapshotStore) -> Snapshot:
 
 
 def _match(state: T) -> T:
+    """Each row's lead in the target: per partition, against lookups of the target made once."""
     assert state.snapshot is not None
     # Status as the vendor stores it (Octanist has no "new": a new lead is "open").
     aliases = dict(state.vendor.status_aliases)
-    rows = build_report(state.need_frame().lazy()).with_columns(
-        pl.col("status").replace(aliases) if aliases else pl.col("status")
-    )
     # The target's leads in the file's normal form, computed once: `match` and `diff` both
     # read them (left lazy, the normalising ran twice: ~5 s of a 1M-lead plan).
     target = _normal_target(state.snapshot, state.options)
-    matched = (
-        match(rows, target.lazy())
-        .with_columns(
-            pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
-            for c in ("match_status", "match_by", "matched_id", "match_reason")
+    index = match_index(target.lazy())
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        rows = build_report(frame.lazy()).with_columns(
+            pl.col("status").replace(aliases) if aliases else pl.col("status")
         )
-        .collect()
-    )
+        return (
+            match(rows, index)
+            .with_columns(
+                pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
+                for c in ("match_status", "match_by", "matched_id", "match_reason")
+            )
+            .collect(engine="in-memory")
+        )
+
+    parts = state.need_parts().map(step, "match")
     if state.snapshot.state_source == "written":
-        state = replace(state, snapshot=asyncio.run(_refresh_matched(state, matched)))
+        # Omni: re-read the leads this plan matched (written once, then only their ids read).
+        parts = parts.spill("match")
+        ids = parts.columns(["matched_id"], "matched").collect()
+        state = replace(state, snapshot=asyncio.run(_refresh_matched(state, ids)))
         assert state.snapshot is not None
         target = _normal_target(state.snapshot, state.options)
-    return replace(state, frame=matched, target_leads=target)
+    return replace(state, frame=None, parts=parts, target_leads=target)
 
 
 def _normal_target(snapshot: Snapshot, options: SyncOptions) -> pl.DataFrame:
-    return normalise_target(snapshot.leads.lazy(), load_phone_book(options.home)).collect()
+    """The snapshot's leads in the file's normal form; the numbers parsed for it join the phone
+    cache, so the next plan against the same target only looks them up."""
+    books = PhoneBooks(options.home, scratch=None)
+    with books.book() as book:
+        normal = normalise_target(snapshot.leads.lazy(), book).collect()
+    books.save()
+    return normal
 
 
 async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
@@ -175,27 +199,36 @@ async def _refresh_matched(state: SyncState, matched: pl.DataFrame) -> Snapshot:
 
 
 def _diff(state: T) -> T:
-    assert state.target_leads is not None
+    assert state.target_leads is not None and state.mapping is not None
     target = state.target_leads.lazy()
     fields = sorted(state.vendor.diffable)
-    assert state.mapping is not None
     mapped = {*state.mapping.sources, *state.mapping.constants}
-    changed = diff(
-        state.need_frame().lazy(), target, fields, blanks=state.options.blanks, mapped=mapped
-    )
-    # The target's leads were for the diff alone: let them go before the plan and the reports.
-    return replace(state, frame=changed.collect(), target_leads=None)
+    blanks = state.options.blanks
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        changed = diff(frame.lazy(), target, fields, blanks=blanks, mapped=mapped)
+        return changed.collect(engine="in-memory")
+
+    # The target's leads were for the diff alone: let them go once it has run.
+    return replace(state, frame=None, parts=state.need_parts().map(step, "diff"), target_leads=None)
 
 
 def _plan(state: T) -> T:
     assert state.target is not None
-    planned = plan(
-        state.need_frame().lazy(),
-        state.vendor,
-        mode=state.options.mode,
-        profile=state.target.profile.name,
-    )
-    return replace(state, frame=planned.collect())
+    vendor, mode, profile = state.vendor, state.options.mode, state.target.profile.name
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
+        # here (a string view index out of bounds in a `when` chain of `plan`).
+        return plan(frame.lazy(), vendor, mode=mode, profile=profile).collect(engine="in-memory")
+
+    planned = state.need_parts().map(step, "plan")
+    if not state.options.dry_run:
+        # On disk, each partition is validated, matched, diffed and planned here in one pass
+        # and written once: the push reads the requests, the report every row. A dry run has
+        # only the report to make, and makes it in that one pass.
+        planned = planned.spill("plan")
+    return replace(state, frame=None, parts=planned)
 
 
 def _push(state: T) -> T:
@@ -215,7 +248,12 @@ def open_journal(options: SyncOptions) -> Journal:
 
 def journal_plan(state: SyncState) -> tuple[Journal, list[PlannedOp]]:
     """The push's requests, journaled as planned for this run (a resume keeps what it has)."""
-    opts, frame = state.options, state.need_frame()
+    opts = state.options
+    # Only the rows that send something, partition by partition.
+    frame = pl.concat(
+        [f.filter(pl.col("op").is_not_null()) for f in state.need_parts().frames()],
+        how="vertical",
+    )
     journal = open_journal(opts)
     assert state.target is not None
     journal.start_run(
@@ -288,24 +326,80 @@ def _sent_or_clear(row: dict[str, Any], field: str, vendor: VendorSpec) -> Any:
     return vendor.clearable.get(field) if value is None and field in vendor.clearable else value
 
 
+# What plan.parquet keeps of each planned request.
+PLAN_COLUMNS = ("op_id", "source_row", "op", "matched_id", "changed_fields")
+# Rows whose lead exists after the push; a lead whose follow-up update failed exists too:
+# a `written` snapshot remembers it, or a later run re-creates it.
+_EXISTS = pl.col("outcome").is_in(["created", "updated"]) | (
+    (pl.col("op") == "create") & (pl.col("outcome") == "failed") & pl.col("target_id").is_not_null()
+)
+
+
 def _report(state: T) -> T:
-    # A matched row names its target lead, in a plan as after an import.
-    frame = state.need_frame().with_columns(
-        pl.coalesce("target_id", "matched_id").alias("target_id")
-    )
-    if state.pushed is not None:
-        frame = _apply_earlier(_apply_results(frame, state.pushed), state.pushed)
-        _remember_writes(state, frame)
-    rows = frame.select(
-        *REPORT_COLUMNS,
-        *[c for c in frame.columns if c not in REPORT_COLUMNS and not c.startswith("_")],
-    )
-    return replace(state, rows=rows)
+    """Planned outcomes, and what the push did to them; one partition is kept in memory,
+    more are written to rows.parquet/rows.csv part by part (and only the page's rows kept)."""
+    parts, pushed = state.need_parts(), state.pushed
+    outcomes = _Outcomes.of(pushed)
+    remember = outcomes is not None and _remembers_writes(state)
+    plans: list[pl.DataFrame] = []
+    writes: list[pl.DataFrame] = []
+
+    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+        # A matched row names its target lead, in a plan as after an import.
+        frame = frame.with_columns(pl.coalesce("target_id", "matched_id").alias("target_id"))
+        if outcomes is not None:
+            frame = outcomes.apply(frame)
+        if remember:
+            writes.append(frame.filter(_EXISTS))
+        plans.append(frame.filter(pl.col("op").is_not_null()).select(PLAN_COLUMNS))
+        return frame.select(
+            *REPORT_COLUMNS,
+            *[c for c in frame.columns if c not in REPORT_COLUMNS and not c.startswith("_")],
+        )
+
+    if len(parts.items) == 1:
+        done = replace(state, rows=rows_of(parts.collect()))
+    else:
+        page = PageRows()
+
+        def reported() -> Iterator[pl.DataFrame]:
+            for frame in parts.frames():
+                rows = rows_of(frame)
+                page.add(rows)
+                yield rows
+
+        out_dir = state.options.out_dir
+        write_report_rows(reported(), out_dir)
+        written = pl.scan_parquet(out_dir / "rows.parquet")
+        done = replace(state, rows=None, rows_written=written, page_rows=page)
+    if writes:
+        _remember_writes(done, pl.concat(writes, how="vertical"))
+    plan_rows = pl.concat(plans, how="vertical")
+    return replace(done, frame=None, parts=None, plan_rows=plan_rows)
 
 
-def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
-    """Planned outcomes become what happened: created, updated, failed, conflict or skipped."""
-    results = pl.DataFrame(
+@dataclass(frozen=True)
+class _Outcomes:
+    """What the push did (and earlier attempts of a resumed run), as frames made once and
+    laid over each partition's planned rows."""
+
+    results: pl.DataFrame
+    earlier: pl.DataFrame | None
+
+    @classmethod
+    def of(cls, pushed: PushReport | None) -> _Outcomes | None:
+        if pushed is None:
+            return None
+        return cls(_results_frame(pushed), _earlier_frame(pushed) if pushed.earlier else None)
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        frame = _apply_results(frame, self.results)
+        return frame if self.earlier is None else _apply_earlier(frame, self.earlier)
+
+
+def _results_frame(pushed: PushReport) -> pl.DataFrame:
+    """One row per pushed request: its state, lead, HTTP facts and error."""
+    return pl.DataFrame(
         [
             (
                 op_id,
@@ -331,6 +425,10 @@ def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def _apply_results(frame: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
+    """Planned outcomes become what happened: created, updated, failed, conflict or skipped."""
     joined = frame.join(results, on="op_id", how="left", maintain_order="left")
     done = pl.col("_state") == "succeeded"
     outcome = (
@@ -365,25 +463,35 @@ def _apply_results(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
     )
 
 
-def _apply_earlier(frame: pl.DataFrame, pushed: PushReport) -> pl.DataFrame:
-    """A resumed run: a row an earlier attempt created or updated reports that, when it now
-    matches that very lead (or the attempt was cut off before the lead's id was journaled)
-    and either has nothing left to send, or only had its create's follow-up sent now."""
-    if not pushed.earlier:
-        return frame
-    facts = ("http_status", "attempts", "request_id")
-    done = pl.DataFrame(
+_FACTS = ("http_status", "attempts", "request_id")
+
+
+def _earlier_frame(pushed: PushReport) -> pl.DataFrame:
+    """One row per source row an earlier attempt of the run wrote: the op and its facts."""
+    return pl.DataFrame(
         [
             (row, op, r.target_id, r.http_status, r.attempts, r.request_id)
             for row, (op, r) in pushed.earlier.items()
         ],
         schema={
-            "source_row": frame.schema["source_row"],
+            "source_row": pl.Int64,
             "_e_op": pl.String,
             "_e_target": pl.String,
-            **{f"_e_{c}": frame.schema[c] for c in facts},
+            "_e_http_status": pl.Int64,
+            "_e_attempts": pl.Int64,
+            "_e_request_id": pl.String,
         },
         orient="row",
+    )
+
+
+def _apply_earlier(frame: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
+    """A resumed run: a row an earlier attempt created or updated reports that, when it now
+    matches that very lead (or the attempt was cut off before the lead's id was journaled)
+    and either has nothing left to send, or only had its create's follow-up sent now."""
+    facts = _FACTS
+    done = earlier.cast(
+        {"source_row": frame.schema["source_row"], **{f"_e_{c}": frame.schema[c] for c in facts}}
     )
     joined = frame.join(done, on="source_row", how="left", maintain_order="left")
     same_lead = pl.col("_e_op").is_not_null() & (
@@ -409,19 +517,12 @@ def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
     the next refresh reads it back. The remembered lead is what the row sent, with the values
     the vendor answered laid over it (its normal forms win; Omni's answers omit the status).
     """
-    if state.snapshot is None or state.snapshot.state_source != "written" or state.pushed is None:
-        # A listed target re-reads changes; a state file is the user's, never written to.
+    if not _remembers_writes(state):
         return
-    assert state.target is not None
+    assert state.target is not None and state.pushed is not None
     echoed = {lead.id: lead for lead in state.pushed.leads}
     leads = []
-    # A lead whose follow-up update failed exists too: remember it, or a later run re-creates it.
-    exists = pl.col("outcome").is_in(["created", "updated"]) | (
-        (pl.col("op") == "create")
-        & (pl.col("outcome") == "failed")
-        & pl.col("target_id").is_not_null()
-    )
-    for row in frame.filter(exists).iter_rows(named=True):
+    for row in frame.filter(_EXISTS).iter_rows(named=True):
         answer = echoed.get(row["target_id"])
         answered = {k: v for k, v in (answer.fields if answer else {}).items() if v is not None}
         sent = {k: v for k, v in row.items() if k in SNAPSHOT_SCHEMA}
@@ -433,6 +534,13 @@ def _remember_writes(state: SyncState, frame: pl.DataFrame) -> None:
     SnapshotStore(
         state.options.home, state.target.profile.name, state.target.profile.vendor
     ).record_writes(leads)
+
+
+def _remembers_writes(state: SyncState) -> bool:
+    """A pushed run into a `written` snapshot (Omni). A listed target re-reads changes; a state
+    file is the user's, never written to."""
+    snapshot = state.snapshot
+    return state.pushed is not None and snapshot is not None and snapshot.state_source == "written"
 
 
 def target_stages(state_type: type[T]) -> tuple[Stage[T], ...]:
@@ -471,16 +579,16 @@ def _execute(options: SyncOptions, engine: Engine) -> dict[str, Any]:
 def write_run(state: SyncState, summary: dict[str, Any]) -> None:
     """The run directory of a plan/import; then stop with the error that stopped the push."""
     options = state.options
-    assert state.rows is not None
-    write_report(state.rows, summary, options.out_dir)
-    write_report_html(state.rows, summary, options.out_dir)
-    plan_rows = (
-        state.need_frame()
-        .filter(pl.col("op").is_not_null())
-        .select("op_id", "source_row", "op", "matched_id", "changed_fields")
-    )
+    if state.rows is not None:
+        write_report(state.rows, summary, options.out_dir)
+        write_report_html(state.rows, summary, options.out_dir)
+    else:  # the rows went out part by part (report stage)
+        assert state.page_rows is not None
+        write_summary(summary, options.out_dir)
+        write_report_html(state.page_rows, summary, options.out_dir)
+    assert state.plan_rows is not None
     partial = options.out_dir / ".plan.parquet.partial"  # atomic: a kill leaves the old file
-    plan_rows.write_parquet(partial)
+    state.plan_rows.write_parquet(partial)
     partial.replace(options.out_dir / "plan.parquet")
     shutil.rmtree(options.out_dir / ".scratch", ignore_errors=True)
     publish_summary(summary)
@@ -496,9 +604,9 @@ def write_run(state: SyncState, summary: dict[str, Any]) -> None:
 def sync_summary(
     state: SyncState, durations: dict[str, float], engine: Engine, started: datetime, seconds: float
 ) -> dict[str, Any]:
-    assert state.rows is not None and state.target is not None and state.snapshot is not None
-    opts, frame = state.options, state.need_frame()
-    calls = frame.filter(pl.col("op").is_not_null()).height
+    assert state.target is not None and state.snapshot is not None
+    assert state.plan_rows is not None
+    opts, calls = state.options, state.plan_rows.height
     return {
         "job": "plan" if opts.dry_run else "import",
         "mode": opts.mode,
@@ -511,7 +619,9 @@ def sync_summary(
             "reads": state.snapshot.facts.get("reads", 0),
             **{k: v for k, v in state.snapshot.facts.items() if k != "reads"},
         },
-        "counts": count_outcomes(state.rows, PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES),
+        "counts": count_outcomes(
+            state.report_rows(), PLAN_OUTCOMES if opts.dry_run else IMPORT_OUTCOMES
+        ),
         "planned_requests": calls,
         "requests": state.requests or RequestStats().counts(),
         **summary_basics(state, durations, engine, started, seconds),

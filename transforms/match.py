@@ -17,27 +17,50 @@ normalised values on both sides. The first key that finds any target lead decide
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["DEFAULT_MATCH_KEYS", "MATCH_STATUSES", "match"]
+__all__ = ["DEFAULT_MATCH_KEYS", "MATCH_STATUSES", "MatchIndex", "match", "match_index"]
 
 DEFAULT_MATCH_KEYS: tuple[str, ...] = ("target_id", "external_id", "email", "phone")
 MATCH_STATUSES = ("matched", "new", "conflict")
 _SHOWN = 5
 
 
+@dataclass(frozen=True)
+class MatchIndex:
+    """The snapshot's lead ids by each key's value (`_value`, `_ids`), made once for many
+    source partitions; a key the snapshot has no column for has no entry."""
+
+    keys: tuple[str, ...]
+    by_value: Mapping[str, pl.LazyFrame]
+
+
+def match_index(snapshot: pl.LazyFrame, keys: Sequence[str] = DEFAULT_MATCH_KEYS) -> MatchIndex:
+    """The lookups `match` makes of `snapshot`, computed now (all keys in one pass)."""
+    lazy = _lazy_index(snapshot, keys)
+    done = pl.collect_all(list(lazy.by_value.values()))
+    return MatchIndex(lazy.keys, {k: f.lazy() for k, f in zip(lazy.by_value, done, strict=True)})
+
+
 def match(
-    source: pl.LazyFrame, snapshot: pl.LazyFrame, keys: Sequence[str] = DEFAULT_MATCH_KEYS
+    source: pl.LazyFrame,
+    snapshot: pl.LazyFrame | MatchIndex,
+    keys: Sequence[str] = DEFAULT_MATCH_KEYS,
 ) -> pl.LazyFrame:
     """Add `match_status`, `match_by`, `matched_id` and `match_reason` to `source`.
 
-    `snapshot` has the target lead's `id` and the key columns; the `target_id` key of a source
-    row is compared with the snapshot's `id`.
+    `snapshot` has the target lead's `id` and the key columns (the `target_id` key of a source
+    row is compared with the snapshot's `id`), or is a `match_index` of it (then its keys
+    are the ones tried).
     """
+    index = snapshot if isinstance(snapshot, MatchIndex) else _lazy_index(snapshot, keys)
+    keys = index.keys
     found = pl.concat(
-        [source, *(_candidates(source, snapshot, key) for key in keys)], how="horizontal"
+        [source, *(_candidates(source, index.by_value.get(key), key) for key in keys)],
+        how="horizontal",
     )
     lists = [pl.col(f"_cand_{key}") for key in keys]
     first = pl.coalesce([pl.when(c.list.len() > 0).then(c) for c in lists])
@@ -63,22 +86,36 @@ def match(
     ).drop([f"_cand_{key}" for key in keys])
 
 
-def _candidates(source: pl.LazyFrame, snapshot: pl.LazyFrame, key: str) -> pl.LazyFrame:
+def _lazy_index(snapshot: pl.LazyFrame, keys: Sequence[str]) -> MatchIndex:
+    schema = snapshot.collect_schema()
+    by_value = {}
+    for key in keys:
+        column = "id" if key == "target_id" else key
+        if column in schema:
+            # Sorted by id first: a group keeps its rows' order, so each list comes sorted
+            # (sorting every group's list instead costs ~3x as much at 1M leads).
+            by_value[key] = (
+                snapshot.filter(pl.col(column).is_not_null())
+                .select(
+                    pl.col(column).cast(pl.String).alias("_value"), pl.col("id").cast(pl.String)
+                )
+                .sort("id")
+                .group_by("_value")
+                .agg(pl.col("id").alias("_ids"))
+            )
+    return MatchIndex(tuple(keys), by_value)
+
+
+def _candidates(source: pl.LazyFrame, by_value: pl.LazyFrame | None, key: str) -> pl.LazyFrame:
     """`_cand_<key>`: ids of the snapshot leads sharing each row's `key` value (may be empty).
 
     A narrow lookup, stacked beside the frame by the caller: the key column alone is joined,
     never the whole source row.
     """
-    column = "id" if key == "target_id" else key
     empty = pl.lit([], pl.List(pl.String))
-    if column not in snapshot.collect_schema() or key not in source.collect_schema():
+    if by_value is None or key not in source.collect_schema():
         # `with_columns` broadcasts the literal to every row (`select` would give one row).
         return source.with_columns(empty.alias(f"_cand_{key}")).select(f"_cand_{key}")
-    by_value = (
-        snapshot.filter(pl.col(column).is_not_null())
-        .group_by(pl.col(column).cast(pl.String).alias("_value"))
-        .agg(pl.col("id").cast(pl.String).sort().alias("_ids"))
-    )
     return (
         source.select(pl.col(key).cast(pl.String).alias("_value"))
         .join(by_value, on="_value", how="left", maintain_order="left")

@@ -44,14 +44,32 @@ def normalise_target(lf: pl.LazyFrame, book: PhoneBook) -> pl.LazyFrame:
 
     Emails are cleaned and lower-cased; phones become E.164 where libphonenumber can read them
     without a region (vendors store international numbers) and stay as stored otherwise.
+
+    A stored phone that already is the E.164 form of a number the book knows to be valid is
+    left as it is without parsing: E.164 of a valid number reads back as that number (the
+    libphonenumber round trip), so parsing it would give it back. After a file's numbers are
+    in the book, that is most of a target's.
     """
     from transforms.emails import clean_email
+    from transforms.phones import clean_phone
 
     schema = lf.collect_schema()
-    phones = lf.with_columns(
-        clean_email("email").alias("email"),
-        *[pl.lit(None, pl.String).alias(c) for c in ("country", "phone_ext") if c not in schema],
-    ).pipe(normalise_phones, book, default_region=None)
-    return phones.with_columns(pl.coalesce("phone", "phone_raw").alias("phone")).select(
+    valid = book.known.filter(pl.col("e164").is_not_null())
+    key = clean_phone("phone")
+    as_is = key.is_in(valid.get_column("e164").implode()).fill_null(False)
+    phones = (
+        lf.with_columns(
+            clean_email("email").alias("email"),
+            pl.when(as_is).then(key).alias("_as_is"),
+            *[
+                pl.lit(None, pl.String).alias(c)
+                for c in ("country", "phone_ext")
+                if c not in schema
+            ],
+        )
+        .with_columns(pl.when(pl.col("_as_is").is_null()).then(pl.col("phone")).alias("phone"))
+        .pipe(normalise_phones, book, default_region=None)
+    )
+    return phones.with_columns(pl.coalesce("_as_is", "phone", "phone_raw").alias("phone")).select(
         schema.names()
     )

@@ -27,7 +27,7 @@ from flows.config import CheckOptions, DaskSettings, SyncOptions
 from flows.reconcile import run_reconcile
 from flows.sync import run_sync
 from tests.conftest import SAMPLES
-from tests.flows.summaries import stable
+from tests.flows.summaries import stable_against_a_target as _stable
 from tests.reliability.support import leads_of, older, people, write_csv
 
 # Ids the sandbox hands out in the order requests arrive, and what derives from them (an
@@ -159,16 +159,6 @@ def _options(source: Path, out: Path, home: Path, dry_run: bool = False) -> Sync
 
 def _fields(lead: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in lead.items() if k != "id"}
-
-
-def _stable(summary: dict[str, Any]) -> dict[str, Any]:
-    """The summary without timings and run names, and without the number of leads the
-    snapshot's incremental refresh re-read: that depends on whether the runs before it ended
-    within the same second as its high-water mark, not on the runner."""
-    kept = stable(summary)
-    if "snapshot" in kept:
-        kept["snapshot"] = {k: v for k, v in kept["snapshot"].items() if k != "fetched"}
-    return kept
 
 
 @pytest.mark.prefect

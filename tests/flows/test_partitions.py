@@ -20,7 +20,7 @@ from flows.check import run_check
 from flows.config import CheckOptions
 from flows.exceptions import ConfigError
 from tests.conftest import SAMPLES
-from tests.flows.summaries import stable
+from tests.flows.summaries import stable, stable_against_a_target
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 
@@ -96,3 +96,68 @@ def test_the_partition_size_comes_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("LEADPIPE_PARTITION_ROWS", "lots")
     with pytest.raises(ConfigError, match="LEADPIPE_PARTITION_ROWS must be a whole number"):
         CheckOptions(source=Path("a"), out_dir=Path("b"), run_id="r")
+
+
+# Columns a push fills in the order requests arrive (ids the sandbox hands out, and what is
+# derived from them): concurrent pushes interleave differently on every run.
+ARRIVAL_ORDER = ["target_id", "request_id", "matched_id", "op_id"]
+
+
+@pytest.mark.parametrize("vendor", ["omni", "octanist"])  # a written snapshot, a listed one
+def test_plan_and_import_in_partitions_report_as_in_one_piece(tmp_path: Path, vendor: str) -> None:
+    """The target stages run per partition (match, diff and plan, one pass each, written
+    once; the report streamed): plan, import and a no-change re-run give the rows, plan and
+    summary a run in one piece gives, with creates, updates, an invalid row and a duplicate
+    pair split across partitions."""
+    from flows.config import SyncOptions
+    from flows.sync import run_sync
+    from tests.reliability.support import older, people, write_csv
+
+    persons = people(40, vendor, seed=5)
+    before = write_csv(tmp_path / "before.csv", [older(p, vendor) for p in persons[:15]])
+    source = write_csv(tmp_path / "leads.csv", persons)
+    with source.open("a") as file:  # an invalid row, and row 5 again (the last one wins)
+        file.write("kim@,Kim,Moe,n/a,,,bad,Default\n")
+        file.write(",".join((*persons[3].cells()[:6], "again", "Default")) + "\n")
+
+    def run(rows: int, job: str) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
+        home, out = tmp_path / f"home-{rows}", tmp_path / f"{job}-{rows}"
+        options = SyncOptions(
+            source=source,
+            out_dir=out,
+            run_id=out.name,
+            home=home,
+            target=f"sandbox:{vendor}",
+            dry_run=job == "plan",
+            partition_rows=rows,
+        )
+        summary = run_sync(options, "local")
+        files = {name: pl.read_parquet(out / name) for name in ("rows.parquet", "plan.parquet")}
+        assert not (out / ".scratch").exists()
+        return summary, files
+
+    for rows in (7, 1_000_000):  # the same 15 leads to update in each target
+        seed = SyncOptions(
+            source=before,
+            out_dir=tmp_path / f"seed-{rows}",
+            run_id="seed",
+            home=tmp_path / f"home-{rows}",
+            target=f"sandbox:{vendor}",
+            dry_run=False,
+        )
+        run_sync(seed, "local")
+    counts = {}
+    for job in ("plan", "import", "again"):
+        (parts, parts_files), (whole, whole_files) = run(7, job), run(1_000_000, job)
+        assert stable_against_a_target(parts) == stable_against_a_target(whole), job
+        for name, frame in whole_files.items():
+            kept = [c for c in frame.columns if c not in ARRIVAL_ORDER]
+            assert_frame_equal(parts_files[name].select(kept), frame.select(kept)), (job, name)
+        counts[job] = {k: v for k, v in whole["counts"].items() if v}
+    flawed = {"invalid": 1, "duplicate": 1}
+    assert counts == {
+        "plan": {"would_create": 25, "would_update": 15, **flawed},
+        "import": {"created": 25, "updated": 15, **flawed},
+        "again": {"unchanged": 40, **flawed},
+    }
+    assert whole["requests"]["sent"] == 0  # the no-change re-run

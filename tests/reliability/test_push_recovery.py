@@ -241,7 +241,7 @@ def test_a_resumed_push_hands_back_what_earlier_attempts_completed(journal: Jour
 
 
 def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
-    from flows.sync import _apply_earlier
+    from flows.sync import _apply_earlier, _earlier_frame
 
     frame = pl.DataFrame(
         {
@@ -267,7 +267,7 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
             7: ("update", OpResult("succeeded", None)),  # an update cut off the same way
         }
     )
-    done = _apply_earlier(frame, pushed)
+    done = _apply_earlier(frame, _earlier_frame(pushed))
     assert done.select("outcome", "attempts", "request_id").rows() == [
         ("created", 2, "req-1"),
         ("unchanged", None, None),
