@@ -316,9 +316,9 @@ class GroupCommit:
 
 @lru_cache(maxsize=16)
 def _sqlite_update(columns: tuple[str, ...]) -> str:
-    """`_update_statement` as SQLite text with named parameters (column names are ours)."""
-    assigned = ", ".join(f"{c} = :{c}" for c in (*columns, "updated_at"))
-    return f"UPDATE ops SET {assigned} WHERE run_id = :b_run_id AND op_id = :b_op_id"
+    """`_update_statement` compiled once for SQLite, with named parameters (the rows' keys)."""
+    named = sqlite.dialect(paramstyle="named")
+    return str(_update_statement(columns).compile(dialect=named))
 
 
 @lru_cache(maxsize=16)

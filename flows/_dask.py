@@ -44,6 +44,7 @@ from flows.check import CheckState
 from flows.config import DaskSettings, SyncOptions
 from flows.exceptions import ConfigError, DaskUnavailable
 from transforms.normalise import normalise
+from transforms.partitions import row_ranges as partition_ranges
 from transforms.phones import PHONE_RESULT_SCHEMA, PhoneBook
 from transforms.validate import validate
 
@@ -96,8 +97,7 @@ def row_ranges(height: int, partitions: int) -> list[tuple[int, int]]:
     """(offset, length) of up to `partitions` contiguous, nearly equal row ranges."""
     if height == 0:
         return []
-    size = math.ceil(height / partitions)
-    return [(start, min(size, height - start)) for start in range(0, height, size)]
+    return partition_ranges(height, math.ceil(height / partitions))
 
 
 def partition_of(op_id: str, partitions: int) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +60,7 @@ __all__ = [
     "prepare_stages",
     "run_check",
     "summary_basics",
+    "write_rows_in_parts",
 ]
 
 
@@ -182,19 +183,31 @@ def _dedupe(state: S) -> S:
 
 
 def _report(state: CheckState) -> CheckState:
-    """The report rows of each partition in turn, appended to rows.parquet and rows.csv (one
-    partition: written whole, each file on its own thread)."""
-    out_dir, page, parts = state.options.out_dir, PageRows(), state.need_parts()
+    """The report rows, written to rows.parquet and rows.csv partition by partition."""
+
+    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+        return build_report(frame.lazy()).collect()
+
+    written, page = write_rows_in_parts(state.need_parts(), rows_of, state.options.out_dir)
+    return replace(state, frame=None, parts=None, rows_written=written, page_rows=page)
+
+
+def write_rows_in_parts(
+    parts: Parts, rows_of: Callable[[pl.DataFrame], pl.DataFrame], out_dir: Path
+) -> tuple[pl.LazyFrame, PageRows]:
+    """`rows_of` each partition, appended to rows.parquet and rows.csv as it is made (one
+    partition: written whole, each file on its own thread); the rows as written, and what
+    report.html needs of them."""
+    page = PageRows()
 
     def reported() -> Iterator[pl.DataFrame]:
         for frame in parts.frames():
-            rows = build_report(frame.lazy()).collect()
+            rows = rows_of(frame)
             page.add(rows)
             yield rows
 
     write_report_rows(reported() if len(parts.items) > 1 else next(reported()), out_dir)
-    written = pl.scan_parquet(out_dir / "rows.parquet")
-    return replace(state, frame=None, parts=None, rows_written=written, page_rows=page)
+    return pl.scan_parquet(out_dir / "rows.parquet"), page
 
 
 def prepare_stages(state_type: type[S]) -> tuple[Stage[S], ...]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -35,7 +34,7 @@ from flows._engine import (
 )
 from flows._phonebook import PhoneBooks, load_phone_book
 from flows._targets import Target, resolve_target, with_rate_budget
-from flows.check import CheckState, prepare_stages, summary_basics
+from flows.check import CheckState, prepare_stages, summary_basics, write_rows_in_parts
 from flows.config import SyncOptions
 from schemas.fields import IMPORT_OUTCOMES, PLAN_OUTCOMES, REPORT_COLUMNS
 from schemas.vendors import VENDORS, VendorSpec
@@ -49,10 +48,9 @@ from transforms.report import (
     build_report,
     count_outcomes,
     write_report,
-    write_report_rows,
     write_summary,
 )
-from transforms.report_html import PageRows, write_report_html
+from transforms.report_html import write_report_html
 
 __all__ = [
     "SYNC_STAGES",
@@ -360,17 +358,7 @@ def _report(state: T) -> T:
     if len(parts.items) == 1:
         done = replace(state, rows=rows_of(parts.collect()))
     else:
-        page = PageRows()
-
-        def reported() -> Iterator[pl.DataFrame]:
-            for frame in parts.frames():
-                rows = rows_of(frame)
-                page.add(rows)
-                yield rows
-
-        out_dir = state.options.out_dir
-        write_report_rows(reported(), out_dir)
-        written = pl.scan_parquet(out_dir / "rows.parquet")
+        written, page = write_rows_in_parts(parts, rows_of, state.options.out_dir)
         done = replace(state, rows=None, rows_written=written, page_rows=page)
     if writes:
         _remember_writes(done, pl.concat(writes, how="vertical"))
@@ -489,9 +477,8 @@ def _apply_earlier(frame: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
     """A resumed run: a row an earlier attempt created or updated reports that, when it now
     matches that very lead (or the attempt was cut off before the lead's id was journaled)
     and either has nothing left to send, or only had its create's follow-up sent now."""
-    facts = _FACTS
     done = earlier.cast(
-        {"source_row": frame.schema["source_row"], **{f"_e_{c}": frame.schema[c] for c in facts}}
+        {"source_row": frame.schema["source_row"], **{f"_e_{c}": frame.schema[c] for c in _FACTS}}
     )
     joined = frame.join(done, on="source_row", how="left", maintain_order="left")
     same_lead = pl.col("_e_op").is_not_null() & (
@@ -506,7 +493,7 @@ def _apply_earlier(frame: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
         .then(written.otherwise(pl.lit("updated")))
         .otherwise("outcome")
         .alias("outcome"),
-        *[pl.when(answered).then(pl.col(f"_e_{c}")).otherwise(pl.col(c)).alias(c) for c in facts],
+        *[pl.when(answered).then(pl.col(f"_e_{c}")).otherwise(pl.col(c)).alias(c) for c in _FACTS],
     )
 
 

@@ -160,8 +160,8 @@ class Parts:
         return frame
 
     def _consumed(self) -> Iterator[pl.DataFrame]:
-        for item in self.items:
-            yield self._run_steps(_load(item))
+        for item, frame in zip(self.items, self.frames(), strict=True):
+            yield frame
             if isinstance(item, Path):
                 os.unlink(item)
 

@@ -28,7 +28,7 @@ from flows.reconcile import run_reconcile
 from flows.sync import run_sync
 from tests.conftest import SAMPLES
 from tests.flows.summaries import stable_against_a_target as _stable
-from tests.reliability.support import leads_of, older, people, write_csv
+from tests.reliability.support import leads_of, older, people, write_csv, write_messy_csv
 
 # Ids the sandbox hands out in the order requests arrive, and what derives from them (an
 # update's op id hashes its lead's id): concurrent pushes, the seeding import's included,
@@ -77,10 +77,7 @@ def test_import_on_dask_matches_a_local_import(
 ) -> None:
     persons = people(40, VENDOR, seed=8)
     before = write_csv(tmp_path / "before.csv", [older(p, VENDOR) for p in persons[:15]])
-    messy = write_csv(tmp_path / "messy.csv", persons)
-    with messy.open("a") as file:  # an invalid row and a duplicate of row 4 (the last wins)
-        file.write("kim@,Kim,Moe,n/a,,,bad,Default\n")
-        file.write(",".join((*persons[2].cells()[:6], "again", "Default")) + "\n")
+    messy = write_messy_csv(tmp_path / "messy.csv", persons)  # an invalid row, a duplicate
 
     results = {}
     for runner in ("local", "dask"):

@@ -111,14 +111,11 @@ def test_plan_and_import_in_partitions_report_as_in_one_piece(tmp_path: Path, ve
     pair split across partitions."""
     from flows.config import SyncOptions
     from flows.sync import run_sync
-    from tests.reliability.support import older, people, write_csv
+    from tests.reliability.support import older, people, write_csv, write_messy_csv
 
     persons = people(40, vendor, seed=5)
     before = write_csv(tmp_path / "before.csv", [older(p, vendor) for p in persons[:15]])
-    source = write_csv(tmp_path / "leads.csv", persons)
-    with source.open("a") as file:  # an invalid row, and row 5 again (the last one wins)
-        file.write("kim@,Kim,Moe,n/a,,,bad,Default\n")
-        file.write(",".join((*persons[3].cells()[:6], "again", "Default")) + "\n")
+    source = write_messy_csv(tmp_path / "leads.csv", persons)  # an invalid row, a duplicate
 
     def run(rows: int, job: str) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
         home, out = tmp_path / f"home-{rows}", tmp_path / f"{job}-{rows}"

@@ -97,6 +97,16 @@ def write_csv(path: Path, persons: Sequence[Person]) -> Path:
     return path
 
 
+def write_messy_csv(path: Path, persons: Sequence[Person]) -> Path:
+    """`persons`, then an invalid row and the third person again with another note (a
+    duplicate; the last one wins)."""
+    write_csv(path, persons)
+    with path.open("a") as file:
+        file.write("kim@,Kim,Moe,n/a,,,bad,Default\n")
+        file.write(",".join((*persons[2].cells()[:6], "again", "Default")) + "\n")
+    return path
+
+
 def importer_env(home: Path, sandbox_url: str) -> dict[str, str]:
     """The environment of a `leadpipe import` process: its own home, the sandbox's URL."""
     return {
