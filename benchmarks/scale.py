@@ -157,7 +157,7 @@ def measure_plans(rows: int, checked: Path, seed: int = 7) -> tuple[Measurement,
     """``leadpipe plan`` of the ``rows``-row export against a ``rows``-lead snapshot: in a
     fresh home (cold phone cache), again in that home (warm: an analyst's next plan), and in
     a fresh home with the file in one partition (``LEADPIPE_PARTITION_ROWS`` = ``rows``)."""
-    from connectors._snapshot import Snapshot, SnapshotStore
+    from connectors import Snapshot, SnapshotStore
 
     source = scaled_export(rows, rows, seed)
     leads = snapshot_leads(checked, rows)
@@ -202,7 +202,7 @@ def _plan_measurement(
 def snapshot_leads(checked: Path, leads: int) -> pl.DataFrame:
     """A target holding most of a checked file's valid rows, topped up to
     ``leads`` leads the file does not have (see the module docstring)."""
-    from connectors._snapshot import SNAPSHOT_SCHEMA
+    from schemas.frames import TARGET_LEAD_SCHEMA as SNAPSHOT_SCHEMA
 
     fields = [c for c in SNAPSHOT_SCHEMA if c not in ("id", "updated_at")]
     valid = pl.scan_parquet(checked).filter(

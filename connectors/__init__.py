@@ -1,48 +1,101 @@
-"""Vendor connectors: httpx clients for Omni, Apten and Octanist, and the HTTP layer they share.
+"""Vendor connectors: httpx clients for Omni, Apten and Octanist, and the HTTP layer they share;
+plan rows -> requests, the push executor, the journal and the target snapshot store.
 
-See `connectors/ARCHITECTURE.md` for how a request travels.
+These names are the package's public surface (what flows/, benchmarks/ and tests use); the
+`_modules` behind them are private. See `connectors/ARCHITECTURE.md` for how a request travels.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from connectors._budget import (
     BudgetStats,
     LeasedBudget,
     LocalBudget,
-    RateBudget,
     budget_name,
     ensure_rate_limit,
 )
 from connectors._client import LeadClient, RemoteLead, WriteResult, open_client
-from connectors._http import Reply, RequestStats, VendorHTTP
-from connectors._payloads import from_wire, to_wire
-from connectors._profile import APTEN_UPDATE_ROUTES, TargetProfile, api_key_for, sandbox_profile
+from connectors._http import RequestStats
+from connectors._payloads import to_wire
+from connectors._profile import TargetProfile, api_key_for, sandbox_profile
+from connectors._push import (
+    UNREACHABLE_AFTER,
+    PlannedOp,
+    PushReport,
+    earlier_attempts_frame,
+    earlier_results,
+    push,
+    push_results_frame,
+)
 from connectors._ratelimit import AdaptiveRateLimiter
-from connectors._retry import Clock, RetryPolicy, SystemClock, parse_retry_after
+from connectors._results import OpResult
+from connectors._retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after
 from connectors._secrets import Secret
+from connectors._snapshot import Snapshot, SnapshotStore
+from connectors.ops import ops_from_plan
+
+if TYPE_CHECKING:
+    from connectors._journal import (
+        GroupCommit,
+        Journal,
+        check_journal_url,
+        open_journal,
+        sqlite_url,
+    )
 
 __all__ = [
-    "APTEN_UPDATE_ROUTES",
+    "DEFAULT_RETRY",
+    "UNREACHABLE_AFTER",
     "AdaptiveRateLimiter",
     "BudgetStats",
-    "Clock",
+    "GroupCommit",
+    "Journal",
     "LeadClient",
     "LeasedBudget",
     "LocalBudget",
-    "RateBudget",
+    "OpResult",
+    "PlannedOp",
+    "PushReport",
     "RemoteLead",
-    "Reply",
     "RequestStats",
     "RetryPolicy",
     "Secret",
-    "SystemClock",
+    "Snapshot",
+    "SnapshotStore",
     "TargetProfile",
-    "VendorHTTP",
     "WriteResult",
     "api_key_for",
     "budget_name",
+    "check_journal_url",
+    "earlier_attempts_frame",
+    "earlier_results",
     "ensure_rate_limit",
-    "from_wire",
     "open_client",
+    "open_journal",
+    "ops_from_plan",
     "parse_retry_after",
+    "push",
+    "push_results_frame",
     "sandbox_profile",
+    "sqlite_url",
     "to_wire",
 ]
+
+# The journal's names load SQLAlchemy (~0.4 s) when first used, not on `import connectors`:
+# `leadpipe check` imports this package and never opens a journal. Type checkers see them
+# through the TYPE_CHECKING import above, with their signatures.
+_JOURNAL_NAMES = frozenset(
+    {"GroupCommit", "Journal", "check_journal_url", "open_journal", "sqlite_url"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _JOURNAL_NAMES:
+        from connectors import _journal
+
+        value = getattr(_journal, name)
+        globals()[name] = value  # once: later lookups find it as a plain attribute
+        return value
+    raise AttributeError(f"module 'connectors' has no attribute {name!r}")

@@ -84,10 +84,26 @@ class LeadClient(Protocol):
 
     vendor: str
     http: VendorHTTP
+    # How the client looks for the lead a lost answer may have made (connectors/_lookups.py).
+    # True: it can only scan the leads created in a window (Omni's analytics, Apten's list), so
+    # lookups that wait at one moment share one `find_many`. False: it searches by key
+    # (Octanist), so each lookup is its own `find`, one at a time.
+    finds_by_scan: bool
 
     def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]: ...
 
     async def get(self, lead_id: str) -> RemoteLead: ...
+
+    async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
+        """A lead created at or after `since` sharing a value of `keys` ({"email": ...,
+        "phone": ...}); None if there is none."""
+        ...
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        """`find` for each key set of `wanted`, answers in the same order."""
+        ...
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult: ...
 

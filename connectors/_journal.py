@@ -28,7 +28,6 @@ import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +37,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connectors._results import OpResult
 from connectors.exceptions import JournalUnavailable
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "Journal",
     "OpResult",
     "check_journal_url",
+    "open_journal",
     "redacted",
     "sqlite_url",
 ]
@@ -92,23 +93,16 @@ ops = sa.Table(
 sa.Index("ops_by_state", ops.c.run_id, ops.c.state)
 
 
-@dataclass(frozen=True)
-class OpResult:
-    """What one request did, for the journal."""
-
-    state: str
-    target_id: str | None = None
-    http_status: int | None = None
-    attempts: int = 0
-    request_id: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of a journal file (its folder is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def open_journal(home: Path, url: str | None) -> Journal:
+    """The run's journal: `url` (the `journal_url` option), else SQLite under `home`
+    (LEADPIPE_HOME)."""
+    return Journal(url or sqlite_url(home / "journal.db"))
 
 
 def redacted(url: str | sa.URL) -> str:

@@ -30,11 +30,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
 
 from connectors._client import LeadClient, RemoteLead, WriteResult
-from connectors._journal import GroupCommit, Journal, OpResult
 from connectors._lookups import Lookups
+from connectors._results import OpResult
 from connectors.exceptions import (
     AmbiguousWriteError,
     FatalVendorError,
@@ -44,8 +46,20 @@ from connectors.exceptions import (
     TransientVendorError,
     VendorError,
 )
+from schemas.frames import EARLIER_SCHEMA, PUSH_RESULT_SCHEMA
 
-__all__ = ["UNREACHABLE_AFTER", "PlannedOp", "PushReport", "earlier_results", "push"]
+if TYPE_CHECKING:  # SQLAlchemy: loaded by whoever opens the journal, not by importing the push
+    from connectors._journal import GroupCommit, Journal
+
+__all__ = [
+    "UNREACHABLE_AFTER",
+    "PlannedOp",
+    "PushReport",
+    "earlier_attempts_frame",
+    "earlier_results",
+    "push",
+    "push_results_frame",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +142,8 @@ async def push(
     progress: Callable[[int], None] | None = None,
 ) -> PushReport:
     """Send `ops` (see the module docstring); the journal holds the truth at every moment."""
+    from connectors._journal import GroupCommit
+
     report = PushReport()
     before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
     report.earlier = _earlier(before.values(), {op.op_id for op in ops})
@@ -289,6 +305,43 @@ def earlier_results(
     """`PushReport.earlier` of a push of all of `planned`, when it goes out in partitions:
     each partition's push only knows its own ops and counts the others' as earlier."""
     return _earlier(journal.ops(run_id).iter_rows(named=True), planned)
+
+
+def push_results_frame(report: PushReport) -> pl.DataFrame:
+    """One row per pushed request (PUSH_RESULT_SCHEMA): its state, lead, HTTP facts and error.
+
+    `transforms.outcomes` lays it over the planned rows by `op_id`.
+    """
+    return pl.DataFrame(
+        [
+            (
+                op_id,
+                r.state,
+                r.target_id,
+                r.http_status,
+                r.attempts,
+                r.request_id,
+                r.error_code,
+                r.error_message,
+            )
+            for op_id, r in report.results.items()
+        ],
+        schema=PUSH_RESULT_SCHEMA,
+        orient="row",
+    )
+
+
+def earlier_attempts_frame(report: PushReport) -> pl.DataFrame:
+    """One row per source row an earlier attempt of the run wrote (EARLIER_SCHEMA): the op and
+    its facts (`PushReport.earlier`); empty unless the run was resumed."""
+    return pl.DataFrame(
+        [
+            (row, op, r.target_id, r.http_status, r.attempts, r.request_id)
+            for row, (op, r) in report.earlier.items()
+        ],
+        schema=EARLIER_SCHEMA,
+        orient="row",
+    )
 
 
 def _earlier(

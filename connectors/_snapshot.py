@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,13 @@ from typing import Any
 import polars as pl
 
 from connectors._client import LeadClient, RemoteLead
-from schemas.fields import CANONICAL_FIELDS, canonical_dtype
+from schemas.files import atomic_write
+from schemas.frames import TARGET_LEAD_SCHEMA
 
 __all__ = ["SNAPSHOT_SCHEMA", "Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
 
-SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "updated_at": pl.String(),
-    **{f: canonical_dtype(f) for f in CANONICAL_FIELDS if f != "target_id"},
-}
+# The old name of schemas.frames.TARGET_LEAD_SCHEMA, kept while benchmarks/scale.py imports it.
+SNAPSHOT_SCHEMA = TARGET_LEAD_SCHEMA
 logger = logging.getLogger(__name__)
 
 _UNLISTED_VENDORS = frozenset({"omni"})
@@ -51,17 +48,18 @@ class Snapshot:
 
 
 def leads_frame(leads: Iterable[RemoteLead]) -> pl.DataFrame:
-    """Remote leads (not deleted) as a frame of SNAPSHOT_SCHEMA; fields a vendor lacks are null."""
+    """Remote leads (not deleted) as a frame of TARGET_LEAD_SCHEMA; fields a vendor lacks are
+    null."""
     rows = [
         {"id": lead.id, "updated_at": lead.updated_at, **_fields(lead.fields)}
         for lead in leads
         if not lead.deleted
     ]
-    return pl.DataFrame(rows, schema=SNAPSHOT_SCHEMA, strict=False)
+    return pl.DataFrame(rows, schema=TARGET_LEAD_SCHEMA, strict=False)
 
 
 def _fields(fields: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in fields.items() if k in SNAPSHOT_SCHEMA}
+    kept = {k: v for k, v in fields.items() if k in TARGET_LEAD_SCHEMA}
     if isinstance(kept.get("custom"), list):  # vendors store any JSON value: compare as text
         kept["custom"] = [
             {
@@ -95,7 +93,7 @@ class SnapshotStore:
     def load(self) -> Snapshot:
         leads_path, meta_path = self.folder / "leads.parquet", self.folder / "state.json"
         if not leads_path.exists():
-            return Snapshot(pl.DataFrame(schema=SNAPSHOT_SCHEMA), state_source=self.state_source)
+            return Snapshot(pl.DataFrame(schema=TARGET_LEAD_SCHEMA), state_source=self.state_source)
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return Snapshot(pl.read_parquet(leads_path), meta.get("high_water"), self.state_source)
 
@@ -104,13 +102,13 @@ class SnapshotStore:
         between: new leads with an old mark only re-read a little; the reverse would lose leads.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic(self.folder / "leads.parquet", lambda p: snapshot.leads.write_parquet(p))
+        atomic_write(self.folder / "leads.parquet", snapshot.leads.write_parquet)
         meta = {
             "high_water": snapshot.high_water,
             "state_source": snapshot.state_source,
             "leads": snapshot.leads.height,
         }
-        _atomic(self.folder / "state.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+        atomic_write(self.folder / "state.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
 
     async def refresh(self, client: LeadClient) -> Snapshot:
         """Fetch what changed since the high-water mark, merge, store, and return it."""
@@ -166,6 +164,28 @@ class SnapshotStore:
         self.save(snapshot)
         return snapshot
 
+    def remember(self, written: pl.DataFrame, echoed: Sequence[RemoteLead]) -> Snapshot:
+        """Keep what a push wrote (a `written` snapshot: Omni), so an immediate re-run plans
+        nothing.
+
+        `written` holds the rows whose lead exists after the push (`target_id` and the canonical
+        columns; the caller picks them). The remembered lead is what the row sent, with the
+        values the vendor answered (`echoed`, the leads its writes returned) laid over it: its
+        normal forms win, and Omni's answers omit the status.
+        """
+        answers = {lead.id: lead for lead in echoed}
+        leads = []
+        for row in written.iter_rows(named=True):
+            answer = answers.get(row["target_id"])
+            answered = {k: v for k, v in (answer.fields if answer else {}).items() if v is not None}
+            sent = {k: v for k, v in row.items() if k in TARGET_LEAD_SCHEMA}
+            leads.append(
+                RemoteLead(
+                    row["target_id"], {**sent, **answered}, answer.updated_at if answer else None
+                )
+            )
+        return self.record_writes(leads)
+
     def record_writes(self, written: Iterable[RemoteLead]) -> Snapshot:
         """Lay leads returned by writes (or fetched per id) over the stored snapshot."""
         stored = self.load()
@@ -175,10 +195,3 @@ class SnapshotStore:
         )
         self.save(snapshot)
         return snapshot
-
-
-def _atomic(target: Path, write: Callable[[Path], object]) -> None:
-    """Write beside `target`, then rename over it: readers see the old file or the new one."""
-    partial = target.with_name(f".{target.name}.partial")
-    write(partial)
-    os.replace(partial, target)

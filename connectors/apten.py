@@ -29,6 +29,7 @@ class AptenClient(_Base):
     """Apten's lead API in canonical terms."""
 
     vendor = "apten"
+    finds_by_scan = True  # the list only: no search
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult:
         """POST /leads/create. Phones are unique, so a resend after a lost answer fails (400)."""

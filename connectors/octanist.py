@@ -13,7 +13,7 @@ page shares one timestamp.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ class OctanistClient(_Base):
     """Octanist's lead API in canonical terms."""
 
     vendor = "octanist"
+    finds_by_scan = False  # GET /leads?search=: a request or two per lookup
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult:
         """POST /leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError."""
@@ -77,6 +78,12 @@ class OctanistClient(_Base):
                 if str(lead.fields.get(key) or "").lower() == value.lower():
                     return lead
         return None
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        """`find` for each key set in turn: a search answers one, there is no scan to share."""
+        return [await self.find(keys, since=since) for keys in wanted]
 
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
         """Leads updated at or after `since` (all when None), oldest first, each id once."""

@@ -25,6 +25,7 @@ class OmniClient(_Base):
     """Omni's lead API in canonical terms."""
 
     vendor = "omni"
+    finds_by_scan = True  # analytics only: no search
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult:
         """POST /api/v1/leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError."""

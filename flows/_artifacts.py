@@ -1,8 +1,9 @@
 """What a run shows in the Prefect UI: its summary, top reasons, report link and push progress.
 
-Every function here does nothing outside a Prefect flow run (the `local` engine), so the
-stages and jobs call them unconditionally. Artifact keys are per job (`import-summary`, ...),
-so the UI keeps one versioned history of each across runs. Nothing secret is in a summary.
+`PushProgress` is a progress listener (`flows._events`); it and `publish_summary` do nothing
+outside a Prefect flow run (the `local` engine), so jobs use them unconditionally. Artifact
+keys are per job (`import-summary`, ...), so the UI keeps one versioned history of each across
+runs. Nothing secret is in a summary.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["progress_reporter", "publish_summary"]
+__all__ = ["PushProgress", "progress_reporter", "publish_summary"]
 
 _PROGRESS_EVERY_S = 1.0
 
@@ -91,3 +92,24 @@ def progress_reporter(total: int, what: str) -> Callable[[int], None] | None:
         blocking(update_progress_artifact)(artifact, 100.0 * state["done"] / total)
 
     return advance
+
+
+class PushProgress:
+    """A listener that moves a progress artifact as the push goes (about once a second)."""
+
+    def __init__(self, what: str = "push") -> None:
+        self.what = what
+        self._advance: Callable[[int], None] | None = None
+        self._done = 0
+
+    def stage_started(self, name: str) -> None:
+        pass
+
+    def stage_finished(self, name: str, seconds: float, peak_mb: float) -> None:
+        pass
+
+    def pushed(self, done: int, total: int) -> None:
+        if self._advance is None:
+            self._advance = progress_reporter(total, self.what) or (lambda steps: None)
+        self._advance(done - self._done)
+        self._done = done

@@ -1,31 +1,30 @@
-"""`--runner dask`: the job's own stage list on a `prefect_dask.DaskTaskRunner`.
+"""`--runner dask`: a job's own steps on a `prefect_dask.DaskTaskRunner`.
 
 `run_flow_on_dask` runs a job's Prefect flow with a `DaskTaskRunner` (a running scheduler, or
-a LocalCluster of worker processes made for the run). `run_on_dask` is the stage runner: every
-stage runs as a Prefect task in the driver, as with `--engine prefect`, except these, which it
-splits into partitions that run as Prefect tasks on the Dask workers (`<stage>-part`):
+a LocalCluster of worker processes made for the run). Every stage runs as a Prefect task in
+the driver, as with `--engine prefect`, except those that fan out over partitions: their part
+mapper is a `DaskMapper`, which runs each partition as a Prefect task on the Dask workers
+(`<stage>-part`):
 
-- `normalise`: row ranges of the mapped frame, each normalised with the phone cache as the
-  driver read it; each partition returns its rows and the numbers it parsed, the rows are
-  concatenated in source order and the cache is saved once, by the driver;
-- `validate`: the same row ranges (every check of `transforms.validate` is per row);
+- `normalise`: each partition normalised with the phone cache as the driver read it (sent to
+  the cluster once); each returns its rows and the numbers it parsed, and the cache is saved
+  once, by the driver;
+- `validate`: each partition (every check of `transforms.validate` is per row);
 - `push` (import): the planned ops, split by a stable hash of their op id (an op lands in the
   same partition on every attempt, a resume included); each partition opens its own client
-  and journal connection on its worker, runs `connectors.push`, and the driver merges the
-  reports into the one `PushReport` the report stage reads.
+  and journal connection on its worker, and the driver merges the reports.
 
-Workers get nothing the driver holds in memory only: a partition's parameters are frames,
-planned ops and the run's options (the journal URL a `SecretStr`); the target is resolved on
-the worker, so the API key comes from the worker's environment or Prefect Secret block and is
-never a task parameter. Without `PREFECT_API_URL` the driver's temporary Prefect server is
-started here and its address handed to the workers (else each would start its own).
+The driver holds one partition at a time: each is sent to the cluster as it is read, and each
+result is written to the run's scratch folder as it comes back, so the partition memory bound
+holds on the driver too. Workers get nothing the driver holds in memory only: a partition's
+parameters are frames, planned ops and the run's options (the journal URL a `SecretStr`).
+Without `PREFECT_API_URL` the driver's temporary Prefect server is started here and its
+address handed to the workers (else each would start its own).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import logging
 import math
 import os
@@ -35,24 +34,18 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from connectors import open_client
-from connectors._push import PlannedOp, PushReport, earlier_results, push
-from flows._engine import Stage, failing_quietly, run_as_task, run_flow
-from flows._phonebook import PhoneBooks
-from flows._targets import resolve_target, with_rate_budget
-from flows.check import CheckState
-from flows.config import DaskSettings, SyncOptions
+from flows._partitions import Parts, SideStep
+from flows._partitions import row_ranges as partition_ranges
+from flows._prefect import failing_quietly, run_flow
 from flows.exceptions import ConfigError, DaskUnavailable
-from transforms.normalise import normalise
-from transforms.partitions import row_ranges as partition_ranges
-from transforms.phones import PHONE_RESULT_SCHEMA, PhoneBook
-from transforms.validate import validate
+from flows.options import DaskSettings
 
-__all__ = ["partition_of", "row_ranges", "run_flow_on_dask", "run_on_dask"]
+__all__ = ["DaskMapper", "partition_of", "row_ranges", "run_flow_on_dask"]
 
 logger = logging.getLogger(__name__)
 
-S = TypeVar("S", bound=CheckState)
+T = TypeVar("T")
+R = TypeVar("R")
 # Seconds to wait for a scheduler given by address before the run stops (exit 3).
 _CONNECT_TIMEOUT_S = 10
 
@@ -79,20 +72,6 @@ def run_flow_on_dask(job_flow: Any, options: Any) -> Any:
         return run_flow(job_flow.flow.with_options(task_runner=runner), options)
 
 
-def run_on_dask(stage: Stage[S], state: S) -> S:
-    """The stage as a Prefect task; normalise, validate and push split into partitions.
-
-    A split stage runs in the flow itself, not as a task around its partitions: a task's
-    context, which Prefect ships with every task submitted inside it, holds the task's
-    parameters (here the whole run state: every row, and the target with its key).
-    """
-    split = _SPLIT.get(stage.name)
-    if split is None:
-        return run_as_task(stage, state)
-    result: S = split(stage, state)
-    return result
-
-
 def row_ranges(height: int, partitions: int) -> list[tuple[int, int]]:
     """(offset, length) of up to `partitions` contiguous, nearly equal row ranges."""
     if height == 0:
@@ -105,133 +84,66 @@ def partition_of(op_id: str, partitions: int) -> int:
     return zlib.crc32(op_id.encode()) % partitions
 
 
-def _normalise(stage: Stage[S], state: S) -> S:
-    """normalise per row range; the phone numbers the partitions parsed saved once."""
-    opts, frame = state.options, state.need_frame()
-    if frame.is_empty():
-        return stage.run(state)
-    books = PhoneBooks(opts.home, scratch=None)
-    parts = _each_range(
-        state,
-        _task(_normalise_part, "normalise-part"),
-        known=books.known,
-        region=opts.default_region,
-    )
-    for _, parsed in parts:
-        books.set_aside(parsed)
-    phones = books.save()
-    normalised = pl.concat([rows for rows, _ in parts])
-    return dataclasses.replace(state, frame=normalised, facts={**state.facts, "phones": phones})
+class DaskMapper:
+    """A job's partitions on the Dask workers of the current flow run's task runner."""
+
+    distributed = True
+
+    def __init__(self, settings: DaskSettings) -> None:
+        self.settings = settings
+
+    def rows_per_part(self, partition_rows: int, rows: int) -> int:
+        """At least `settings.partitions` partitions, none above `partition_rows` rows."""
+        return max(1, min(partition_rows, math.ceil(rows / self.settings.partitions)))
+
+    def batches(self, items: Sequence[T], key: Callable[[T], str]) -> list[list[T]]:
+        split: list[list[T]] = [[] for _ in range(self.settings.partitions)]
+        for item in items:
+            split[partition_of(key(item), self.settings.partitions)].append(item)
+        return split
+
+    def each(self, batches: Sequence[T], fn: Callable[[T], R], name: str) -> list[R]:
+        send = _task(fn, name)
+        return [_outcome(future) for future in [send.submit(batch) for batch in batches]]
+
+    def map(self, parts: Parts, step: Callable[[pl.DataFrame], pl.DataFrame], name: str) -> Parts:
+        return self._run(parts, _Plain(step), name, keep=None)
+
+    def map_keeping(
+        self, parts: Parts, step: SideStep, name: str, keep: Callable[[Any], None]
+    ) -> Parts:
+        return self._run(parts, step, name, keep=keep)
+
+    def _run(
+        self, parts: Parts, step: SideStep, name: str, keep: Callable[[Any], None] | None
+    ) -> Parts:
+        """`step` of every partition on the workers (the step itself sent once); each result
+        laid down as it comes back, in row order."""
+        task, shared = _task(_apply, f"{name}-part"), _scatter(step)
+        futures = [task.submit(shared, _scatter(frame)) for frame in parts.frames()]
+
+        def results() -> Iterator[pl.DataFrame]:
+            for future in futures:
+                rows, side = _outcome(future)
+                if keep is not None:
+                    keep(side)
+                yield rows
+
+        return Parts.build(results(), scratch=parts.scratch, name=name, clock=parts.clock)
 
 
-def _normalise_part(
-    rows: pl.DataFrame, known: pl.DataFrame, region: str | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    book = PhoneBook(known)
-    # In memory, as flows/check.py does: the streaming engine's order-keeping joins are slower.
-    normalised = normalise(rows.lazy(), book, default_region=region).collect(engine="in-memory")
-    return normalised, book.added.cast(PHONE_RESULT_SCHEMA)  # type: ignore[arg-type]
+class _Plain:
+    """A step without a side result, as a step with one (None)."""
+
+    def __init__(self, step: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
+        self.step = step
+
+    def __call__(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, None]:
+        return self.step(frame), None
 
 
-def _validate(stage: Stage[S], state: S) -> S:
-    if state.need_frame().is_empty():
-        return stage.run(state)
-    parts = _each_range(state, _task(validate, "validate-part"))
-    return dataclasses.replace(state, frame=pl.concat(parts))
-
-
-def _each_range(state: CheckState, task: Any, **shared: Any) -> list[Any]:
-    """`task(<row range>, **shared)` for each row range of the frame, on the workers; the
-    results in row order."""
-    frame = state.need_frame()
-    assert state.options.dask is not None
-    shared = {name: _scatter(value) for name, value in shared.items()}
-    futures = [
-        task.submit(_scatter(frame.slice(offset, length)), **shared)
-        for offset, length in row_ranges(frame.height, state.options.dask.partitions)
-    ]
-    return [_outcome(future) for future in futures]
-
-
-def _push(stage: Stage[S], state: S) -> S:
-    """push per partition of the ops; each partition on a worker with its own connections."""
-    from flows.sync import SyncState, journal_plan
-
-    assert isinstance(state, SyncState)
-    opts = state.options
-    if opts.dry_run:
-        return stage.run(state)
-    assert opts.dask is not None
-    journal, ops = journal_plan(state)
-    # What earlier attempts did is a fact of the whole run, not of one partition's ops.
-    earlier = earlier_results(journal, opts.run_id, {op.op_id for op in ops})
-    journal.close()
-    send = _task(_push_part, "push-part")
-    sandbox_url = os.environ.get("LEADPIPE_SANDBOX_URL")
-    futures = [
-        # The ops travel inside the task (not scattered): if its worker dies, Dask runs the
-        # task again elsewhere, and the journal tells that push what the first one did.
-        send.submit(opts, part, sandbox_url=sandbox_url)
-        for part in _split_ops(ops, opts.dask.partitions)
-        if part
-    ]
-    pushed, requests = _merge([_outcome(future) for future in futures], earlier)
-    return dataclasses.replace(state, pushed=pushed, requests=requests)
-
-
-def _split_ops(ops: Sequence[PlannedOp], partitions: int) -> list[list[PlannedOp]]:
-    parts: list[list[PlannedOp]] = [[] for _ in range(partitions)]
-    for op in ops:
-        parts[partition_of(op.op_id, partitions)].append(op)
-    return parts
-
-
-def _push_part(
-    options: SyncOptions, ops: list[PlannedOp], sandbox_url: str | None
-) -> tuple[PushReport, dict[str, int]]:
-    """One partition's push, on a worker: its own client (key resolved here) and journal; its
-    requests draw from the target's global rate budget, shared with every other partition."""
-    from flows.sync import open_journal
-
-    target = with_rate_budget(
-        resolve_target(options.target, options.targets, options.home, sandbox_url)
-    )
-    journal = open_journal(options)
-
-    async def send() -> tuple[PushReport, dict[str, int]]:
-        async with open_client(target.profile, transport=target.transport) as client:
-            concurrency = target.profile.concurrency
-            pushed = await push(client, journal, options.run_id, ops, concurrency=concurrency)
-            return pushed, client.http.stats.counts()
-
-    try:
-        return asyncio.run(send())
-    finally:
-        journal.close()
-
-
-def _merge(
-    parts: list[tuple[PushReport, dict[str, int]]], earlier: dict[int, Any]
-) -> tuple[PushReport, dict[str, int]]:
-    merged, requests = (
-        PushReport(earlier=earlier),
-        dict.fromkeys(("sent", "retried", "throttled"), 0),
-    )
-    for report, counts in parts:
-        merged.results.update(report.results)
-        merged.leads.extend(report.leads)
-        merged.commits += report.commits
-        merged.stopped = merged.stopped or report.stopped
-        for key, value in counts.items():
-            requests[key] = requests.get(key, 0) + value
-    return merged, requests
-
-
-_SPLIT: dict[str, Callable[[Stage[Any], Any], Any]] = {
-    "normalise": _normalise,
-    "validate": _validate,
-    "push": _push,
-}
+def _apply(step: SideStep, frame: pl.DataFrame) -> tuple[pl.DataFrame, Any]:
+    return step(frame)
 
 
 def _task(fn: Callable[..., Any], name: str) -> Any:

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from connectors import TargetProfile, budget_name, ensure_rate_limit, sandbox_profile
-from flows.config import check_segment
 from flows.exceptions import ConfigError
+from flows.options import check_segment
 
 __all__ = ["Target", "resolve_target", "with_rate_budget"]
 

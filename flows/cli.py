@@ -8,13 +8,12 @@ traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the summary a
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,16 +31,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from flows.config import (
-    CheckOptions,
-    dask_choice,
-    engine_choice,
-    leadpipe_home,
-    load_config,
-    new_run_id,
-    pick,
-    sync_options,
-)
+from flows._events import listening
+from flows.options import Engine, Flags, Job, SyncOptions, engine_choice, leadpipe_home, options_for
 from schemas.exceptions import ImporterError
 
 __all__ = ["app", "main"]
@@ -97,6 +88,7 @@ StateFileOpt = Annotated[
         "--state-file", help="An export of the target to compare with, instead of reading it."
     ),
 ]
+SheetOpt = Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
 ]
@@ -115,7 +107,7 @@ def check(
         str | None,
         typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject."),
     ] = None,
-    sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")] = None,
+    sheet: SheetOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
     runner: RunnerOpt = None,
@@ -123,36 +115,21 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Read, map, normalise and validate an export; write a per-row report. Sends nothing."""
-    args = dict(locals())
-    _guard(lambda: _check(args, as_json))
-
-
-def _check(args: dict[str, Any], as_json: bool) -> None:
-    conf = load_config(args["config"])
-    run_id = new_run_id()
-    mapping = pick(args["mapping"], conf, "mapping")
-    engine = engine_choice(args["engine"], conf)
-    options = CheckOptions(
-        source=args["source"],
-        out_dir=Path(pick(args["out"], conf, "out", f"runs/{run_id}")),
-        run_id=run_id,
-        home=leadpipe_home(),
-        preset=pick(args["preset"], conf, "preset"),
-        mapping=Path(mapping) if mapping else None,
-        default_region=_upper(pick(args["default_region"], conf, "default_region")),
-        duplicates=pick(args["duplicates"], conf, "duplicates", "last"),
-        sheet=pick(args["sheet"], conf, "sheet"),
-        dask=dask_choice(args["runner"], args["dask_address"], conf, engine),
+    flags = Flags(
+        source=source,
+        config=config,
+        preset=preset,
+        mapping=mapping,
+        default_region=default_region,
+        duplicates=duplicates,
+        sheet=sheet,
+        out=out,
+        engine=engine,
+        runner=runner,
+        dask_address=dask_address,
     )
-    from flows.check import run_check
+    _guard(lambda: _run("check", flags, as_json))
 
-    with _progress(enabled=not as_json):
-        summary = run_check(options, engine)
-    _finish(summary, as_json)
-
-
-# Arguments of a command that are not options of the job.
-_NOT_FLAGS = ("source", "config", "engine", "as_json", "runner", "dask_address")
 
 TargetOpt = Annotated[
     str,
@@ -173,6 +150,7 @@ def plan_command(
     mode: ModeOpt = None,
     blanks: BlanksOpt = None,
     state_file: StateFileOpt = None,
+    sheet: SheetOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -181,8 +159,23 @@ def plan_command(
     config: ConfigOpt = None,
 ) -> None:
     """Dry run: what an import would create, update or skip, and its requests. Sends nothing."""
-    args = dict(locals())
-    _guard(lambda: _sync(args, as_json, dry_run=True, resume=None))
+    flags = Flags(
+        source=source,
+        config=config,
+        target=target,
+        preset=preset,
+        mapping=mapping,
+        default_region=default_region,
+        mode=mode,
+        blanks=blanks,
+        state_file=state_file,
+        sheet=sheet,
+        out=out,
+        engine=engine,
+        runner=runner,
+        dask_address=dask_address,
+    )
+    _guard(lambda: _run("plan", flags, as_json))
 
 
 @app.command("import")
@@ -195,6 +188,7 @@ def import_command(
     mode: ModeOpt = None,
     blanks: BlanksOpt = None,
     state_file: StateFileOpt = None,
+    sheet: SheetOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
@@ -210,8 +204,25 @@ def import_command(
     config: ConfigOpt = None,
 ) -> None:
     """Send the minimal creates and updates to the target; report every row."""
-    args = dict(locals())
-    _guard(lambda: _sync(args, as_json, dry_run=False, resume=resume))
+    flags = Flags(
+        source=source,
+        config=config,
+        target=target,
+        preset=preset,
+        mapping=mapping,
+        default_region=default_region,
+        mode=mode,
+        blanks=blanks,
+        state_file=state_file,
+        sheet=sheet,
+        resume=resume,
+        max_failed_ratio=max_failed_ratio,
+        out=out,
+        engine=engine,
+        runner=runner,
+        dask_address=dask_address,
+    )
+    _guard(lambda: _run("import", flags, as_json))
 
 
 @app.command("reconcile")
@@ -226,6 +237,7 @@ def reconcile_command(
         typer.Option(help="leave (default: a blank cell is no difference) or clear (it is)."),
     ] = None,
     state_file: StateFileOpt = None,
+    sheet: SheetOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -234,23 +246,22 @@ def reconcile_command(
     config: ConfigOpt = None,
 ) -> None:
     """Compare the file with the target field by field. Writes nothing to the target."""
-    args = dict(locals())
-
-    def _reconcile() -> None:
-        from flows.reconcile import run_reconcile
-
-        conf = load_config(args["config"])
-        flags = {k: v for k, v in args.items() if k not in _NOT_FLAGS}
-        options = sync_options(
-            conf, source=args["source"], run_id=new_run_id(), dry_run=True, **flags
-        )
-        engine = engine_choice(args["engine"], conf)
-        dask = dask_choice(args["runner"], args["dask_address"], conf, engine)
-        with _progress(enabled=not as_json):
-            summary = run_reconcile(replace(options, dask=dask), engine)
-        _finish(summary, as_json)
-
-    _guard(_reconcile)
+    flags = Flags(
+        source=source,
+        config=config,
+        target=target,
+        preset=preset,
+        mapping=mapping,
+        default_region=default_region,
+        blanks=blanks,
+        state_file=state_file,
+        sheet=sheet,
+        out=out,
+        engine=engine,
+        runner=runner,
+        dask_address=dask_address,
+    )
+    _guard(lambda: _run("reconcile", flags, as_json))
 
 
 @app.command("migrate")
@@ -281,59 +292,84 @@ def migrate_command(
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
+    runner: RunnerOpt = None,
+    dask_address: DaskAddressOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Copy every lead of one CRM (its API or an export) into another, without duplicates."""
-    args = dict(locals())
-
-    def _migrate() -> None:
-        from flows.migrate import migrate_options, run_migrate
-
-        conf = load_config(args["config"])
-        flags = {
-            k: v
-            for k, v in args.items()
-            if k not in (*_NOT_FLAGS, "origin", "to", "carry_extras", "resume")
-        }
-        options = migrate_options(
-            conf,
-            origin=origin,
-            run_id=resume or new_run_id(),
-            carry_extras=carry_extras,
-            target=to,
-            **flags,
-        )
-        with _progress(enabled=not as_json):
-            summary = run_migrate(options, engine_choice(args["engine"], conf))
-        _finish(summary, as_json)
-        if not as_json:
-            _out.print(f"Crosswalk: {summary['out_dir']}/crosswalk.csv")
-
-    _guard(_migrate)
+    flags = Flags(
+        origin=origin,
+        config=config,
+        target=to,
+        preset=preset,
+        mapping=mapping,
+        default_region=default_region,
+        carry_extras=carry_extras,
+        dry_run=dry_run,
+        resume=resume,
+        out=out,
+        engine=engine,
+        runner=runner,
+        dask_address=dask_address,
+    )
+    _guard(lambda: _run("migrate", flags, as_json))
 
 
-def _sync(args: dict[str, Any], as_json: bool, *, dry_run: bool, resume: str | None) -> None:
-    conf = load_config(args["config"])
-    run_id = resume or new_run_id()
-    flags = {k: v for k, v in args.items() if k not in _NOT_FLAGS}
-    options = sync_options(conf, source=args["source"], run_id=run_id, dry_run=dry_run, **flags)
-    engine = engine_choice(args["engine"], conf)
-    options = replace(options, dask=dask_choice(args["runner"], args["dask_address"], conf, engine))
-    from flows.sync import run_sync
-
+def _run(job: Job, flags: Flags, as_json: bool) -> None:
+    """Build the job's options once, run it, show what it did; exit 1 over the failed ratio."""
+    options, engine = options_for(job, flags)
     try:
         with _progress(enabled=not as_json):
-            summary = run_sync(options, engine)
+            summary = _JOBS[job]()(options, engine)
     except KeyboardInterrupt:
+        if job not in ("import", "migrate"):
+            raise
         # Requests cut short stay `sent` in the journal: a resume looks before it re-creates.
         _err.print(
-            f"leadpipe: interrupted; continue with --resume {run_id}",
+            f"leadpipe: interrupted; continue with --resume {options.run_id}",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
     _finish(summary, as_json)
-    _fail_over_ratio(summary, pick(args.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0))
+    if job == "migrate" and not as_json:
+        _out.print(f"Crosswalk: {summary['out_dir']}/crosswalk.csv")
+    if isinstance(options, SyncOptions):
+        _fail_over_ratio(summary, options.max_failed_ratio)
+
+
+def _check_job() -> Callable[[Any, Engine], dict[str, Any]]:
+    from flows.check import run_check
+
+    return run_check
+
+
+def _sync_job() -> Callable[[Any, Engine], dict[str, Any]]:
+    from flows.sync import run_sync
+
+    return run_sync
+
+
+def _reconcile_job() -> Callable[[Any, Engine], dict[str, Any]]:
+    from flows.reconcile import run_reconcile
+
+    return run_reconcile
+
+
+def _migrate_job() -> Callable[[Any, Engine], dict[str, Any]]:
+    from flows.migrate import run_migrate
+
+    return run_migrate
+
+
+# Each command's job, imported when it runs (polars, pandera, ... stay out of `--help`).
+_JOBS: dict[Job, Callable[[], Callable[[Any, Engine], dict[str, Any]]]] = {
+    "check": _check_job,
+    "plan": _sync_job,
+    "import": _sync_job,
+    "reconcile": _reconcile_job,
+    "migrate": _migrate_job,
+}
 
 
 def _finish(summary: dict[str, Any], as_json: bool) -> None:
@@ -441,6 +477,8 @@ def _guard(action: Callable[[], None]) -> None:
     """Run a command; turn our errors into one line and an exit status, never a traceback."""
     try:
         action()
+    except typer.Exit:
+        raise  # an exit status the command chose (1: over --max-failed-ratio)
     except ImporterError as exc:
         _err.print(
             f"[bold red]leadpipe: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
@@ -463,32 +501,32 @@ def _guard(action: Callable[[], None]) -> None:
         raise typer.Exit(3) from None
 
 
-class _StageProgress(logging.Handler):
-    """Turns the stage and push log lines into rich progress rows: a spinner per stage with its
-    time, and a bar for the push with its rate and the time left."""
+class _StageProgress:
+    """The terminal's progress display, as a listener of the job (`flows._events`): a spinner
+    per stage with its time, and a bar for the push with its rate and the time left."""
 
     def __init__(self, bars: Progress) -> None:
-        super().__init__(logging.INFO)
         self._bars = bars
         self._stage: TaskID | None = None
         self._push: TaskID | None = None
+        self._push_started = 0.0
 
-    def emit(self, record: logging.LogRecord) -> None:
-        args: tuple[Any, ...] = record.args if isinstance(record.args, tuple) else ()
-        if record.name == "connectors._push" and len(args) >= 3:
-            done, total, rate = int(args[0]), int(args[1]), float(args[2])
-            if self._push is None:
-                self._push = self._bars.add_task("sending", total=total, count="", rate="")
-            self._bars.update(
-                self._push,
-                completed=done,
-                count=f"{done:,}/{total:,}",
-                rate=f"{rate:,.0f} rows/s",
-            )
-        elif record.msg == "stage %s started" and args:
-            self._stage = self._bars.add_task(str(args[0]), total=None, count="", rate="")
-        elif str(record.msg).startswith("stage %s finished") and self._stage is not None:
+    def stage_started(self, name: str) -> None:
+        self._stage = self._bars.add_task(name, total=None, count="", rate="")
+
+    def stage_finished(self, name: str, seconds: float, peak_mb: float) -> None:
+        if self._stage is not None:
             self._bars.update(self._stage, total=1, completed=1)
+
+    def pushed(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._push is None:
+            self._push = self._bars.add_task("sending", total=total, count="", rate="")
+            self._push_started = now
+        rate = done / max(now - self._push_started, 1e-9)
+        self._bars.update(
+            self._push, completed=done, count=f"{done:,}/{total:,}", rate=f"{rate:,.0f} rows/s"
+        )
 
 
 @contextmanager
@@ -507,17 +545,8 @@ def _progress(enabled: bool) -> Iterator[None]:
         console=_err,
         transient=True,
     )
-    loggers = [logging.getLogger(name) for name in ("flows._engine", "connectors._push")]
-    handler = _StageProgress(bars)
-    with bars:
-        for one in loggers:
-            one.addHandler(handler)
-            one.setLevel(logging.INFO)
-        try:
-            yield
-        finally:
-            for one in loggers:
-                one.removeHandler(handler)
+    with bars, listening(_StageProgress(bars)):
+        yield
 
 
 def _show_summary(summary: dict[str, Any]) -> None:

@@ -24,9 +24,8 @@ from typing import Any
 import polars as pl
 
 from connectors import open_client
-from flows._engine import Engine
 from flows._targets import resolve_target
-from flows.config import sync_options
+from flows.options import Engine, sync_options
 from flows.reconcile import run_reconcile
 from flows.sync import run_sync
 
@@ -55,9 +54,7 @@ def run_demo(out: Path, engine: Engine, show: Show) -> dict[str, dict[str, Any]]
     steps["1-import"] = run_sync(options(DEMO_SOURCE, "1-import"), engine)
     show(f"leadpipe import {DEMO_SOURCE.name} --target {TARGET}", steps["1-import"])
 
-    created = pl.read_parquet(out / "1-import" / "rows.parquet").filter(
-        pl.col("outcome") == "created"
-    )
+    created = pl.read_parquet(out / "1-import" / "rows.parquet").filter(outcome="created")
     _write(edited, header, _edit(rows, created["source_row"].head(len(EDITS)).to_list()))
     steps["2-reimport"] = run_sync(options(edited, "2-reimport"), engine)
     show(

@@ -17,212 +17,147 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from connectors import open_client
-from connectors._snapshot import SnapshotStore
-from flows._engine import (
-    Engine,
-    Stage,
-    failing_quietly,
-    lazy_flow,
-    run_as_task,
-    run_job,
-    run_locally,
-    run_stages,
+from connectors import SnapshotStore, open_client
+from flows._partitions import Parts
+from flows._prefect import failing_quietly, lazy_flow
+from flows._runner import Engine, Run, run_job
+from flows._stages import (
+    Mapped,
+    Matched,
+    diff_rows,
+    finish_sync,
+    map_rows,
+    plan_rows,
+    prepared_from,
+    push_plan,
+    reach_target,
+    read_rows,
+    report_sync,
 )
+from flows._summary import Clock, sync_summary
 from flows._targets import resolve_target
-from flows.check import prepare_stages
-from flows.config import SyncOptions, sync_options
 from flows.exceptions import ConfigError
-from flows.sync import SyncState, sync_summary, target_stages, write_run, write_stages
+from flows.options import MigrateOptions
+from reports import RunDir
+from schemas.files import atomic_write
+from schemas.vendors import VENDORS, VendorSpec
 from transforms.migrate import (
     CROSSWALK_SCHEMA,
     crosswalk,
+    extra_counts,
     extras,
+    flat_export,
     merge_crosswalk,
     split_source_ids,
 )
-from transforms.report import neutralise_formulas
 
-__all__ = ["MIGRATE_STAGES", "MigrateOptions", "migrate_leads", "migrate_options", "run_migrate"]
-
-
-@dataclass(frozen=True)
-class MigrateOptions(SyncOptions):
-    """Sync options plus where the leads come from (`source` is the export, or where
-    `extract` writes the origin profile's leads) and whether to carry what does not fit."""
-
-    origin: str | None = None  # a target profile to read from; None: `source` is an export
-    carry_extras: bool = False
-
-
-def migrate_options(
-    conf: dict[str, Any], *, origin: str, run_id: str, carry_extras: bool, **flags: Any
-) -> MigrateOptions:
-    """Options of a migration from `origin`: a profile (config or built-in) or an export."""
-    is_profile = origin.startswith("sandbox:") or origin in conf.get("targets", {})
-    if not is_profile and not Path(origin).exists():
-        raise ConfigError(
-            f"--from {origin!r} is neither a target profile ([targets.NAME] or "
-            "sandbox:omni|apten|octanist) nor an existing file"
-        )
-    if is_profile:
-        flags["preset"] = flags.get("preset") or "generic"
-    base = sync_options(conf, source=Path(origin), run_id=run_id, **flags)
-    options = MigrateOptions(
-        **{f.name: getattr(base, f.name) for f in fields(base)},
-        origin=origin if is_profile else None,
-        carry_extras=carry_extras,
-    )
-    if not is_profile:
-        return options
-    flat = re.sub(r"[^A-Za-z0-9_.-]+", "_", origin)
-    return replace(options, source=options.out_dir / ".scratch" / f"{flat}.csv")
+__all__ = ["migrate", "migrate_leads", "run_migrate"]
 
 
 @dataclass(frozen=True)
-class MigrateState(SyncState):
-    options: MigrateOptions
-    source_ids: pl.DataFrame | None = None  # source_row -> the origin's id of the lead
+class Rekeyed:
+    """The mapped rows with the target ids of earlier runs, and each row's origin id."""
+
+    mapped: Mapped
+    source_ids: pl.DataFrame  # source_row -> the origin's id of the lead
 
 
-def _extract(state: MigrateState) -> MigrateState:
-    """An origin profile's leads as a flat export at `options.source` (an export: nothing)."""
-    opts = state.options
-    if opts.origin is None:
-        return state
-    origin = resolve_target(opts.origin, opts.targets, opts.home)
+def extract(options: MigrateOptions) -> int | None:
+    """An origin profile's leads as a flat export at `options.source`; how many (an export:
+    nothing to do, None)."""
+    if options.origin is None:
+        return None
+    origin = resolve_target(options.origin, options.targets, options.home)
     if origin.profile.vendor == "omni":
         raise ConfigError(
-            f"{opts.origin}: Omni's API cannot list leads. Export them from Omni and migrate "
+            f"{options.origin}: Omni's API cannot list leads. Export them from Omni and migrate "
             "the file instead (leadpipe migrate --from omni_export.csv --to ...)"
         )
 
     async def pull() -> pl.DataFrame:
-        store = SnapshotStore(opts.home, origin.profile.name, origin.profile.vendor)
+        store = SnapshotStore(options.home, origin.profile.name, origin.profile.vendor)
         async with open_client(origin.profile, transport=origin.transport) as client:
             return (await store.refresh(client)).leads
 
     leads = asyncio.run(pull()).sort("id")
-    opts.source.parent.mkdir(parents=True, exist_ok=True)
-    _flat_export(leads).write_csv(opts.source)
-    return replace(state, facts={**state.facts, "origin_leads": leads.height})
+    options.source.parent.mkdir(parents=True, exist_ok=True)
+    flat_export(leads).write_csv(options.source)
+    return leads.height
 
 
-def _flat_export(leads: pl.DataFrame) -> pl.DataFrame:
-    """Snapshot leads as an export: `target_id` (the origin's id), canonical columns as text,
-    one column per custom key (a key named like a canonical field keeps a `custom.` prefix)."""
-    plain = [
-        c for c, t in leads.schema.items() if c not in ("id", "updated_at", "custom", "checklist")
-    ]
-    base = leads.select(
-        pl.col("id").alias("target_id"),
-        *[
-            pl.col(c).list.join(", ") if isinstance(leads.schema[c], pl.List) else pl.col(c)
-            for c in plain
-        ],
-    ).with_columns(pl.exclude("target_id").cast(pl.String))
-    base = base.select([c for c in base.columns if base[c].null_count() < base.height])
-    entries = (
-        leads.select("id", "custom")
-        .explode("custom")
-        .drop_nulls("custom")
-        .unnest("custom")
-        .drop_nulls("key")
-    )
-    if entries.is_empty():
-        return base
-    clash = set(plain) | {"target_id"}
-    wide = entries.with_columns(
-        pl.when(pl.col("key").is_in(clash)).then("custom." + pl.col("key")).otherwise("key")
-    ).pivot("key", index="id", values="value", aggregate_function="first")
-    return base.join(wide.rename({"id": "target_id"}), on="target_id", how="left")
+def rekey(mapped: Mapped, options: MigrateOptions) -> Rekeyed:
+    known = _load_crosswalk(_crosswalk_path(options, mapped.mapping.preset))
+    leads, ids = split_source_ids(mapped.parts.collect().lazy(), known)
+    return Rekeyed(replace(mapped, parts=Parts.single(leads.collect())), ids.collect())
 
 
-def _rekey(state: MigrateState) -> MigrateState:
-    frame = state.need_frame()
-    known = _load_crosswalk(_crosswalk_path(state))
-    leads, ids = split_source_ids(frame.lazy(), known)
-    return replace(state, frame=leads.collect(), source_ids=ids.collect())
-
-
-def _extras(state: MigrateState) -> MigrateState:
-    vendor = state.vendor
+def carry_extras(matched: Matched, vendor: VendorSpec, options: MigrateOptions) -> Matched:
+    """What the target cannot hold, listed per row (and carried, with --carry-extras)."""
     holds = vendor.creatable | vendor.updatable | ({"external_id"} & set(vendor.read.values()))
-    listed = extras(state.need_frame().lazy(), holds, carry=state.options.carry_extras)
-    return replace(state, frame=listed.collect())
+    carry = options.carry_extras
+    listed = matched.parts.map(lambda f: extras(f.lazy(), holds, carry=carry).collect(), "extras")
+    return replace(matched, parts=listed)
 
 
-def _stages() -> tuple[Stage[MigrateState], ...]:
-    read, map_, *checks = prepare_stages(MigrateState)
-    diff, *rest = write_stages(MigrateState)
-    return (
-        Stage("extract", _extract),
-        read,
-        map_,
-        Stage("rekey", _rekey),
-        *checks,
-        *target_stages(MigrateState),
-        Stage("extras", _extras),
-        diff,
-        *rest,
+def migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
+    """The migrate job: its stages in order, then the run directory and the crosswalk."""
+    clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
+    pulled = run.stage("extract", extract, options)
+    table = run.stage("read", read_rows, options, rundir)
+    size = run.mapper.rows_per_part(options.partition_rows, table.rows)
+    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    rekeyed = run.stage("rekey", rekey, mapped, options)
+    prepared = prepared_from(rekeyed.mapped, options, run)
+    target, matched = reach_target(prepared, options, run, rundir)
+    vendor = VENDORS[target.profile.vendor]
+    matched = run.stage("extras", carry_extras, matched, vendor, options)
+    changed = run.stage("diff", diff_rows, matched, vendor, prepared.mapping, options)
+    planned = run.stage("plan", plan_rows, changed, vendor, options, target.profile.name)
+    pushed = run.fanned("push", push_plan, planned, options, target, run.mapper, run.listener)
+    ids = rekeyed.source_ids
+    reported = run.stage(
+        "report",
+        report_sync,
+        planned,
+        pushed,
+        matched.snapshot,
+        target,
+        options,
+        rundir,
+        lambda rows: rows.join(ids, on="source_row", how="left", maintain_order="left"),
     )
-
-
-MIGRATE_STAGES = _stages()
-
-
-def _execute(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
-    started, clock = datetime.now(UTC), time.perf_counter()
-    runner = run_as_task if engine == "prefect" else run_locally
-    state, durations = run_stages(MIGRATE_STAGES, MigrateState(options), runner)
-    assert state.rows is not None and state.source_ids is not None
-    walked = crosswalk(state.rows, state.source_ids)
-    rows = state.rows.join(state.source_ids, on="source_row", how="left", maintain_order="left")
-    state = replace(state, rows=rows)
+    rows = reported.rows.collect()
     summary = {
-        **sync_summary(state, durations, engine, started, time.perf_counter() - clock),
+        **sync_summary(options, prepared, target, matched.snapshot, pushed, reported, run, clock),
         "job": "migrate",
         "origin": options.origin or str(options.source),
-        "extras": _extra_counts(rows),
+        "extras": extra_counts(rows),
         "carry_extras": options.carry_extras,
     }
-    if options.origin is not None:
+    if pulled is not None:
         summary["source"]["path"] = options.origin
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    walked.with_columns(
-        neutralise_formulas(pl.col(c)).alias(c) for c, t in walked.schema.items() if t == pl.String
-    ).write_csv(options.out_dir / "crosswalk.csv")
+    walked = crosswalk(rows, ids)
+    rundir.write_csv("crosswalk.csv", walked)
     if not options.dry_run:
-        path = _crosswalk_path(state)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = _crosswalk_path(options, prepared.mapping.preset)
         merged = merge_crosswalk(_load_crosswalk(path), walked)
-        merged.write_parquet(path.with_suffix(".partial"))
-        path.with_suffix(".partial").replace(path)
-    write_run(state, summary)
+        atomic_write(path, merged.write_parquet)
+    finish_sync(summary, reported, pushed, target, options, rundir)
     return summary
 
 
-def _extra_counts(rows: pl.DataFrame) -> dict[str, int]:
-    counted = rows.select(pl.col("extras").explode()).drop_nulls().group_by("extras").len()
-    return dict(sorted(counted.iter_rows(), key=lambda item: (-item[1], item[0])))
-
-
-def _crosswalk_path(state: MigrateState) -> Path:
+def _crosswalk_path(options: MigrateOptions, preset: str) -> Path:
     """Where this origin -> target pairing keeps its ids: per origin profile, or per vendor
     preset for exports (an Octanist export carries Octanist ids, whichever file it is)."""
-    opts = state.options
-    assert state.mapping is not None
-    origin = opts.origin or state.mapping.preset
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{origin}__{opts.target}")
-    return opts.home / "state" / "crosswalk" / f"{name}.parquet"
+    origin = options.origin or preset
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{origin}__{options.target}")
+    return options.home / "state" / "crosswalk" / f"{name}.parquet"
 
 
 def _load_crosswalk(path: Path) -> pl.DataFrame:
@@ -234,9 +169,9 @@ def _load_crosswalk(path: Path) -> pl.DataFrame:
 @lazy_flow(name="migrate-leads", validate_parameters=False, persist_result=False)
 def migrate_leads(options: MigrateOptions) -> Any:
     """Migrate as a Prefect flow: one task per stage; our errors end it Failed, one line."""
-    return failing_quietly(_execute)(options, "prefect")
+    return failing_quietly(migrate)(options, "prefect")
 
 
 def run_migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
     """Run `leadpipe migrate` with the chosen engine; returns the summary it wrote."""
-    return run_job(_execute, migrate_leads, options, engine)
+    return run_job(migrate, migrate_leads, options, engine)

@@ -42,8 +42,9 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
-from flows._engine import failing_quietly
-from flows.config import (
+from flows._prefect import failing_quietly
+from flows.exceptions import ConfigError
+from flows.options import (
     SyncOptions,
     dask_choice,
     leadpipe_home,
@@ -51,7 +52,6 @@ from flows.config import (
     new_run_id,
     sync_options,
 )
-from flows.exceptions import ConfigError
 from flows.sync import run_sync
 from schemas.exceptions import CannotProceedError
 from schemas.vendors import VENDORS

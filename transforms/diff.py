@@ -10,8 +10,10 @@ target's (from the snapshot, by `matched_id`):
 
 A blank source cell leaves the field as it is (`blanks="leave"`, the default); with
 `blanks="clear"` it clears a scalar the target has (the plan reports where a vendor cannot).
-Adds `changed_fields` (sorted names) and `_send_<field>` (the value to send, null when
-unchanged). Rows that did not match get no changes.
+Adds `changed_fields` (sorted names) and the struct column `send` (`schemas.frames.SEND`): one
+field per diffed field, the value to send, null when unchanged or cleared. Rows that did not
+match get no changes. The struct keeps the order the `_send_<field>` columns it replaces had
+(entry fields first): `plan` hashes it into the op id, which a resumed run must find again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from collections.abc import Collection, Sequence
 from typing import Literal
 
 import polars as pl
+
+from schemas.frames import SEND
 
 __all__ = ["Blanks", "diff"]
 
@@ -36,7 +40,7 @@ def diff(
     blanks: Blanks = "leave",
     mapped: Collection[str] | None = None,
 ) -> pl.LazyFrame:
-    """Add `changed_fields` and `_send_<field>` for `fields` (see the module docstring).
+    """Add `changed_fields` and `send` for `fields` (see the module docstring).
 
     `mapped` are the fields the file has a column for: only those can be blank, so only those
     are cleared under `blanks="clear"` (a field the file does not map is absent, not blank).
@@ -71,7 +75,7 @@ def diff(
             for f in present
         ]
     ).list.drop_nulls()
-    return both.with_columns(
+    done = both.with_columns(
         pl.when(matched).then(changed).alias("changed_fields"),
         *[
             pl.when(_cleared(f, policy[f]))
@@ -81,6 +85,16 @@ def diff(
             for f in present
         ],
     ).drop(_ROW, *[f"_t_{f}" for f in present])
+    return _packed(done, present)
+
+
+def _packed(frame: pl.LazyFrame, present: Sequence[str]) -> pl.LazyFrame:
+    """The `_send_<field>` columns as one `send` struct, in the order they were made: entry
+    fields first (their columns came first), then the others. A resumed run matches op ids
+    hashed from that order."""
+    order = [f for f in present if f in _ENTRY_KEYS] + [f for f in present if f not in _ENTRY_KEYS]
+    send = pl.struct([pl.col(f"_send_{f}").alias(f) for f in order]).alias(SEND)
+    return frame.with_columns(send).drop([f"_send_{f}" for f in order])
 
 
 def _changed(field: str, blanks: Blanks) -> pl.Expr:

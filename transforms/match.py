@@ -22,7 +22,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["DEFAULT_MATCH_KEYS", "MATCH_STATUSES", "MatchIndex", "match", "match_index"]
+from transforms.report import build_report
+
+__all__ = [
+    "DEFAULT_MATCH_KEYS",
+    "MATCH_STATUSES",
+    "MatchIndex",
+    "match",
+    "match_index",
+    "match_rows",
+]
 
 DEFAULT_MATCH_KEYS: tuple[str, ...] = ("target_id", "external_id", "email", "phone")
 MATCH_STATUSES = ("matched", "new", "conflict")
@@ -84,6 +93,31 @@ def match(
         pl.when(status == "matched").then(chosen).alias("matched_id"),
         _reason(first, first_key, lists, keys, status).alias("match_reason"),
     ).drop([f"_cand_{key}" for key in keys])
+
+
+def match_rows(
+    frame: pl.DataFrame, index: MatchIndex, status_aliases: Mapping[str, str]
+) -> pl.DataFrame:
+    """One partition of checked rows, matched: the check's outcome, then `match` against
+    `index`; only a `valid` row keeps what the match found (an invalid or duplicate row is
+    never sent, so it names no lead).
+
+    `status_aliases` turn the file's status words into the vendor's (Octanist has no "new":
+    a new lead is "open"), so the diff compares like with like.
+    """
+    rows = build_report(frame.lazy()).with_columns(
+        pl.col("status").replace(dict(status_aliases)) if status_aliases else pl.col("status")
+    )
+    return (
+        match(rows, index)
+        .with_columns(
+            pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
+            for c in ("match_status", "match_by", "matched_id", "match_reason")
+        )
+        # In memory: the partition is, and polars 2.1's streaming engine panicked on some
+        # partitions of these per-partition steps (a string view index out of bounds).
+        .collect(engine="in-memory")
+    )
 
 
 def _lazy_index(snapshot: pl.LazyFrame, keys: Sequence[str]) -> MatchIndex:

@@ -8,7 +8,10 @@ instead of creating again.
 
 `extras` lists, per row, the fields with a value the target cannot store; with `carry` they
 are added to the lead's `custom` entries, which the target keeps in its free-form field
-(Apten `additionalInfo`, Octanist `custom` on create).
+(Apten `additionalInfo`, Octanist `custom` on create); `extra_counts` sums them for the summary.
+
+An origin read through its API (not an export) becomes an export first: `flat_export` lays its
+leads out as the flat file a vendor export would be, read back like any other.
 
     >>> lf = pl.LazyFrame({"source_row": [2], "target_id": ["A1"]})
     >>> leads, ids = split_source_ids(lf, pl.DataFrame({"source_id": ["A1"], "target_id": ["B7"]}))
@@ -28,7 +31,9 @@ from transforms._text import as_text
 __all__ = [
     "CROSSWALK_SCHEMA",
     "crosswalk",
+    "extra_counts",
     "extras",
+    "flat_export",
     "merge_crosswalk",
     "split_source_ids",
 ]
@@ -81,6 +86,45 @@ def extras(lf: pl.LazyFrame, holds: Collection[str], *, carry: bool) -> pl.LazyF
         .otherwise(pl.col("custom"))
         .alias("custom")
     )
+
+
+def extra_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """How many rows had each extra field (`extras`), the most frequent first, then by name."""
+    counted = rows.select(pl.col("extras").explode()).drop_nulls().group_by("extras").len()
+    return dict(sorted(counted.iter_rows(), key=lambda item: (-item[1], item[0])))
+
+
+def flat_export(leads: pl.DataFrame) -> pl.DataFrame:
+    """Snapshot leads as an export: `target_id` (the origin's id), canonical columns as text,
+    one column per custom key (a key named like a canonical field keeps a `custom.` prefix).
+
+    Columns with no value in any lead are left out, as an export would not have them.
+    """
+    plain = [
+        c for c, t in leads.schema.items() if c not in ("id", "updated_at", "custom", "checklist")
+    ]
+    base = leads.select(
+        pl.col("id").alias("target_id"),
+        *[
+            pl.col(c).list.join(", ") if isinstance(leads.schema[c], pl.List) else pl.col(c)
+            for c in plain
+        ],
+    ).with_columns(pl.exclude("target_id").cast(pl.String))
+    base = base.select([c for c in base.columns if base[c].null_count() < base.height])
+    entries = (
+        leads.select("id", "custom")
+        .explode("custom")
+        .drop_nulls("custom")
+        .unnest("custom")
+        .drop_nulls("key")
+    )
+    if entries.is_empty():
+        return base
+    clash = set(plain) | {"target_id"}
+    wide = entries.with_columns(
+        pl.when(pl.col("key").is_in(clash)).then("custom." + pl.col("key")).otherwise("key")
+    ).pivot("key", index="id", values="value", aggregate_function="first")
+    return base.join(wide.rename({"id": "target_id"}), on="target_id", how="left")
 
 
 def crosswalk(rows: pl.DataFrame, source_ids: pl.DataFrame) -> pl.DataFrame:

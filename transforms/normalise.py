@@ -14,7 +14,7 @@ from transforms.phones import PhoneBook, normalise_phones
 from transforms.timezones import normalise_timezones
 from transforms.values import normalise_values
 
-__all__ = ["ERROR_FIELDS", "normalise"]
+__all__ = ["ERROR_FIELDS", "normalise", "normalise_target"]
 
 # Fields that may carry an `_err_<field>` column after `normalise`, in report order.
 ERROR_FIELDS: tuple[str, ...] = (

@@ -28,6 +28,7 @@ from transforms._lookup import attach_lookup, per_value
 from transforms._phone_engine import LEAST_GROUP, parse_keys
 
 __all__ = [
+    "KEY_COLUMNS",
     "PHONE_RESULT_SCHEMA",
     "PhoneBook",
     "clean_phone",

@@ -22,9 +22,10 @@ from typing import Literal
 
 import polars as pl
 
+from schemas.frames import SEND
 from schemas.vendors import VendorSpec
 
-__all__ = ["Mode", "plan"]
+__all__ = ["Mode", "plan", "requested"]
 
 Mode = Literal["upsert", "update", "create"]
 
@@ -77,9 +78,14 @@ def plan(
             .otherwise(pl.col("reason"))
             .alias("reason"),
         )
-        .with_columns(_op_id(profile).alias("op_id"))
+        .with_columns(_op_id(profile, _payload(rows.collect_schema())).alias("op_id"))
         .drop("_planned", "_uncleared")
     )
+
+
+def requested(frame: pl.DataFrame) -> pl.DataFrame:
+    """The planned rows that send a request (an `op`), every column kept: what the push reads."""
+    return frame.filter(pl.col("op").is_not_null())
 
 
 def _drop_unclearable(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
@@ -160,7 +166,7 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
     )
 
 
-def _op_id(profile: str) -> pl.Expr:
+def _op_id(profile: str, payload: pl.Expr) -> pl.Expr:
     """A hash of profile, identity and payload (decimal digits of a u64).
 
     Polars' own hash, no Python per row: stable for a given polars version, which is all a
@@ -170,6 +176,18 @@ def _op_id(profile: str) -> pl.Expr:
         pl.col(k).cast(pl.String).fill_null("")
         for k in ("matched_id", "external_id", "email", "phone")
     ]
-    payload = pl.struct(pl.col("^_send_.*$")).struct.json_encode()
     text = pl.concat_str([pl.lit(profile), pl.col("op"), *identity, payload], separator="\x1f")
     return pl.when(pl.col("op").is_not_null()).then(text.hash(seed=20261122).cast(pl.String))
+
+
+def _payload(schema: pl.Schema) -> pl.Expr:
+    """The `send` struct as JSON, its fields named `_send_<field>` as the columns it replaced
+    were: op ids stay what they were, so a resume still finds the ops an earlier attempt sent.
+
+    Rebuilt field by field, not renamed: a row whose `send` is null itself (diff never ran on
+    it) encodes as all its fields null, as those columns did (a renamed null struct encodes as
+    `null`, and nulls the whole hashed text). Rows without a `send` column send nothing: `{}`.
+    """
+    if SEND not in schema:
+        return pl.lit("{}")
+    return pl.struct(pl.col(SEND).struct.unnest().name.prefix("_send_")).struct.json_encode()

@@ -28,7 +28,7 @@ import polars as pl
 
 from transforms.exceptions import ReadError
 
-__all__ = ["SourceTable", "Spilled", "read_source"]
+__all__ = ["READ_ERROR", "SourceTable", "Spilled", "read_source"]
 
 READ_ERROR = "_read_error"
 _SAMPLE_BYTES = 256 * 1024

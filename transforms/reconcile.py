@@ -13,6 +13,10 @@ After `match` and `diff`, each source row gets a `recon_status`:
 has two tables: the leads no row matched (`target_only`), and the groups of target leads that
 share an email or a phone (`target_duplicates`).
 
+`compared_fields` are the fields compared (every field the target returns on reads);
+`reconcile_report_rows` shapes the report's rows; `recon_status_counts` and
+`field_difference_counts` count them per status and per differing field (for the summary).
+
     >>> rows = pl.LazyFrame({"outcome": ["valid"], "match_status": ["matched"],
     ...     "matched_id": ["L1"], "match_reason": [None], "changed_fields": [["email"]],
     ...     "email": ["a@x.io"], "reason_code": [None], "reason": [None]})
@@ -27,12 +31,20 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from schemas.fields import CANONICAL_FIELDS, REPORT_COLUMNS
+from schemas.frames import SEND
+from schemas.vendors import VendorSpec
 from transforms._text import as_text
+from transforms.report import count_outcomes
 
 __all__ = [
     "DIFFERENCE",
     "RECON_STATUSES",
+    "compared_fields",
+    "field_difference_counts",
+    "recon_status_counts",
     "reconcile",
+    "reconcile_report_rows",
     "target_duplicates",
     "target_only",
 ]
@@ -45,6 +57,16 @@ _OUTCOME = {
     "only_in_file": "would_create",
     "conflict": "conflict",
 }
+# Bookkeeping and identity fields: matched on, not compared.
+_NOT_COMPARED = frozenset({"source_file", "source_row", "target_id", "external_id"})
+# A reconciliation's report leads with what it found, before the lead's own columns.
+_FIRST = ("recon_status", "differences")
+
+
+def compared_fields(vendor: VendorSpec) -> list[str]:
+    """Every canonical field the target returns on reads (status through its own words)."""
+    returned = set(vendor.read.values()) | ({"status"} if vendor.read_statuses else set())
+    return sorted(returned & set(CANONICAL_FIELDS) - _NOT_COMPARED)
 
 
 def reconcile(rows: pl.LazyFrame, target: pl.LazyFrame, fields: Sequence[str]) -> pl.LazyFrame:
@@ -115,6 +137,36 @@ def reconcile(rows: pl.LazyFrame, target: pl.LazyFrame, fields: Sequence[str]) -
         )
         .drop([f"_t_{f}" for f in present])
     )
+
+
+def reconcile_report_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Report rows of `reconcile`'s rows: DESIGN.md's report columns, `recon_status` and
+    `differences`, then the lead's columns (no `_` bookkeeping, no `send` payload).
+
+    A matched row names its target lead.
+    """
+    frame = frame.with_columns(pl.coalesce("target_id", "matched_id").alias("target_id"))
+    lead = [
+        c for c in frame.columns if c not in REPORT_COLUMNS and not c.startswith("_") and c != SEND
+    ]
+    return frame.select(*REPORT_COLUMNS, *_FIRST, *[c for c in lead if c not in _FIRST])
+
+
+def recon_status_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """Rows per `recon_status`, every status present (zero where none)."""
+    return count_outcomes(rows.select(pl.col("recon_status").alias("outcome")), RECON_STATUSES)
+
+
+def field_difference_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """Rows that differ, per field: the most frequent first, then by name."""
+    fields = (
+        rows.select(pl.col("differences").explode().struct.field("field"))
+        .drop_nulls()
+        .group_by("field")
+        .len()
+        .sort("len", "field", descending=[True, False])
+    )
+    return dict(fields.iter_rows())
 
 
 def target_only(target: pl.LazyFrame, rows: pl.LazyFrame) -> pl.LazyFrame:

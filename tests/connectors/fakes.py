@@ -8,9 +8,7 @@ from typing import Any
 
 import httpx
 
-from connectors import TargetProfile, open_client
-from connectors._client import LeadClient
-from connectors._retry import RetryPolicy
+from connectors import LeadClient, RetryPolicy, TargetProfile, open_client
 
 
 class FakeClock:

@@ -14,9 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors import RetryPolicy, TargetProfile, open_client, sandbox_profile
-from connectors._client import LeadClient
-from connectors._secrets import Secret
+from connectors import LeadClient, RetryPolicy, Secret, TargetProfile, open_client, sandbox_profile
 from connectors.exceptions import FatalVendorError, LeadConflict, LeadNotFound, PermanentVendorError
 from tests.connectors.fakes import FakeClock
 
@@ -163,7 +161,7 @@ def test_injected_5xx_and_malformed_bodies_are_retried_to_success(app: Any) -> N
             {"octanist": {"error_rate": 0.3, "error_status": 503, "malformed_rate": 0.1}},
         )
         async with _client(app, "apten") as apten_unaffected, _client(app, "octanist") as octanist:
-            ids = []
+            ids: list[str | None] = []
             for i in range(15):
                 try:
                     made = await octanist.create({"email": f"l{i}@x.io"})

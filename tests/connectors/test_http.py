@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -31,7 +33,10 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADPIPE_TEST_KEY", KEY)
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -234,10 +239,11 @@ def test_key_never_in_logs_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
     run(client.get("room_1"))
     assert "apten GET /leads/room_1 -> 500" in caplog.text
     assert KEY not in caplog.text
-    assert KEY not in repr(client.http) and KEY not in repr(client.profile)
+    profile = client.profile  # type: ignore[attr-defined]  # every client keeps its profile
+    assert KEY not in repr(client.http) and KEY not in repr(profile)
     from connectors import Secret, api_key_for
 
-    secret = api_key_for(client.profile)
+    secret = api_key_for(profile)
     assert isinstance(secret, Secret) and KEY not in f"{secret} {secret!r}"
 
 

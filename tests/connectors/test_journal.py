@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors._journal import Journal, OpResult, sqlite_url
+from connectors import Journal, OpResult, open_journal, sqlite_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,7 +73,7 @@ def test_committed_state_survives_a_killed_process(journal_url: str) -> None:
     """A process that commits `sent` and is then killed leaves the op `sent` for the resume."""
     script = (
         "import os, signal\n"
-        "from connectors._journal import Journal\n"
+        "from connectors import Journal\n"
         f"j = Journal({journal_url!r})\n"
         "j.start_run('r1', profile='p', source='f', mode='upsert')\n"
         "j.plan('r1', [{'op_id': 'a', 'source_row': 2, 'op': 'create'}])\n"
@@ -88,7 +88,7 @@ def test_committed_state_survives_a_killed_process(journal_url: str) -> None:
 def test_group_commit_shares_commits_and_each_waiter_sees_its_update(journal: Journal) -> None:
     import asyncio
 
-    from connectors._journal import GroupCommit
+    from connectors import GroupCommit
 
     journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
     planned = [{"op_id": f"o{i}", "source_row": i + 2, "op": "create"} for i in range(40)]
@@ -115,7 +115,7 @@ def test_group_commit_failure_reaches_every_waiter(
 ) -> None:
     import asyncio
 
-    from connectors._journal import GroupCommit
+    from connectors import GroupCommit
 
     journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
     log = GroupCommit(journal, "r1")
@@ -129,3 +129,15 @@ def test_group_commit_failure_reaches_every_waiter(
         return await asyncio.gather(*(log.sent(f"o{i}") for i in range(3)), return_exceptions=True)
 
     assert [type(e) for e in asyncio.run(go())] == [OSError] * 3
+
+
+def test_open_journal_is_the_url_given_else_sqlite_under_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    default = open_journal(home, None)
+    assert default.url == f"sqlite:///{home / 'journal.db'}"
+    assert (home / "journal.db").exists()
+    default.close()
+    elsewhere = sqlite_url(tmp_path / "shared" / "j.db")
+    given = open_journal(tmp_path / "unused", elsewhere)
+    assert given.url == elsewhere and not (tmp_path / "unused").exists()
+    given.close()

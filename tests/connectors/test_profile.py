@@ -7,8 +7,8 @@ import ssl
 
 import pytest
 
-from connectors import open_client
-from connectors._profile import ProfileError, TargetProfile
+from connectors import TargetProfile, open_client
+from connectors._profile import ProfileError
 
 
 def _profile(**settings: object) -> TargetProfile:

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
-from connectors import RemoteLead, WriteResult
-from connectors._journal import Journal, sqlite_url
-from connectors._push import PlannedOp, push
+from connectors import (
+    Journal,
+    OpResult,
+    PlannedOp,
+    PushReport,
+    RemoteLead,
+    WriteResult,
+    earlier_attempts_frame,
+    push,
+    push_results_frame,
+    sqlite_url,
+)
 from connectors.exceptions import AmbiguousWriteError, FatalVendorError, LeadConflict
+from schemas.frames import EARLIER_SCHEMA, PUSH_RESULT_SCHEMA
 
 
 class FakeTarget:
     """An in-memory vendor: creates can be made to 'lose' their answer after applying."""
 
     vendor = "fake"
+    finds_by_scan = False  # it searches: each lookup is one `find`
 
     def __init__(self) -> None:
         self.leads: dict[str, dict[str, Any]] = {}
@@ -54,6 +66,11 @@ class FakeTarget:
             if fields["email"] == keys["email"]:
                 return RemoteLead(lead_id, dict(fields))
         return None
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        raise AssertionError("a searching client is asked one lookup at a time")
 
 
 def _create(i: int) -> PlannedOp:
@@ -182,3 +199,41 @@ def test_a_created_lead_whose_follow_up_failed_is_never_created_again(journal: J
     assert target.calls == ["update L1"]
     assert len(target.leads) == 1 and target.leads["L1"]["status"] == "won"
     assert again.results["op1"].state == "succeeded"
+
+
+def test_push_results_frame_has_a_row_per_request_with_its_facts() -> None:
+    report = PushReport(
+        results={
+            "op1": OpResult("succeeded", "L1", 201, 1, "req-1"),
+            "op2": OpResult(
+                "failed", None, 409, 2, "req-2", error_code="conflict", error_message="2 match"
+            ),
+            "op3": OpResult("ambiguous", error_code="ReadTimeout", error_message="no answer"),
+        }
+    )
+    frame = push_results_frame(report)
+    assert frame.schema == pl.Schema(PUSH_RESULT_SCHEMA)
+    assert frame.rows() == [
+        ("op1", "succeeded", "L1", 201, 1, "req-1", None, None),
+        ("op2", "failed", None, 409, 2, "req-2", "conflict", "2 match"),
+        ("op3", "ambiguous", None, None, 0, None, "ReadTimeout", "no answer"),
+    ]
+    assert push_results_frame(PushReport()).schema == pl.Schema(PUSH_RESULT_SCHEMA)
+    assert push_results_frame(PushReport()).height == 0
+
+
+def test_earlier_attempts_frame_has_a_row_per_source_row_an_earlier_attempt_wrote() -> None:
+    report = PushReport(
+        earlier={
+            7: ("create", OpResult("succeeded", "L7", 201, 1, "req-7")),
+            9: ("update", OpResult("sent", "T9")),
+        }
+    )
+    frame = earlier_attempts_frame(report)
+    assert frame.schema == pl.Schema(EARLIER_SCHEMA)
+    assert frame.rows() == [
+        (7, "create", "L7", 201, 1, "req-7"),
+        (9, "update", "T9", None, 0, None),
+    ]
+    empty = earlier_attempts_frame(PushReport())
+    assert empty.height == 0 and empty.schema == pl.Schema(EARLIER_SCHEMA)

@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from connectors import RemoteLead
-from connectors._snapshot import SnapshotStore, leads_frame, merge_leads
+import polars as pl
+
+from connectors import RemoteLead, SnapshotStore
+from connectors._snapshot import SNAPSHOT_SCHEMA, leads_frame, merge_leads
+from schemas.frames import TARGET_LEAD_SCHEMA
 
 
 class ListingClient:
@@ -67,3 +70,42 @@ def test_frames_take_any_custom_values_as_text() -> None:
     )
     assert frame["custom"].to_list() == [[{"key": "n", "value": "5"}, {"key": "s", "value": "x"}]]
     assert merge_leads(frame, frame.clear()).height == 1
+
+
+def test_remember_keeps_what_was_written_with_the_vendors_answer_laid_over_it(
+    tmp_path: Path,
+) -> None:
+    store = SnapshotStore(tmp_path, "sandbox:omni", "omni")
+    store.record_writes([_lead("o0", "t0", first_name="Old")])
+    written = pl.DataFrame(
+        {
+            "target_id": ["o1", "o2"],
+            "source_row": [2, 3],  # not a lead field: not kept
+            "outcome": ["created", "updated"],
+            "first_name": ["Ann", "Bo"],
+            "email": ["ANN@x.io", "bo@x.io"],
+            "status": ["completed", None],
+            "tags": [["VIP"], None],
+        }
+    )
+    echoed = [
+        # Omni's answer: its normal forms, and no status (None: the row's stays)
+        RemoteLead("o1", {"email": "ann@x.io", "tags": ["vip"], "status": None}, "t1"),
+        RemoteLead("elsewhere", {"email": "x@x.io"}, "t1"),
+    ]
+    snapshot = store.remember(written, echoed)
+    assert snapshot.state_source == "written"
+    leads = snapshot.leads.sort("id")
+    assert leads.schema == pl.Schema(TARGET_LEAD_SCHEMA)
+    assert leads.select("id", "updated_at", "first_name", "email", "status", "tags").rows() == [
+        ("o0", "t0", "Old", "o0@x.io", None, None),
+        ("o1", "t1", "Ann", "ann@x.io", "completed", ["vip"]),
+        ("o2", None, "Bo", "bo@x.io", None, None),
+    ]
+    assert store.load().leads.sort("id").equals(leads)
+    assert not list(store.folder.glob(".*partial"))
+
+
+def test_the_old_schema_name_is_the_shared_target_lead_schema() -> None:
+    assert SNAPSHOT_SCHEMA is TARGET_LEAD_SCHEMA
+    assert leads_frame([]).schema == pl.Schema(TARGET_LEAD_SCHEMA)

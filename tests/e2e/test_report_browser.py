@@ -15,7 +15,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests.transforms.report_frames import (
+from reports import write_report_html
+from tests.reports.report_frames import (
     SCRIPT,
     check_rows,
     import_rows,
@@ -25,7 +26,6 @@ from tests.transforms.report_frames import (
     recon_summary,
     target_only_leads,
 )
-from transforms.report_html import write_report_html
 
 playwright = pytest.importorskip("playwright.sync_api")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flows.config import sync_options
+from flows.options import sync_options
 from flows.sync import run_sync
 from tests.conftest import SAMPLES
 

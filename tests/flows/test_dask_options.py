@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from flows._dask import partition_of, row_ranges
 from flows.cli import app
-from flows.config import DaskSettings, dask_choice
 from flows.exceptions import ConfigError
+from flows.options import DaskSettings, dask_choice
 from tests.conftest import SAMPLES
 from tests.sandbox_process import free_port
 

@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 
 from flows.check import run_check
-from flows.config import CheckOptions, DaskSettings, SyncOptions
+from flows.options import CheckOptions, DaskSettings, SyncOptions
 from flows.reconcile import run_reconcile
 from flows.sync import run_sync
 from tests.conftest import SAMPLES

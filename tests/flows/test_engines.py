@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from flows.check import run_check
-from flows.config import CheckOptions
+from flows.options import CheckOptions
 from tests.conftest import SAMPLES
 from tests.flows.summaries import stable
 
@@ -83,8 +83,7 @@ VOLATILE_COLUMNS = ("target_id", "matched_id", "request_id", "source_id")
 
 def _job(job: str, home: Path, out: Path) -> dict[str, Any]:
     """Options for one run of `job` into the sandbox, as the CLI would build them."""
-    from flows.config import sync_options
-    from flows.migrate import migrate_options
+    from flows.options import migrate_options, sync_options
 
     conf: dict[str, Any] = {}
     source = SAMPLES / "hubspot_contacts.csv"

@@ -17,8 +17,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from flows.check import run_check
-from flows.config import CheckOptions
 from flows.exceptions import ConfigError
+from flows.options import CheckOptions
 from tests.conftest import SAMPLES
 from tests.flows.summaries import stable, stable_against_a_target
 
@@ -109,7 +109,7 @@ def test_plan_and_import_in_partitions_report_as_in_one_piece(tmp_path: Path, ve
     once; the report streamed): plan, import and a no-change re-run give the rows, plan and
     summary a run in one piece gives, with creates, updates, an invalid row and a duplicate
     pair split across partitions."""
-    from flows.config import SyncOptions
+    from flows.options import SyncOptions
     from flows.sync import run_sync
     from tests.reliability.support import older, people, write_csv, write_messy_csv
 

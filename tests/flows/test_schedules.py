@@ -18,8 +18,8 @@ import httpx
 import polars as pl
 import pytest
 
-from flows.config import load_config
 from flows.exceptions import ConfigError
+from flows.options import load_config
 from flows.schedules import (
     Ledger,
     ScheduleRow,
@@ -382,7 +382,7 @@ def test_a_run_over_max_failed_ratio_fails_and_is_tried_again(
 ) -> None:
     """Only a finished import within max_failed_ratio is recorded; the next tick retries."""
     import flows.schedules
-    from flows.config import SyncOptions
+    from flows.options import SyncOptions
     from flows.schedules import scheduled_import
 
     failed = iter([6, 0])

@@ -35,8 +35,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from connectors._push import UNREACHABLE_AFTER
-from connectors._retry import DEFAULT_RETRY
+from connectors import DEFAULT_RETRY, UNREACHABLE_AFTER
 from flows.cli import app
 from tests.reliability.support import (
     VENDORS,

@@ -7,16 +7,24 @@ not stop a snapshot refresh."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from connectors import RemoteLead, WriteResult
-from connectors._journal import Journal, OpResult, sqlite_url
-from connectors._push import UNREACHABLE_AFTER, PlannedOp, PushReport, push
+from connectors import (
+    UNREACHABLE_AFTER,
+    Journal,
+    OpResult,
+    PlannedOp,
+    PushReport,
+    RemoteLead,
+    WriteResult,
+    push,
+    sqlite_url,
+)
 from connectors.exceptions import (
     AmbiguousWriteError,
     FatalVendorError,
@@ -32,6 +40,7 @@ class Target:
     """An in-memory vendor whose calls can be made to fail in chosen ways."""
 
     vendor = "fake"
+    finds_by_scan = False  # it searches per key: lookups are asked one at a time
 
     def __init__(self) -> None:
         self.leads: dict[str, dict[str, Any]] = {}
@@ -75,6 +84,11 @@ class Target:
             if fields["email"] == keys["email"]:
                 return RemoteLead(lead_id, dict(fields))
         return None
+
+    async def find_many(
+        self, wanted: Sequence[Mapping[str, str]], *, since: str
+    ) -> list[RemoteLead | None]:
+        return [await self.find(keys, since=since) for keys in wanted]
 
 
 def _create(i: int, **then: Any) -> PlannedOp:
@@ -241,7 +255,8 @@ def test_a_resumed_push_hands_back_what_earlier_attempts_completed(journal: Jour
 
 
 def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
-    from flows.sync import _apply_earlier, _earlier_frame
+    from schemas.frames import EARLIER_SCHEMA
+    from transforms.outcomes import apply_earlier_attempts
 
     frame = pl.DataFrame(
         {
@@ -267,7 +282,15 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
             7: ("update", OpResult("succeeded", None)),  # an update cut off the same way
         }
     )
-    done = _apply_earlier(frame, _earlier_frame(pushed))
+    earlier = pl.DataFrame(
+        [
+            (row, op, r.target_id, r.http_status, r.attempts, r.request_id)
+            for row, (op, r) in pushed.earlier.items()
+        ],
+        schema=EARLIER_SCHEMA,
+        orient="row",
+    )
+    done = apply_earlier_attempts(frame, earlier)
     assert done.select("outcome", "attempts", "request_id").rows() == [
         ("created", 2, "req-1"),
         ("unchanged", None, None),
@@ -281,7 +304,7 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
 def test_a_lead_that_cannot_be_re_read_keeps_its_stored_copy(tmp_path: Path) -> None:
     """Omni's snapshot re-reads each matched lead: one that fails after every retry keeps what
     leadpipe wrote; a gone one leaves; the others are refreshed; a rejected key still stops."""
-    from connectors._snapshot import SnapshotStore
+    from connectors import SnapshotStore
     from connectors.exceptions import LeadNotFound
 
     class Reader:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from connectors._journal import GroupCommit, Journal, OpResult
+from connectors import GroupCommit, Journal, OpResult
 
 RUN = "scale-run"
 

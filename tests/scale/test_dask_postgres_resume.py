@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from connectors.exceptions import FatalVendorError
-from flows.config import DaskSettings, SyncOptions
+from flows.options import DaskSettings, SyncOptions
 from flows.sync import run_sync
 from tests.reliability.support import TERMINAL, expected, leads_of, people, write_csv
 from tests.sandbox_process import SandboxServer, sandbox_server

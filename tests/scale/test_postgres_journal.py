@@ -20,10 +20,10 @@ from click.testing import Result
 from fastapi.encoders import jsonable_encoder
 from typer.testing import CliRunner
 
-from connectors._journal import Journal
+from connectors import Journal
 from connectors.exceptions import JournalUnavailable
 from flows.cli import app
-from flows.config import sync_options
+from flows.options import sync_options
 from tests.conftest import SAMPLES
 from tests.sandbox_process import free_port
 

@@ -128,7 +128,7 @@ def test_the_api_key_is_nowhere(
 
 
 def test_a_secret_never_prints_itself() -> None:
-    from connectors._secrets import Secret
+    from connectors import Secret
 
     secret: Any = Secret(CANARY)
     shown = [str(secret), repr(secret), f"{secret}", f"{secret!r}", str([secret])]

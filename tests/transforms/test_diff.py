@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from schemas.fields import CHECKLIST_ITEM, CUSTOM_ENTRY
@@ -54,7 +56,7 @@ def test_nothing_changes_when_normalised_values_agree() -> None:
         )
     )
     assert out[0]["changed_fields"] == []
-    assert all(out[0][f"_send_{f}"] is None for f in FIELDS)
+    assert out[0]["send"] == dict.fromkeys(FIELDS)
 
 
 def test_minimal_changes_per_field_semantics() -> None:
@@ -75,20 +77,18 @@ def test_minimal_changes_per_field_semantics() -> None:
         )
     )[0]
     assert out["changed_fields"] == ["email", "value", "tags", "custom", "checklist"]
-    assert (out["_send_email"], out["_send_value"], out["_send_tags"]) == (
-        "new@x.io",
-        150.0,
-        ["VIP"],
-    )
-    assert out["_send_phone"] is None  # blank in the file: left as it is
-    assert out["_send_custom"] == [{"key": "loan", "value": "6000"}, {"key": "rate", "value": "3"}]
-    assert out["_send_checklist"] == [{"code": "tax_id", "value": "1", "status": "COMPLETED"}]
+    send: Any = out["send"]
+    assert (send["email"], send["value"], send["tags"]) == ("new@x.io", 150.0, ["VIP"])
+    assert send["phone"] is None  # blank in the file: left as it is
+    assert send["custom"] == [{"key": "loan", "value": "6000"}, {"key": "rate", "value": "3"}]
+    assert send["checklist"] == [{"code": "tax_id", "value": "1", "status": "COMPLETED"}]
 
 
 def test_blanks_clear_sends_clears_for_values_the_target_has() -> None:
     out = _run(_rows({"matched_id": "A", "email": "a@x.io"}), blanks="clear")[0]
     assert out["changed_fields"] == ["phone", "value", "tags"]
-    assert out["_send_phone"] is None and out["_send_tags"] is None
+    send: Any = out["send"]
+    assert send["phone"] is None and send["tags"] is None
 
 
 def test_unmatched_rows_have_no_changes() -> None:
@@ -103,3 +103,31 @@ def test_blanks_clear_touches_only_fields_the_file_maps() -> None:
         _rows({"matched_id": "A", "email": "a@x.io"}), blanks="clear", mapped={"email", "phone"}
     )[0]
     assert out["changed_fields"] == ["phone"]  # value and tags have no column: absent, not blank
+
+
+def test_send_is_one_struct_in_the_order_of_the_columns_it_replaced() -> None:
+    """Entry fields first, as the `_send_<field>` columns were made: `plan` hashes this order
+    into op ids a resumed run must find again."""
+    out = diff(_rows({"matched_id": "A"}), SNAPSHOT, FIELDS).collect()
+    assert out.schema["send"] == pl.Struct(
+        {
+            "custom": pl.List(CUSTOM_ENTRY),
+            "checklist": pl.List(CHECKLIST_ITEM),
+            "email": pl.String,
+            "phone": pl.String,
+            "value": pl.Float64,
+            "tags": pl.List(pl.String),
+        }
+    )
+    assert not [c for c in out.columns if c.startswith("_")]
+
+
+def test_unmatched_rows_send_a_struct_of_nulls_never_a_null_struct() -> None:
+    out = diff(_rows({"matched_id": None, "email": "z@x.io"}), SNAPSHOT, FIELDS).collect()
+    assert out["send"].null_count() == 0
+    assert out["send"].to_list() == [dict.fromkeys(FIELDS)]
+
+
+def test_only_fields_both_sides_have_are_in_send() -> None:
+    out = diff(_rows({"matched_id": "A"}), SNAPSHOT, ("email", "website")).collect()
+    assert out.schema["send"] == pl.Struct({"email": pl.String})

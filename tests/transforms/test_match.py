@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.match import match
+from tests.transforms.frames import normalised
+from transforms.dedupe import DUPLICATE
+from transforms.match import match, match_index, match_rows
+from transforms.validate import ISSUES
 
 SNAPSHOT = pl.LazyFrame(
     {
@@ -63,3 +66,44 @@ def test_order_and_length_are_kept_and_snapshot_may_lack_keys() -> None:
     out = match(source, SNAPSHOT.select("id", "email"), keys=("email", "phone")).collect()
     assert out["source_row"].to_list() == [5, 3, 9]
     assert out["matched_id"].to_list() == ["B", None, "A"]
+
+
+def _checked(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """Rows as `dedupe` leaves them: normalised, with their issues and duplicate marks."""
+    issues = [r.pop("_issues", []) for r in rows]
+    duplicates = [r.pop("_duplicate", None) for r in rows]
+    return normalised(rows).with_columns(
+        pl.Series(ISSUES, issues, pl.List(pl.String)),
+        pl.Series(DUPLICATE, duplicates, pl.String),
+    )
+
+
+def test_match_rows_matches_only_valid_rows_and_speaks_the_vendors_status_words() -> None:
+    frame = _checked(
+        [
+            {"email": "a@x.io", "status": "new"},
+            {"email": "b@x.io", "_issues": ["invalid_phone|the phone is not a number"]},
+            {"email": "a@x.io", "_duplicate": "duplicate|same email as row 2"},
+            {"email": "shared@x.io", "status": "won"},
+            {"email": "z@x.io"},
+        ]
+    )
+    out = match_rows(frame, match_index(SNAPSHOT), {"new": "open"})
+    assert out.select("outcome", "match_status", "matched_id", "status").rows() == [
+        ("valid", "matched", "A", "open"),
+        ("invalid", None, None, None),
+        ("duplicate", None, None, None),
+        ("valid", "conflict", None, "won"),
+        ("valid", "new", None, None),
+    ]
+    assert out["match_reason"].to_list()[3] == "2 target leads share this email: C, D"
+    assert out.select("reason_code", "reason").rows()[1:3] == [
+        ("invalid_phone", "the phone is not a number"),
+        ("duplicate", "same email as row 2"),
+    ]
+
+
+def test_match_rows_without_aliases_keeps_the_status_words() -> None:
+    out = match_rows(_checked([{"email": "a@x.io", "status": "new"}]), match_index(SNAPSHOT), {})
+    assert out.select("match_by", "matched_id", "status").row(0) == ("email", "A", "new")
+    assert out.columns[:3] == ["source_file", "source_row", "outcome"]

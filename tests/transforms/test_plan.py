@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
+import polars.selectors as cs
 import pytest
 
+from schemas.fields import CHECKLIST_ITEM, CUSTOM_ENTRY
 from schemas.vendors import APTEN, OCTANIST, OMNI
-from transforms.plan import plan
+from transforms.plan import plan, requested
 
 COLUMNS = {
     "source_row": pl.Int64,
@@ -24,7 +28,7 @@ COLUMNS = {
     "first_name": pl.String,
     "last_name": pl.String,
     "customer_profile": pl.String,
-    "_send_email": pl.String,
+    "send": pl.Struct({"email": pl.String}),
 }
 
 
@@ -48,7 +52,7 @@ def test_outcomes() -> None:
             "match_status": "matched",
             "matched_id": "L1",
             "changed_fields": ["email"],
-            "_send_email": "b@x.io",
+            "send": {"email": "b@x.io"},
         },
         {"match_status": "matched", "matched_id": "L2", "changed_fields": []},
         {"match_status": "conflict", "match_reason": "2 target leads share this email: L3, L4"},
@@ -140,3 +144,118 @@ def test_a_new_row_the_vendor_could_never_find_again_is_skipped() -> None:
     assert "without email or phone" in row["reason"]
     omni = plan(_rows({"external_id": "1017", "first_name": "Quinn"}), OMNI, profile="p").collect()
     assert omni["outcome"].to_list() == ["would_create"]  # Omni keeps externalLeadId
+
+
+# What `diff` used to add: one `_send_<field>` column per field, entry fields first.
+_OLD_SEND: dict[str, pl.DataType] = {
+    "_send_checklist": pl.List(CHECKLIST_ITEM),
+    "_send_custom": pl.List(CUSTOM_ENTRY),
+    "_send_business_name": pl.String(),
+    "_send_email": pl.String(),
+    "_send_tags": pl.List(pl.String),
+    "_send_value": pl.Float64(),
+}
+_PAYLOADS: list[dict[str, Any]] = [
+    {"first_name": "Ann", "email": "a@x.io"},
+    {"first_name": "Bo", "email": "b@x.io", "phone": "+12125550100", "external_id": "7"},
+    {
+        "match_status": "matched",
+        "matched_id": "L1",
+        "email": "c@x.io",
+        "changed_fields": ["email", "value"],
+        "_send_email": "c@x.io",
+        "_send_value": 1.5,
+    },
+    {
+        "match_status": "matched",
+        "matched_id": "L2",
+        "email": "d@x.io",
+        "changed_fields": ["tags", "custom", "checklist", "business_name"],
+        "_send_tags": ["VIP", "hot"],
+        "_send_custom": [{"key": "loan", "value": "6000"}],
+        "_send_checklist": [{"code": "tax_id", "value": "1", "status": "COMPLETED"}],
+        "_send_business_name": 'Acme "Ltd"\n',
+    },
+    {
+        "match_status": "matched",
+        "matched_id": "L3",
+        "email": "e@x.io",
+        "changed_fields": ["value"],
+        "_send_value": None,  # a clear
+    },
+]
+
+
+def _old_style() -> pl.DataFrame:
+    columns: dict[str, Any] = {k: v for k, v in COLUMNS.items() if k != "send"} | _OLD_SEND
+    base = {"outcome": "valid", "match_status": "new"}
+    return pl.DataFrame(
+        [
+            {**dict.fromkeys(columns), **base, "source_row": i + 2, **r}
+            for i, r in enumerate(_PAYLOADS)
+        ],
+        schema=columns,
+    )
+
+
+def _old_op_id(profile: str) -> pl.Expr:
+    """`plan`'s op id as it was computed on the `_send_<field>` columns."""
+    identity = [
+        pl.col(k).cast(pl.String).fill_null("")
+        for k in ("matched_id", "external_id", "email", "phone")
+    ]
+    payload = pl.struct(pl.col("^_send_.*$")).struct.json_encode()
+    text = pl.concat_str([pl.lit(profile), pl.col("op"), *identity, payload], separator="\x1f")
+    return pl.when(pl.col("op").is_not_null()).then(text.hash(seed=20261122).cast(pl.String))
+
+
+def test_op_ids_of_the_send_struct_are_those_of_the_old_send_columns() -> None:
+    """A resumed run matches op ids an earlier attempt stored: they must not change."""
+    old = _old_style()
+    as_struct = pl.struct(pl.col("^_send_.*$").name.map(lambda n: n.removeprefix("_send_")))
+    new = old.with_columns(as_struct.alias("send")).drop(cs.starts_with("_send_"))
+    planned = plan(new.lazy(), OMNI, profile="sandbox:omni").collect()
+    before = old.with_columns(planned["op"])
+    expected = before.select(_old_op_id("sandbox:omni").alias("op_id"))["op_id"].to_list()
+    assert planned["op_id"].to_list() == expected
+    # and the values themselves, as `plan` computed them on `_send_<field>` columns (polars 2.1)
+    assert expected == [
+        "4660217532222306499",
+        "5176238053431925703",
+        "16691073769154925734",
+        "17697979175385630573",
+        "11429034024499819744",
+    ]
+
+
+def test_a_null_send_hashes_like_send_columns_all_null() -> None:
+    """Rows `diff` never ran on may carry a null `send`: their ops hash as all-null columns."""
+    old = _old_style().head(2)
+    fields = {k.removeprefix("_send_"): v for k, v in _OLD_SEND.items()}
+    new = old.drop(cs.starts_with("_send_")).with_columns(
+        pl.lit(None, pl.Struct(fields)).alias("send")
+    )
+    planned = plan(new.lazy(), OMNI, profile="sandbox:omni").collect()
+    before = old.with_columns(planned["op"])
+    expected = before.select(_old_op_id("sandbox:omni").alias("op_id"))["op_id"].to_list()
+    assert planned["op_id"].to_list() == expected
+    assert planned["op_id"].to_list() == ["4660217532222306499", "5176238053431925703"]
+
+
+def test_rows_without_a_send_column_still_plan() -> None:
+    rows = _rows({"email": "a@x.io"}, {"email": "b@x.io"}).drop("send")
+    out = plan(rows, OCTANIST, profile="p").collect()
+    assert out["op"].to_list() == ["create", "create"]
+    assert out["op_id"].null_count() == 0 and out["op_id"].n_unique() == 2
+
+
+def test_requested_are_the_rows_with_an_op_every_column_kept() -> None:
+    rows = _rows(
+        {"email": "a@x.io"},
+        {"match_status": "matched", "matched_id": "L2", "changed_fields": []},
+        {"match_status": "matched", "matched_id": "L1", "changed_fields": ["email"]},
+    )
+    planned = plan(rows, OCTANIST, profile="p").collect()
+    sent = requested(planned)
+    assert sent.select("source_row", "op").rows() == [(2, "create"), (4, "update")]
+    assert sent.columns == planned.columns

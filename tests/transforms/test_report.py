@@ -1,16 +1,22 @@
-"""The report: one row per record, DESIGN's columns, safe CSV, true Parquet values."""
+"""The report stage: one row per record, DESIGN's columns, every reason; the CSV's formula guard.
+
+The files written from these rows are tested in `tests/reports/test_rows.py`.
+"""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import polars as pl
 
 from schemas.fields import REPORT_COLUMNS
 from tests.transforms.frames import normalised
 from transforms.dedupe import dedupe
-from transforms.report import build_report, count_outcomes, neutralise_formulas, write_report
+from transforms.report import (
+    build_report,
+    count_outcomes,
+    neutralise_formulas,
+    row_count,
+    top_reasons,
+)
 from transforms.validate import validate
 
 
@@ -46,20 +52,6 @@ def test_outcomes_and_reasons() -> None:
     }
 
 
-def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> None:
-    rows = _rows()
-    write_report(rows, {"run_id": "r1", "counts": {}}, tmp_path)
-    back = pl.read_parquet(tmp_path / "rows.parquet")
-    assert back.equals(rows)
-    csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
-    assert csv.height == rows.height
-    assert csv["phone"][0] == "'+12125550100"
-    assert csv["note"].to_list()[:2] == ['\'=HYPERLINK("x")', "'@mention -1 +1"]
-    assert csv["tags"][0] == "VIP, hot"
-    assert json.loads((tmp_path / "summary.json").read_text())["run_id"] == "r1"
-    assert not list(tmp_path.glob(".*partial"))
-
-
 def test_neutralise_leaves_ordinary_text_alone() -> None:
     out = pl.DataFrame({"v": ["plain", "-5", "a=b", None, "\tx"]}).select(neutralise_formulas("v"))
     assert out.to_series().to_list() == ["plain", "'-5", "a=b", None, "'\tx"]
@@ -78,13 +70,10 @@ def test_reason_lists_every_message_without_codes() -> None:
     )
 
 
-def test_csv_writes_lists_of_entries_as_json(tmp_path: Path) -> None:
-    entries = [{"key": 'say "hi"\\', "value": None}, {"key": "city", "value": "Zürich"}]
-    df = normalised([{"external_id": "1", "custom": entries}, {"external_id": "2"}])
-    write_report(build_report(dedupe(validate(df).lazy(), "last")).collect(), {}, tmp_path)
-    csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
-    assert csv["custom"].to_list() == [
-        json.dumps(entries, separators=(",", ":"), ensure_ascii=False),
-        "[]",
+def test_row_count_and_top_reasons_of_held_or_lazy_rows() -> None:
+    rows = _rows()
+    assert row_count(rows) == row_count(rows.lazy()) == 3
+    assert top_reasons(rows.lazy()) == [
+        {"reason_code": "duplicate", "count": 1, "example_row": 2, "example": rows["reason"][0]},
+        {"reason_code": "no_identity", "count": 1, "example_row": 4, "example": rows["reason"][2]},
     ]
-    assert csv["checklist"].to_list() == ["[]", "[]"]

@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -24,15 +25,22 @@ from typing import Any, Literal, cast
 import phonenumbers
 from pydantic import SecretStr
 
-from flows._engine import Engine
+from flows._partitions import DEFAULT_PARTITION_ROWS
 from flows.exceptions import ConfigError
 from transforms.dedupe import DuplicatePolicy
 from transforms.diff import Blanks
-from transforms.partitions import DEFAULT_PARTITION_ROWS
 from transforms.plan import Mode
 
 __all__ = [
     "DEFAULT_ENGINE",
+    "OPTION_KEYS",
+    "Engine",
+    "Flags",
+    "Job",
+    "MigrateOptions",
+    "check_config_keys",
+    "migrate_options",
+    "options_for",
     "DEFAULT_HOME",
     "CheckOptions",
     "DaskSettings",
@@ -48,6 +56,8 @@ __all__ = [
     "sync_options",
 ]
 
+# In-process, or as a Prefect flow (one task per stage).
+Engine = Literal["prefect", "local"]
 DEFAULT_HOME = Path(".leadpipe")
 DEFAULT_ENGINE: Engine = "prefect"
 DEFAULT_DUPLICATES: DuplicatePolicy = "last"
@@ -125,6 +135,7 @@ class SyncOptions(CheckOptions):
     mode: Mode = "upsert"
     blanks: Blanks = "leave"
     dry_run: bool = True
+    max_failed_ratio: float = 1.0  # exit 1 when a larger share of rows failed
     # may carry a password: SecretStr shows as ****, in reprs and in Prefect's flow parameters
     journal_url: SecretStr | None = None
     state_file: Path | None = None  # an export of the target, instead of reading the target
@@ -139,6 +150,18 @@ class SyncOptions(CheckOptions):
             raise ConfigError(f"--mode must be upsert, update or create, not {self.mode!r}")
         if self.blanks not in ("leave", "clear"):
             raise ConfigError(f"--blanks must be leave or clear, not {self.blanks!r}")
+        ratio = self.max_failed_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+            raise ConfigError(f"--max-failed-ratio must be a number from 0 to 1, not {ratio!r}")
+
+
+@dataclass(frozen=True)
+class MigrateOptions(SyncOptions):
+    """Sync options plus where the leads come from (`source` is the export, or where
+    `extract` writes the origin profile's leads) and whether to carry what does not fit."""
+
+    origin: str | None = None  # a target profile to read from; None: `source` is an export
+    carry_extras: bool = False
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -217,7 +240,7 @@ def sync_options(
     """Options of a plan/import: `flags` (None where not given) over `conf` over defaults.
 
     `flags` are named like the CLI options: target, out, preset, mapping, default_region,
-    duplicates, mode, blanks, state_file.
+    duplicates, mode, blanks, state_file, sheet, max_failed_ratio.
     """
     mapping = pick(flags.get("mapping"), conf, "mapping")
     state_file = pick(flags.get("state_file"), conf, "state_file")
@@ -238,6 +261,8 @@ def sync_options(
         dry_run=dry_run,
         journal_url=_journal_url(conf.get("journal_url")),
         state_file=Path(state_file) if state_file else None,
+        sheet=pick(flags.get("sheet"), conf, "sheet"),
+        max_failed_ratio=pick(flags.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0),
     )
 
 
@@ -247,10 +272,138 @@ def _journal_url(value: Any) -> SecretStr | None:
         return None
     if not isinstance(value, str):
         raise ConfigError("journal_url must be a string (a SQLite or PostgreSQL URL)")
-    from connectors._journal import check_journal_url  # SQLAlchemy only for runs that set it
+    from connectors import check_journal_url  # SQLAlchemy only for runs that set it
 
     try:
         check_journal_url(value)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return SecretStr(value)
+
+
+Job = Literal["check", "plan", "import", "reconcile", "migrate"]
+# Top-level keys of leadpipe.toml besides the options: the targets, the schedules, where the
+# journal lives, and how large a Dask run's LocalCluster is.
+_TABLES = ("targets", "schedules", "journal_url", "dask_workers", "dask_partitions")
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What a command line said (None: not given); the config file and defaults fill the rest.
+
+    Every command builds its options through `options_for` with one of these: the flags win
+    over `leadpipe.toml` (`config`), which wins over the defaults.
+    """
+
+    source: Path | None = None
+    config: Path | None = None
+    preset: str | None = None
+    mapping: Path | None = None
+    default_region: str | None = None
+    duplicates: str | None = None
+    sheet: str | None = None
+    out: Path | None = None
+    engine: str | None = None
+    runner: str | None = None
+    dask_address: str | None = None
+    target: str | None = None
+    mode: str | None = None
+    blanks: str | None = None
+    state_file: Path | None = None
+    resume: str | None = None
+    max_failed_ratio: float | None = None
+    origin: str | None = None  # migrate --from
+    carry_extras: bool = False
+    dry_run: bool = False  # migrate --dry-run (plan is the dry run of import)
+
+
+# Option keys a config file may set (by flag name, `_` for `-`); `source`, `config`,
+# `resume`, `origin`, `carry_extras` and `dry_run` are the command line's alone.
+OPTION_KEYS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(Flags)
+    if f.name not in ("source", "config", "resume", "origin", "carry_extras", "dry_run")
+)
+
+
+def options_for(job: Job, flags: Flags) -> tuple[CheckOptions, Engine]:
+    """The options of one run of `job`, built once from `flags` over the config file; the
+    engine it runs with. An unknown key in the config file is an error (with the nearest
+    known key), never silently ignored."""
+    conf = load_config(flags.config)
+    check_config_keys(conf, flags.config)
+    run_id = flags.resume or new_run_id()
+    engine = engine_choice(flags.engine, conf)
+    dask = dask_choice(flags.runner, flags.dask_address, conf, engine)
+    chosen = {f.name: getattr(flags, f.name) for f in fields(Flags) if f.name in OPTION_KEYS}
+    if job == "check":
+        assert flags.source is not None
+        mapping = pick(flags.mapping, conf, "mapping")
+        region = pick(flags.default_region, conf, "default_region")
+        check = CheckOptions(
+            source=flags.source,
+            out_dir=Path(pick(flags.out, conf, "out", f"runs/{run_id}")),
+            run_id=run_id,
+            home=leadpipe_home(),
+            preset=pick(flags.preset, conf, "preset"),
+            mapping=Path(mapping) if mapping else None,
+            default_region=region.strip().upper() if region else None,
+            duplicates=pick(flags.duplicates, conf, "duplicates", DEFAULT_DUPLICATES),
+            sheet=pick(flags.sheet, conf, "sheet"),
+            dask=dask,
+        )
+        return check, engine
+    if job == "migrate":
+        assert flags.origin is not None
+        migrate = migrate_options(
+            conf,
+            origin=flags.origin,
+            run_id=run_id,
+            carry_extras=flags.carry_extras,
+            dry_run=flags.dry_run,
+            **chosen,
+        )
+        return replace(migrate, dask=dask), engine
+    assert flags.source is not None
+    sync = sync_options(conf, source=flags.source, run_id=run_id, dry_run=job != "import", **chosen)
+    return replace(sync, dask=dask), engine
+
+
+def migrate_options(
+    conf: dict[str, Any], *, origin: str, run_id: str, carry_extras: bool, **flags: Any
+) -> MigrateOptions:
+    """Options of a migration from `origin`: a profile (config or built-in) or an export."""
+    is_profile = origin.startswith("sandbox:") or origin in conf.get("targets", {})
+    if not is_profile and not Path(origin).exists():
+        raise ConfigError(
+            f"--from {origin!r} is neither a target profile ([targets.NAME] or "
+            "sandbox:omni|apten|octanist) nor an existing file"
+        )
+    if is_profile:
+        flags["preset"] = flags.get("preset") or "generic"
+    base = sync_options(conf, source=Path(origin), run_id=run_id, **flags)
+    options = MigrateOptions(
+        **{f.name: getattr(base, f.name) for f in fields(base)},
+        origin=origin if is_profile else None,
+        carry_extras=carry_extras,
+    )
+    if not is_profile:
+        return options
+    flat = re.sub(r"[^A-Za-z0-9_.-]+", "_", origin)
+    return replace(options, source=options.out_dir / ".scratch" / f"{flat}.csv")
+
+
+def check_config_keys(conf: dict[str, Any], path: Path | None) -> None:
+    """A key of leadpipe.toml that no option or table has is a mistake: say so, and which key
+    was probably meant."""
+    known = (*OPTION_KEYS, *_TABLES)
+    unknown = sorted(set(conf) - set(known))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        near = difflib.get_close_matches(key, known, n=1)
+        hints.append(f"{key!r} (did you mean {near[0]!r}?)" if near else repr(key))
+    raise ConfigError(
+        f"config file {path}: unknown key(s) {', '.join(hints)}; known: {', '.join(sorted(known))}"
+    )

@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from reports import REPORT_ORDER, PageRows, render_report, write_report_html
 from schemas.fields import OUTCOMES
-from tests.transforms.report_frames import (
+from tests.reports.report_frames import (
     HOSTILE,
     IMG,
     SCRIPT,
@@ -27,7 +28,6 @@ from tests.transforms.report_frames import (
     target_only_leads,
 )
 from transforms.reconcile import RECON_STATUSES
-from transforms.report_html import REPORT_ORDER, PageRows, render_report, write_report_html
 
 
 class _Page(HTMLParser):

@@ -22,7 +22,6 @@ Nothing is fetched when the page opens, and nothing from the input file can run:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,16 +29,17 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import polars as pl
 from markupsafe import Markup
 
 from schemas.fields import OUTCOMES
+from schemas.files import atomic_write
 from transforms.reconcile import RECON_STATUSES
 from transforms.report import top_reasons
 
 if TYPE_CHECKING:
     import altair as alt
+    import jinja2
 
 __all__ = [
     "ATTENTION_OUTCOMES",
@@ -223,12 +223,8 @@ def write_report_html(
     target_only: pl.DataFrame | None = None,
 ) -> Path:
     """Write `out_dir/report.html` atomically (a partial file, then a rename); return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "report.html"
-    partial = out_dir / ".report.html.partial"
-    partial.write_text(render_report(rows, summary, target_only=target_only), encoding="utf-8")
-    os.replace(partial, target)
-    return target
+    page = render_report(rows, summary, target_only=target_only)
+    return atomic_write(out_dir / "report.html", lambda p: p.write_text(page, encoding="utf-8"))
 
 
 class PageRows:
@@ -734,6 +730,10 @@ def _datatables_init() -> Markup:
 
 @cache
 def _template() -> jinja2.Template:
+    # Here, not at the top: `PageRows` is imported wherever rows are written, and jinja2 costs
+    # ~50 ms of every start that makes no page.
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("_html")),
         autoescape=True,

@@ -23,10 +23,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
-__all__ = ["DEFAULT_PARTITION_ROWS", "Parts", "Step", "StepClock", "row_ranges"]
+__all__ = [
+    "DEFAULT_PARTITION_ROWS",
+    "LocalMapper",
+    "PartMapper",
+    "Parts",
+    "Step",
+    "StepClock",
+    "row_ranges",
+]
 
 # Rows per partition: ~0.6-0.9 GB of a wide export in flight (measured on `make bench`'s
 # export), whatever the file's size.
@@ -172,3 +181,72 @@ def _load(item: Source) -> pl.DataFrame:
     if isinstance(item, Path):
         return pl.read_parquet(item)
     return item()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A step that also hands something back to the driver (e.g. the phone numbers it parsed).
+SideStep = Callable[[pl.DataFrame], tuple[pl.DataFrame, Any]]
+
+
+class PartMapper(Protocol):
+    """How a stage's step runs over the partitions: in this process, or on other workers.
+
+    `step` must be picklable for a distributed mapper (a module-level function or a frozen
+    dataclass holding plain values); `keep` receives each partition's side result, in this
+    process, in row order.
+    """
+
+    @property
+    def distributed(self) -> bool: ...
+
+    def rows_per_part(self, partition_rows: int, rows: int) -> int:
+        """Rows per partition of a file of `rows` rows."""
+        ...
+
+    def batches(self, items: Sequence[T], key: Callable[[T], str]) -> list[list[T]]:
+        """`items` in the batches `each` sends out (an item's batch follows from its key)."""
+        ...
+
+    def each(self, batches: Sequence[T], fn: Callable[[T], R], name: str) -> list[R]:
+        """`fn` of every batch, in order (as the tasks `name` where they run elsewhere)."""
+        ...
+
+    def map(self, parts: Parts, step: Callable[[pl.DataFrame], pl.DataFrame], name: str) -> Parts:
+        """`step` over every partition (see `Parts.map`)."""
+        ...
+
+    def map_keeping(
+        self, parts: Parts, step: SideStep, name: str, keep: Callable[[Any], None]
+    ) -> Parts:
+        """`step` over every partition; its side results go to `keep`."""
+        ...
+
+
+class LocalMapper:
+    """Every step in this process: at once in memory, else as each partition is next read."""
+
+    distributed = False
+
+    def rows_per_part(self, partition_rows: int, rows: int) -> int:
+        return partition_rows
+
+    def batches(self, items: Sequence[T], key: Callable[[T], str]) -> list[list[T]]:
+        return [list(items)]
+
+    def each(self, batches: Sequence[T], fn: Callable[[T], R], name: str) -> list[R]:
+        return [fn(batch) for batch in batches]
+
+    def map(self, parts: Parts, step: Callable[[pl.DataFrame], pl.DataFrame], name: str) -> Parts:
+        return parts.map(step, name)
+
+    def map_keeping(
+        self, parts: Parts, step: SideStep, name: str, keep: Callable[[Any], None]
+    ) -> Parts:
+        def kept(frame: pl.DataFrame) -> pl.DataFrame:
+            rows, side = step(frame)
+            keep(side)
+            return rows
+
+        return parts.map(kept, name)

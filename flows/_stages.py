@@ -1,0 +1,529 @@
+"""The stages every job is made of, each one call into `transforms/`, `connectors/` or
+`reports/` plus the partitions it runs over. Each takes what it needs and returns a small
+frozen result; the jobs (`flows.check`, `flows.sync`, `flows.reconcile`, `flows.migrate`)
+call them in order through the runner seam.
+
+    read -> map -> normalise -> validate -> dedupe                       `prepare`
+         -> snapshot -> match                                            the target
+         -> diff -> plan -> push -> report                               plan / import
+
+Large files go through in partitions (`flows._partitions`): the reader spills the records to
+Parquet, map, normalise and validate run one partition at a time, dedupe reads only narrow
+columns of all of them, and the report is streamed to its files. A file of one partition stays
+in memory throughout; results are the same either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from connectors import (
+    Journal,
+    LeadClient,
+    PlannedOp,
+    PushReport,
+    RequestStats,
+    Snapshot,
+    SnapshotStore,
+    earlier_attempts_frame,
+    earlier_results,
+    open_client,
+    open_journal,
+    ops_from_plan,
+    push,
+    push_results_frame,
+)
+from connectors.exceptions import FatalVendorError
+from flows._artifacts import publish_summary
+from flows._events import Listener
+from flows._partitions import PartMapper, Parts, StepClock, row_ranges
+from flows._phonebook import NormalisePart, PhoneBooks, load_phone_book
+from flows._runner import Run
+from flows._targets import Target, resolve_target, with_rate_budget
+from flows.options import CheckOptions, SyncOptions
+from reports import PageRows, RunDir
+from schemas.frames import PLAN_COLUMNS
+from schemas.vendors import VENDORS, VendorSpec
+from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
+from transforms.diff import diff
+from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
+from transforms.match import match_index, match_rows
+from transforms.normalise import normalise, normalise_target
+from transforms.outcomes import apply_outcomes, existing_leads, planned_requests, report_columns
+from transforms.plan import plan, requested
+from transforms.read import SourceTable, read_source
+from transforms.report import build_report
+from transforms.snapshot import snapshot_from_export
+from transforms.validate import validate
+
+__all__ = [
+    "Mapped",
+    "Matched",
+    "Prepared",
+    "Pushed",
+    "Reported",
+    "diff_rows",
+    "map_rows",
+    "match_rows_to_target",
+    "normalise_rows",
+    "plan_rows",
+    "prepare",
+    "push_plan",
+    "read_rows",
+    "read_target",
+    "report_check",
+    "report_sync",
+    "validate_rows",
+    "dedupe_rows",
+    "finish_sync",
+    "reach_target",
+]
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The file's records in canonical columns, in partitions; the reader's facts."""
+
+    table: SourceTable  # what the reader found out (its text is consumed: `frame` is empty)
+    mapping: ResolvedMapping
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class Normalised:
+    parts: Parts
+    phones: dict[str, int]  # the phone cache's facts for the summary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The file checked: read, mapped, normalised, validated and deduplicated."""
+
+    table: SourceTable
+    mapping: ResolvedMapping
+    parts: Parts
+    phones: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Each row's lead in the target, and the target's leads in the file's normal form."""
+
+    parts: Parts
+    snapshot: Snapshot
+    target_leads: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What the push did (`report` None for a dry run) and the requests it made."""
+
+    report: PushReport | None
+    requests: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Reported:
+    """The report rows as written (a scan of rows.parquet) and what report.html needs."""
+
+    rows: pl.LazyFrame
+    page: pl.DataFrame | PageRows
+    planned: pl.DataFrame  # `PLAN_COLUMNS` of every planned request (plan/import)
+
+
+def read_rows(options: CheckOptions, rundir: RunDir) -> SourceTable:
+    return read_source(options.source, scratch=rundir.scratch, sheet=options.sheet, spill=True)
+
+
+def map_rows(
+    table: SourceTable, options: CheckOptions, rundir: RunDir, clock: StepClock, rows_per_part: int
+) -> Mapped:
+    mapping = resolve_mapping(table.headers, preset=options.preset, mapping_file=options.mapping)
+    step = functools.partial(_mapped, mapping)
+    ranges = row_ranges(table.rows, rows_per_part)
+    if len(ranges) == 1:
+        parts = Parts.single(step(table.partition(*ranges[0])))
+    else:
+        # Each range is mapped as normalise reads it: the mapped text is never written.
+        loaders = [functools.partial(table.partition, *where) for where in ranges]
+        source = Parts.loaded(loaders, scratch=rundir.scratch / "parts", clock=clock)
+        parts = source.map(step, "map")
+    # The raw text is consumed: keep the table's facts, not a second copy of the file.
+    return Mapped(replace(table, frame=table.frame.clear()), mapping, parts)
+
+
+def _mapped(mapping: ResolvedMapping, frame: pl.DataFrame) -> pl.DataFrame:
+    return apply_mapping(frame.lazy(), mapping).collect()
+
+
+def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
+    books = PhoneBooks(home, parts.scratch)
+    step = NormalisePart(books.known, region)
+    # Written once mapped and normalised: the partitions' one copy on disk.
+    normalised = mapper.map_keeping(parts, step, "normalise", books.set_aside).spill("normalise")
+    return Normalised(normalised, books.save())
+
+
+def validate_rows(parts: Parts, mapper: PartMapper) -> Parts:
+    # On disk, validation runs as each partition is next read (dedupe, then the report):
+    # every check is per row, and running it twice costs less than writing its result.
+    return mapper.map(parts, validate, "validate")
+
+
+def dedupe_rows(parts: Parts, policy: Any) -> Parts:
+    if len(parts.items) == 1:
+        return parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
+    keys = parts.columns(DEDUPE_COLUMNS, "keys")
+    marks = duplicate_marks(keys.scan(), policy).collect()
+    return parts.map(
+        lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
+        "dedupe",
+    )
+
+
+def prepare(options: CheckOptions, run: Run, rundir: RunDir) -> Prepared:
+    """read -> map -> normalise -> validate -> dedupe: the start of every job."""
+    table = run.stage("read", read_rows, options, rundir)
+    size = run.mapper.rows_per_part(options.partition_rows, table.rows)
+    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    return prepared_from(mapped, options, run)
+
+
+def prepared_from(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
+    """normalise -> validate -> dedupe of rows already mapped (a migration rekeys them first)."""
+    normal = run.fanned(
+        "normalise",
+        normalise_rows,
+        mapped.parts,
+        options.home,
+        options.default_region,
+        run.mapper,
+    )
+    valid = run.fanned("validate", validate_rows, normal.parts, run.mapper)
+    deduped = run.stage("dedupe", dedupe_rows, valid, options.duplicates)
+    return Prepared(mapped.table, mapped.mapping, deduped, normal.phones)
+
+
+def report_check(parts: Parts, rundir: RunDir) -> Reported:
+    """The report rows, written to rows.parquet and rows.csv partition by partition."""
+
+    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+        return build_report(frame.lazy()).collect()
+
+    rows, page = _write_rows(parts, rows_of, rundir)
+    return Reported(rows, page, pl.DataFrame(schema=dict.fromkeys(PLAN_COLUMNS, pl.String)))
+
+
+def _write_rows(
+    parts: Parts, rows_of: Callable[[pl.DataFrame], pl.DataFrame], rundir: RunDir
+) -> tuple[pl.LazyFrame, pl.DataFrame | PageRows]:
+    """`rows_of` each partition, written to rows.parquet and rows.csv as it is made (one
+    partition: written whole, each file on its own thread); the rows as written, and what
+    report.html needs of them (one partition: the rows themselves)."""
+    if len(parts.items) == 1:
+        rows = rows_of(parts.collect())
+        rundir.write_rows(rows)
+        return rows.lazy(), rows
+    page = PageRows()
+
+    def reported() -> Iterator[pl.DataFrame]:
+        for frame in parts.frames():
+            rows = rows_of(frame)
+            page.add(rows)
+            yield rows
+
+    rundir.write_rows(reported())
+    return rundir.scan_rows(), page
+
+
+# The target -----------------------------------------------------------------------------
+
+
+def read_target(options: SyncOptions, target: Target, rundir: RunDir) -> Snapshot:
+    """The target's leads: its stored snapshot brought up to date, or an export of it
+    (`--state-file`, read with the vendor's own preset: it is the target's export)."""
+    if options.state_file is None:
+        store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
+        return asyncio.run(_refresh(target, store))
+    table = read_source(options.state_file, scratch=rundir.scratch)
+    mapping = resolve_mapping(table.headers, preset=target.profile.vendor)
+    mapped = apply_mapping(table.frame.lazy(), mapping)
+    book = load_phone_book(options.home)
+    frame = normalise(mapped, book, default_region=options.default_region).collect()
+    leads, unusable = snapshot_from_export(frame)
+    facts = {"state_file": str(options.state_file), "rows_without_id": unusable}
+    return Snapshot(leads, state_source="file", facts=facts)
+
+
+async def _refresh(target: Target, store: SnapshotStore) -> Snapshot:
+    async with _client(target) as client:
+        snapshot = await store.refresh(client)
+        return replace(snapshot, facts={"reads": client.http.stats.sent})
+
+
+def _client(target: Target) -> LeadClient:
+    return open_client(target.profile, transport=target.transport)
+
+
+def match_rows_to_target(
+    parts: Parts, snapshot: Snapshot, options: SyncOptions, target: Target
+) -> Matched:
+    """Each row's lead in the target: per partition, against lookups of the target made once."""
+    vendor = VENDORS[target.profile.vendor]
+    # The target's leads in the file's normal form, computed once: `match` and `diff` both
+    # read them (left lazy, the normalising ran twice: ~5 s of a 1M-lead plan).
+    leads = _normal_target(snapshot, options.home)
+    index = match_index(leads.lazy())
+    aliases = dict(vendor.status_aliases)
+    matched = parts.map(lambda frame: match_rows(frame, index, aliases), "match")
+    if snapshot.state_source == "written":
+        # Omni: re-read the leads this plan matched (written once, then only their ids read).
+        matched = matched.spill("match")
+        ids = matched.columns(["matched_id"], "matched").collect()["matched_id"]
+        snapshot = asyncio.run(_refresh_matched(target, snapshot, options.home, ids))
+        leads = _normal_target(snapshot, options.home)
+    return Matched(matched, snapshot, leads)
+
+
+def _normal_target(snapshot: Snapshot, home: Path) -> pl.DataFrame:
+    """The snapshot's leads in the file's normal form; the numbers parsed for it join the phone
+    cache, so the next plan against the same target only looks them up."""
+    books = PhoneBooks(home, scratch=None)
+    with books.book() as book:
+        normal = normalise_target(snapshot.leads.lazy(), book).collect()
+    books.save()
+    return normal
+
+
+async def _refresh_matched(
+    target: Target, snapshot: Snapshot, home: Path, matched: pl.Series
+) -> Snapshot:
+    """A `written` snapshot (Omni) re-reads the leads this plan touches, by id."""
+    ids = matched.drop_nulls().unique().to_list()
+    store = SnapshotStore(home, target.profile.name, target.profile.vendor)
+    async with _client(target) as client:
+        refreshed = await store.refresh_ids(client, ids)
+        reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
+        return replace(refreshed, facts={"reads": reads})
+
+
+def diff_rows(
+    matched: Matched, vendor: VendorSpec, mapping: ResolvedMapping, options: SyncOptions
+) -> Parts:
+    target = matched.target_leads.lazy()
+    fields = sorted(vendor.diffable)
+    mapped = {*mapping.sources, *mapping.constants}
+    blanks = options.blanks
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        changed = diff(frame.lazy(), target, fields, blanks=blanks, mapped=mapped)
+        return changed.collect(engine="in-memory")
+
+    return matched.parts.map(step, "diff")
+
+
+def plan_rows(parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: str) -> Parts:
+    mode = options.mode
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
+        # here (a string view index out of bounds in a `when` chain of `plan`).
+        return plan(frame.lazy(), vendor, mode=mode, profile=profile).collect(engine="in-memory")
+
+    planned = parts.map(step, "plan")
+    if not options.dry_run:
+        # On disk, each partition is validated, matched, diffed and planned here in one pass
+        # and written once: the push reads the requests, the report every row. A dry run has
+        # only the report to make, and makes it in that one pass.
+        planned = planned.spill("plan")
+    return planned
+
+
+def push_plan(
+    parts: Parts, options: SyncOptions, target: Target, mapper: PartMapper, listener: Listener
+) -> Pushed:
+    """The planned requests, journaled for this run (a resume keeps what it has), then sent:
+    here, or in partitions of the ops on the Dask workers."""
+    if options.dry_run:
+        return Pushed(None, RequestStats().counts())
+    vendor = VENDORS[target.profile.vendor]
+    # Only the rows that send something, partition by partition.
+    frame = pl.concat([requested(f) for f in parts.frames()], how="vertical")
+    journal = _journal(options)
+    journal.start_run(
+        options.run_id,
+        profile=target.profile.name,
+        source=str(options.source),
+        mode=options.mode,
+    )
+    ops = ops_from_plan(frame, vendor)
+    journal.plan(
+        options.run_id,
+        [{"op_id": o.op_id, "source_row": o.source_row, "op": o.op} for o in ops],
+    )
+    if not mapper.distributed:
+        try:
+            report, requests = asyncio.run(_send(target, journal, options.run_id, ops, listener))
+        finally:
+            journal.close()
+        return Pushed(report, requests)
+    # What earlier attempts did is a fact of the whole run, not of one partition's ops.
+    earlier = earlier_results(journal, options.run_id, {op.op_id for op in ops})
+    journal.close()
+    # Each partition opens its own client (key resolved on its worker) and journal; the ops
+    # travel inside the task (not scattered): if its worker dies, Dask runs the task again
+    # elsewhere, and the journal tells that push what the first one did.
+    batches = [b for b in mapper.batches(ops, key=lambda op: op.op_id) if b]
+    sent = mapper.each(
+        batches, PushPart(options, os.environ.get("LEADPIPE_SANDBOX_URL")), "push-part"
+    )
+    return Pushed(*_merge(sent, earlier))
+
+
+@dataclass(frozen=True)
+class PushPart:
+    """One partition's push, on a worker: its own client (the target resolved there, so the
+    key comes from the worker's environment or Prefect Secret block and is never a task
+    parameter) and journal; its requests draw from the target's global rate budget."""
+
+    options: SyncOptions
+    sandbox_url: str | None  # LEADPIPE_SANDBOX_URL of the driver (a worker may predate it)
+
+    def __call__(self, ops: list[PlannedOp]) -> tuple[PushReport, dict[str, int]]:
+        opts = self.options
+        target = with_rate_budget(
+            resolve_target(opts.target, opts.targets, opts.home, self.sandbox_url)
+        )
+        journal = _journal(opts)
+
+        async def send() -> tuple[PushReport, dict[str, int]]:
+            async with _client(target) as client:
+                concurrency = target.profile.concurrency
+                pushed = await push(client, journal, opts.run_id, ops, concurrency=concurrency)
+                return pushed, client.http.stats.counts()
+
+        try:
+            return asyncio.run(send())
+        finally:
+            journal.close()
+
+
+def _journal(options: SyncOptions) -> Journal:
+    url = options.journal_url.get_secret_value() if options.journal_url else None
+    return open_journal(options.home, url)
+
+
+async def _send(
+    target: Target, journal: Journal, run_id: str, ops: Sequence[PlannedOp], listener: Listener
+) -> tuple[PushReport, dict[str, int]]:
+    total, done = len(ops), 0
+
+    def progress(steps: int) -> None:
+        nonlocal done
+        done += steps
+        listener.pushed(done, total)
+
+    async with _client(target) as client:
+        pushed = await push(
+            client,
+            journal,
+            run_id,
+            ops,
+            concurrency=target.profile.concurrency,
+            progress=progress,
+        )
+        return pushed, client.http.stats.counts()
+
+
+def _merge(
+    parts: Sequence[tuple[PushReport, dict[str, int]]], earlier: dict[int, Any]
+) -> tuple[PushReport, dict[str, int]]:
+    """The push partitions' reports as one."""
+    merged = PushReport(earlier=earlier)
+    requests = dict.fromkeys(("sent", "retried", "throttled"), 0)
+    for report, counts in parts:
+        merged.results.update(report.results)
+        merged.leads.extend(report.leads)
+        merged.commits += report.commits
+        merged.stopped = merged.stopped or report.stopped
+        for key, value in counts.items():
+            requests[key] = requests.get(key, 0) + value
+    return merged, requests
+
+
+def report_sync(
+    parts: Parts,
+    pushed: Pushed,
+    snapshot: Snapshot,
+    target: Target,
+    options: SyncOptions,
+    rundir: RunDir,
+    extra: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> Reported:
+    """Planned outcomes, and what the push did to them; written to rows.parquet/rows.csv (part
+    by part when there are several, keeping only the page's rows); a `written` snapshot (Omni)
+    remembers the leads the push made or changed. `extra` adds a job's own columns."""
+    report = pushed.report
+    results = push_results_frame(report) if report is not None else None
+    earlier = earlier_attempts_frame(report) if report is not None and report.earlier else None
+    # Listed targets need nothing here: every write lands after the stored high-water mark,
+    # so the next refresh reads it back. A state file is the user's, never written to.
+    remember = report is not None and snapshot.state_source == "written"
+    plans: list[pl.DataFrame] = []
+    writes: list[pl.DataFrame] = []
+
+    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = apply_outcomes(frame, results, earlier)
+        if remember:
+            writes.append(existing_leads(frame))
+        plans.append(planned_requests(frame))
+        rows = report_columns(frame)
+        return rows if extra is None else extra(rows)
+
+    rows, page = _write_rows(parts, rows_of, rundir)
+    if writes and report is not None:
+        store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
+        store.remember(pl.concat(writes, how="vertical"), report.leads)
+    return Reported(rows, page, pl.concat(plans, how="vertical"))
+
+
+def reach_target(
+    prepared: Prepared, options: SyncOptions, run: Run, rundir: RunDir
+) -> tuple[Target, Matched]:
+    """snapshot -> match: the target (resolved, under its rate budget in a Prefect run), its
+    leads, and which of them each row is."""
+    target = with_rate_budget(resolve_target(options.target, options.targets, options.home))
+    snapshot = run.stage("snapshot", read_target, options, target, rundir)
+    matched = run.stage("match", match_rows_to_target, prepared.parts, snapshot, options, target)
+    return target, matched
+
+
+def finish_sync(
+    summary: dict[str, Any],
+    reported: Reported,
+    pushed: Pushed,
+    target: Target,
+    options: SyncOptions,
+    rundir: RunDir,
+) -> None:
+    """The rest of a plan/import's run directory; then stop with the error that stopped the
+    push (a bad key, a target that went away), once the run directory says what happened to
+    every row."""
+    rundir.write_summary(summary)
+    rundir.write_html(reported.page, summary)
+    rundir.write_table("plan.parquet", reported.planned)
+    rundir.remove_scratch()
+    publish_summary(summary)
+    if pushed.report is not None and pushed.report.stopped:
+        raise FatalVendorError(
+            f"{pushed.report.stopped} (resume with --resume {options.run_id})",
+            vendor=target.profile.vendor,
+        )
