@@ -202,16 +202,16 @@ def _plan_measurement(
 def snapshot_leads(checked: Path, leads: int) -> pl.DataFrame:
     """A target holding most of a checked file's valid rows, topped up to
     ``leads`` leads the file does not have (see the module docstring)."""
-    from schemas.frames import TARGET_LEAD_SCHEMA as SNAPSHOT_SCHEMA
+    from schemas.frames import TARGET_LEAD_SCHEMA
 
-    fields = [c for c in SNAPSHOT_SCHEMA if c not in ("id", "updated_at")]
+    fields = [c for c in TARGET_LEAD_SCHEMA if c not in ("id", "updated_at")]
     valid = pl.scan_parquet(checked).filter(
         (pl.col("outcome") == "valid") & (pl.col("source_row") % 10 != 3)
     )
     known = valid.select(
         (pl.lit("s") + pl.col("source_row").cast(pl.String)).alias("id"),
         pl.lit(_HIGH_WATER).alias("updated_at"),
-        *[pl.col(c).cast(SNAPSHOT_SCHEMA[c]) for c in fields],
+        *[pl.col(c).cast(TARGET_LEAD_SCHEMA[c]) for c in fields],
     ).collect()
     missing = max(leads - known.height, 0)
     filler = known.head(missing).with_columns(

@@ -26,10 +26,8 @@ from connectors._client import LeadClient, RemoteLead
 from schemas.files import atomic_write
 from schemas.frames import TARGET_LEAD_SCHEMA
 
-__all__ = ["SNAPSHOT_SCHEMA", "Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
+__all__ = ["Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
 
-# The old name of schemas.frames.TARGET_LEAD_SCHEMA, kept while benchmarks/scale.py imports it.
-SNAPSHOT_SCHEMA = TARGET_LEAD_SCHEMA
 logger = logging.getLogger(__name__)
 
 _UNLISTED_VENDORS = frozenset({"omni"})

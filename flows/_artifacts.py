@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from schemas.summary import RunSummary
+
 __all__ = ["PushProgress", "progress_reporter", "publish_summary"]
 
 _PROGRESS_EVERY_S = 1.0
@@ -33,28 +35,29 @@ def _in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def publish_summary(summary: dict[str, Any]) -> None:
+def publish_summary(summary: RunSummary) -> None:
     """Tables of the outcome counts and of the top reasons, and a link to `report.html`."""
     if not _in_flow_run():
         return
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    job = summary["job"]
-    requests = summary.get("requests") or {}
-    rows = [{"what": outcome, "rows": n} for outcome, n in summary["counts"].items()]
-    rows += [{"what": f"requests {kind}", "rows": n} for kind, n in requests.items()]
-    rows.append({"what": "seconds", "rows": summary["seconds"]})
+    job = summary.job
+    rows: list[dict[str, Any]] = [
+        {"what": outcome, "rows": n} for outcome, n in summary.counts.items()
+    ]
+    rows += [{"what": f"requests {kind}", "rows": n} for kind, n in summary.requests.items()]
+    rows.append({"what": "seconds", "rows": summary.seconds})
     blocking(create_table_artifact)(
-        rows, key=f"{job}-summary", description=f"{job} of {summary['source']['path']}"
+        rows, key=f"{job}-summary", description=f"{job} of {summary.source.path}"
     )
     reasons = [
         {
-            "reason": r["reason_code"],
-            "rows": r["count"],
-            "first row": r["example_row"],
-            "example": r["example"],
+            "reason": r.reason_code,
+            "rows": r.count,
+            "first row": r.example_row,
+            "example": r.example,
         }
-        for r in summary.get("reasons", [])
+        for r in summary.reasons
     ]
     if reasons:
         blocking(create_table_artifact)(
@@ -62,9 +65,9 @@ def publish_summary(summary: dict[str, Any]) -> None:
             key=f"{job}-reasons",
             description="Top rejection and failure reasons",
         )
-    out = Path(summary["out_dir"]).resolve()
+    out = Path(summary.out_dir).resolve()
     blocking(create_markdown_artifact)(
-        f"## Run {summary['run_id']}\n\n"
+        f"## Run {summary.run_id}\n\n"
         f"- Report: [{out / 'report.html'}]({(out / 'report.html').as_uri()})\n"
         f"- Rows: `{out / 'rows.csv'}` and `rows.parquet`\n"
         f"- Summary: `{out / 'summary.json'}`\n",

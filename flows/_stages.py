@@ -51,6 +51,7 @@ from flows._targets import Target, resolve_target, with_rate_budget
 from flows.options import CheckOptions, SyncOptions
 from reports import PageRows, RunDir
 from schemas.frames import PLAN_COLUMNS
+from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
 from transforms.diff import diff
@@ -507,7 +508,7 @@ def reach_target(
 
 
 def finish_sync(
-    summary: dict[str, Any],
+    summary: RunSummary,
     reported: Reported,
     pushed: Pushed,
     target: Target,

@@ -1,15 +1,11 @@
-"""summary.json of every job, assembled in this one place from the stages' results.
-
-The keys are a contract (DESIGN.md, "Run directory"): `run_id`, `engine`, `source`, `mapping`,
-`options`, `rows`, `counts` per outcome, `reasons`, `requests`, `durations`, `memory_mb`, ...
-plus each job's own (`target`, `snapshot`, `planned_requests`; a reconcile's
-`field_differences`; a migration's `crosswalk` facts).
+"""Every job's `RunSummary` (schemas/summary.py), made in this one place from the stages'
+results; summary.json is its `as_json()`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +15,23 @@ from connectors import RequestStats, Snapshot
 from flows._runner import Run
 from flows._stages import Prepared, Pushed, Reported
 from flows._targets import Target
-from flows.options import CheckOptions, SyncOptions
+from flows.options import CheckOptions, MigrateOptions, SyncOptions
 from schemas.fields import CHECK_OUTCOMES, IMPORT_OUTCOMES, PLAN_OUTCOMES
+from schemas.summary import (
+    MappingFacts,
+    Migrated,
+    Reason,
+    Reconciled,
+    RunSummary,
+    SnapshotFacts,
+    SourceFacts,
+    TargetFacts,
+)
+from transforms.migrate import extra_counts
 from transforms.reconcile import field_difference_counts, recon_status_counts
 from transforms.report import count_outcomes, row_count, top_reasons
 
-__all__ = ["Clock", "check_summary", "reconcile_summary", "sync_summary"]
+__all__ = ["Clock", "check_summary", "migrate_summary", "reconcile_summary", "sync_summary"]
 
 
 @dataclass(frozen=True)
@@ -44,16 +51,15 @@ class Clock:
 
 def check_summary(
     options: CheckOptions, prepared: Prepared, reported: Reported, run: Run, clock: Clock
-) -> dict[str, Any]:
-    return {
-        "job": "check",
-        "mode": "check",
-        "dry_run": True,
-        "target": None,
-        "counts": count_outcomes(reported.rows, CHECK_OUTCOMES),
-        "requests": RequestStats().counts(),  # check sends nothing
+) -> RunSummary:
+    return RunSummary(
+        job="check",
+        mode="check",
+        dry_run=True,
+        counts=count_outcomes(reported.rows, CHECK_OUTCOMES),
+        requests=RequestStats().counts(),  # check sends nothing
         **_basics(options, prepared, reported.rows, run, clock),
-    }
+    )
 
 
 def sync_summary(
@@ -65,25 +71,34 @@ def sync_summary(
     reported: Reported,
     run: Run,
     clock: Clock,
-) -> dict[str, Any]:
-    """A plan's or an import's summary (a migration adds its own keys to it)."""
-    return {
-        "job": "plan" if options.dry_run else "import",
-        "mode": options.mode,
-        "dry_run": options.dry_run,
-        "target": _target(target),
-        "state_source": snapshot.state_source,
-        "snapshot": {
-            **_snapshot(snapshot),
-            **{k: v for k, v in snapshot.facts.items() if k != "reads"},
-        },
-        "counts": count_outcomes(
-            reported.rows, PLAN_OUTCOMES if options.dry_run else IMPORT_OUTCOMES
-        ),
-        "planned_requests": reported.planned.height,
-        "requests": pushed.requests,
+) -> RunSummary:
+    """A plan's or an import's summary (a migration adds its own part to it)."""
+    return RunSummary(
+        job="plan" if options.dry_run else "import",
+        mode=options.mode,
+        dry_run=options.dry_run,
+        target=_target(target),
+        state_source=snapshot.state_source,
+        snapshot=_snapshot(snapshot, facts=True),
+        counts=count_outcomes(reported.rows, PLAN_OUTCOMES if options.dry_run else IMPORT_OUTCOMES),
+        planned_requests=reported.planned.height,
+        requests=pushed.requests,
         **_basics(options, prepared, reported.rows, run, clock),
-    }
+    )
+
+
+def migrate_summary(
+    summary: RunSummary, options: MigrateOptions, rows: pl.DataFrame, pulled: bool
+) -> RunSummary:
+    """A migration's summary: its plan/import summary, where the leads came from, and what
+    the target could not hold."""
+    origin = options.origin or str(options.source)
+    migrated = replace(
+        summary,
+        job="migrate",
+        migrated=Migrated(origin, extra_counts(rows), options.carry_extras),
+    )
+    return migrated.with_source_path(origin) if pulled else migrated
 
 
 def reconcile_summary(
@@ -97,38 +112,40 @@ def reconcile_summary(
     target_duplicates: pl.DataFrame,
     run: Run,
     clock: Clock,
-) -> dict[str, Any]:
-    statuses = recon_status_counts(rows)
-    return {
-        "job": "reconcile",
-        "mode": "reconcile",
-        "dry_run": True,
-        "target": _target(target),
-        "state_source": snapshot.state_source,
-        "snapshot": _snapshot(snapshot),
-        "counts": {
-            **statuses,
+) -> RunSummary:
+    return RunSummary(
+        job="reconcile",
+        mode="reconcile",
+        dry_run=True,
+        target=_target(target),
+        state_source=snapshot.state_source,
+        snapshot=_snapshot(snapshot, facts=False),
+        counts={
+            **recon_status_counts(rows),
             "only_in_target": target_only.height,
             "target_duplicates": target_duplicates.height,
         },
-        "outcomes": count_outcomes(rows, ()),
-        "compared_fields": compared,
-        "field_differences": field_difference_counts(rows),
-        "requests": RequestStats().counts(),
+        reconciled=Reconciled(
+            count_outcomes(rows, ()), tuple(compared), field_difference_counts(rows)
+        ),
+        requests=RequestStats().counts(),
         **_basics(options, prepared, rows, run, clock),
-    }
+    )
 
 
-def _target(target: Target) -> dict[str, str]:
-    return {"profile": target.profile.name, "vendor": target.profile.vendor}
+def _target(target: Target) -> TargetFacts:
+    return TargetFacts(target.profile.name, target.profile.vendor)
 
 
-def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
-    return {
-        "leads": snapshot.leads.height,
-        "fetched": snapshot.fetched,
-        "reads": snapshot.facts.get("reads", 0),
-    }
+def _snapshot(snapshot: Snapshot, *, facts: bool) -> SnapshotFacts:
+    """The snapshot's size and reads, and (plan/import) what its source adds: a state file's
+    name and the rows in it without an id."""
+    return SnapshotFacts(
+        leads=snapshot.leads.height,
+        fetched=snapshot.fetched,
+        reads=snapshot.facts.get("reads", 0),
+        facts={k: v for k, v in snapshot.facts.items() if k != "reads"} if facts else {},
+    )
 
 
 def _basics(
@@ -138,34 +155,34 @@ def _basics(
     run: Run,
     clock: Clock,
 ) -> dict[str, Any]:
-    """The summary keys every job shares: run, source, mapping, options, reasons, timings."""
+    """What every job's summary has: run, source, mapping, options, reasons, timings."""
     table, mapping = prepared.table, prepared.mapping
     return {
         "run_id": options.run_id,
         "engine": run.engine,
-        "source": {
-            "path": str(options.source),
-            "format": table.format,
-            "encoding": table.encoding,
-            "delimiter": table.delimiter,
-            "sheet": table.sheet,
-            "columns": len(table.headers),
-            "ignored_columns": list(table.ignored_columns),
-        },
-        "mapping": {
-            "preset": mapping.preset,
-            "detected": mapping.detected,
-            "coverage": mapping.coverage,
-            "mapping_file": mapping.mapping_file,
-            "fields": {k: list(v) for k, v in mapping.sources.items()},
-            "custom_columns": list(mapping.custom_columns),
-            "dropped_columns": list(mapping.dropped),
-        },
+        "source": SourceFacts(
+            path=str(options.source),
+            format=table.format,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            sheet=table.sheet,
+            columns=len(table.headers),
+            ignored_columns=tuple(table.ignored_columns),
+        ),
+        "mapping": MappingFacts(
+            preset=mapping.preset,
+            detected=mapping.detected,
+            coverage=mapping.coverage,
+            mapping_file=mapping.mapping_file,
+            fields={k: tuple(v) for k, v in mapping.sources.items()},
+            custom_columns=tuple(mapping.custom_columns),
+            dropped_columns=tuple(mapping.dropped),
+        ),
         "options": {"default_region": options.default_region, "duplicates": options.duplicates},
         "rows": row_count(rows),
-        "reasons": top_reasons(rows),
+        "reasons": tuple(Reason(**r) for r in top_reasons(rows)),
         "phones": prepared.phones,
-        "durations": run.times,
+        "durations": dict(run.times),
         "memory_mb": dict(run.times.memory_mb),
         "seconds": round(clock.seconds(), 3),
         "started_at": clock.started.isoformat(timespec="seconds"),

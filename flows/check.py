@@ -15,11 +15,12 @@ from flows._stages import prepare, report_check
 from flows._summary import Clock, check_summary
 from flows.options import CheckOptions
 from reports import RunDir
+from schemas.summary import RunSummary
 
 __all__ = ["check", "check_leads", "run_check"]
 
 
-def check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
+def check(options: CheckOptions, engine: Engine) -> RunSummary:
     """The check job: its stages in order, then the run directory; the summary it wrote."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     prepared = prepare(options, run, rundir)
@@ -41,6 +42,6 @@ def check_leads(options: CheckOptions) -> Any:
     return failing_quietly(check)(options, "prefect")
 
 
-def run_check(options: CheckOptions, engine: Engine) -> dict[str, Any]:
+def run_check(options: CheckOptions, engine: Engine) -> RunSummary:
     """Run `leadpipe check` with the chosen engine; returns the summary it wrote."""
     return run_job(check, check_leads, options, engine)

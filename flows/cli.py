@@ -34,6 +34,7 @@ from rich.table import Table
 from flows._events import listening
 from flows.options import Engine, Flags, Job, SyncOptions, engine_choice, leadpipe_home, options_for
 from schemas.exceptions import ImporterError
+from schemas.summary import RunSummary
 
 __all__ = ["app", "main"]
 
@@ -333,37 +334,37 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
         raise typer.Exit(130) from None
     _finish(summary, as_json)
     if job == "migrate" and not as_json:
-        _out.print(f"Crosswalk: {summary['out_dir']}/crosswalk.csv")
+        _out.print(f"Crosswalk: {summary.out_dir}/crosswalk.csv")
     if isinstance(options, SyncOptions):
         _fail_over_ratio(summary, options.max_failed_ratio)
 
 
-def _check_job() -> Callable[[Any, Engine], dict[str, Any]]:
+def _check_job() -> Callable[[Any, Engine], RunSummary]:
     from flows.check import run_check
 
     return run_check
 
 
-def _sync_job() -> Callable[[Any, Engine], dict[str, Any]]:
+def _sync_job() -> Callable[[Any, Engine], RunSummary]:
     from flows.sync import run_sync
 
     return run_sync
 
 
-def _reconcile_job() -> Callable[[Any, Engine], dict[str, Any]]:
+def _reconcile_job() -> Callable[[Any, Engine], RunSummary]:
     from flows.reconcile import run_reconcile
 
     return run_reconcile
 
 
-def _migrate_job() -> Callable[[Any, Engine], dict[str, Any]]:
+def _migrate_job() -> Callable[[Any, Engine], RunSummary]:
     from flows.migrate import run_migrate
 
     return run_migrate
 
 
 # Each command's job, imported when it runs (polars, pandera, ... stay out of `--help`).
-_JOBS: dict[Job, Callable[[], Callable[[Any, Engine], dict[str, Any]]]] = {
+_JOBS: dict[Job, Callable[[], Callable[[Any, Engine], RunSummary]]] = {
     "check": _check_job,
     "plan": _sync_job,
     "import": _sync_job,
@@ -372,20 +373,19 @@ _JOBS: dict[Job, Callable[[], Callable[[Any, Engine], dict[str, Any]]]] = {
 }
 
 
-def _finish(summary: dict[str, Any], as_json: bool) -> None:
+def _finish(summary: RunSummary, as_json: bool) -> None:
     """The summary as JSON on stdout (--json), else the tables for people."""
     if as_json:
-        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        sys.stdout.write(json.dumps(summary.as_json(), default=str) + "\n")
     else:
         _show_summary(summary)
 
 
-def _fail_over_ratio(summary: dict[str, Any], ratio: float) -> None:
+def _fail_over_ratio(summary: RunSummary, ratio: float) -> None:
     """Exit 1 when the share of failed rows is above `--max-failed-ratio` (default 1: never)."""
-    failed = summary["counts"].get("failed", 0)
-    if summary["rows"] and failed / summary["rows"] > ratio:
+    if summary.failed_share() > ratio:
         _err.print(
-            f"leadpipe: {failed} of {summary['rows']} rows failed "
+            f"leadpipe: {summary.failed} of {summary.rows} rows failed "
             f"(more than --max-failed-ratio {ratio})",
             highlight=False,
             soft_wrap=True,
@@ -405,7 +405,7 @@ def demo(
     def _demo() -> None:
         from flows.demo import run_demo
 
-        def show(title: str, summary: dict[str, Any]) -> None:
+        def show(title: str, summary: RunSummary) -> None:
             _out.rule(title)
             _show_summary(summary)
 
@@ -416,7 +416,7 @@ def demo(
             steps = run_demo(out, chosen, show)
         _out.rule("Reports")
         for step, summary in steps.items():
-            _out.print(f"{step:12} {Path(summary['out_dir']) / 'report.html'}")
+            _out.print(f"{step:12} {Path(summary.out_dir) / 'report.html'}")
 
     _guard(_demo)
 
@@ -549,36 +549,36 @@ def _progress(enabled: bool) -> Iterator[None]:
         yield
 
 
-def _show_summary(summary: dict[str, Any]) -> None:
-    source, mapping = summary["source"], summary["mapping"]
-    how = "detected" if mapping["detected"] else "chosen"
-    encoding = f", {source['encoding']}" if source["encoding"] else ""
+def _show_summary(summary: RunSummary) -> None:
+    source, mapping = summary.source, summary.mapping
+    how = "detected" if mapping.detected else "chosen"
+    encoding = f", {source.encoding}" if source.encoding else ""
     _out.print(
-        f"[bold]{summary['rows']}[/] rows from {source['path']} ({source['format']}{encoding}); "
-        f"preset [bold]{mapping['preset']}[/] ({how}, {mapping['coverage']:.0%} of columns mapped)"
+        f"[bold]{summary.rows}[/] rows from {source.path} ({source.format}{encoding}); "
+        f"preset [bold]{mapping.preset}[/] ({how}, {mapping.coverage:.0%} of columns mapped)"
     )
     counts = Table(title="Outcomes", show_edge=False)
     counts.add_column("outcome")
     counts.add_column("rows", justify="right")
-    for outcome, n in summary["counts"].items():
+    for outcome, n in summary.counts.items():
         counts.add_row(outcome, str(n))
     _out.print(counts)
-    if summary["reasons"]:
+    if summary.reasons:
         reasons = Table(title="Top reasons", show_edge=False)
         for column in ("reason", "rows", "first row", "example"):
             reasons.add_column(column, overflow="fold")
-        for r in summary["reasons"]:
-            reasons.add_row(r["reason_code"], str(r["count"]), str(r["example_row"]), r["example"])
+        for r in summary.reasons:
+            reasons.add_row(r.reason_code, str(r.count), str(r.example_row), r.example)
         _out.print(reasons)
-    if summary.get("target"):
-        sent, planned = summary["requests"], summary.get("planned_requests", 0)
+    if summary.target is not None:
+        sent, planned = summary.requests, summary.planned_requests or 0
         retries = f"{sent['retried']} retried, {sent['throttled']} throttled"
         _out.print(
-            f"target {summary['target']['profile']}: {planned} operations planned, "
+            f"target {summary.target.profile}: {planned} operations planned, "
             f"{sent['sent']} requests sent ({retries})"
         )
-    took = f"{summary['seconds']:.1f} s, engine {summary['engine']}"
-    _out.print(f"Report: {summary['out_dir']}/rows.csv  ({took})")
+    took = f"{summary.seconds:.1f} s, engine {summary.engine}"
+    _out.print(f"Report: {summary.out_dir}/rows.csv  ({took})")
 
 
 def main() -> None:

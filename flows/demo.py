@@ -28,6 +28,7 @@ from flows._targets import resolve_target
 from flows.options import Engine, sync_options
 from flows.reconcile import run_reconcile
 from flows.sync import run_sync
+from schemas.summary import RunSummary
 
 __all__ = ["DEMO_SOURCE", "run_demo"]
 
@@ -35,10 +36,10 @@ DEMO_SOURCE = Path(__file__).resolve().parent.parent / "data" / "samples" / "dem
 TARGET = "sandbox:octanist"
 # What an analyst changes between two imports: the status of five leads the first one created.
 EDITS = ("qualified", "qualified", "won", "won", "qualified")
-Show = Callable[[str, dict[str, Any]], None]
+Show = Callable[[str, RunSummary], None]
 
 
-def run_demo(out: Path, engine: Engine, show: Show) -> dict[str, dict[str, Any]]:
+def run_demo(out: Path, engine: Engine, show: Show) -> dict[str, RunSummary]:
     """Run the demo's steps into `out` (emptied first); `show` gets each step's summary."""
     shutil.rmtree(out, ignore_errors=True)
     home = out / "home"
@@ -50,7 +51,7 @@ def run_demo(out: Path, engine: Engine, show: Show) -> dict[str, dict[str, Any]]
         made = sync_options({}, source=source, run_id=step, dry_run=dry_run, target=TARGET)
         return replace(made, home=home, out_dir=out / step)
 
-    steps: dict[str, dict[str, Any]] = {}
+    steps: dict[str, RunSummary] = {}
     steps["1-import"] = run_sync(options(DEMO_SOURCE, "1-import"), engine)
     show(f"leadpipe import {DEMO_SOURCE.name} --target {TARGET}", steps["1-import"])
 

@@ -40,17 +40,17 @@ from flows._stages import (
     read_rows,
     report_sync,
 )
-from flows._summary import Clock, sync_summary
+from flows._summary import Clock, migrate_summary, sync_summary
 from flows._targets import resolve_target
 from flows.exceptions import ConfigError
 from flows.options import MigrateOptions
 from reports import RunDir
 from schemas.files import atomic_write
+from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.migrate import (
     CROSSWALK_SCHEMA,
     crosswalk,
-    extra_counts,
     extras,
     flat_export,
     merge_crosswalk,
@@ -105,7 +105,7 @@ def carry_extras(matched: Matched, vendor: VendorSpec, options: MigrateOptions) 
     return replace(matched, parts=listed)
 
 
-def migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
+def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     """The migrate job: its stages in order, then the run directory and the crosswalk."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     pulled = run.stage("extract", extract, options)
@@ -133,15 +133,12 @@ def migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
         lambda rows: rows.join(ids, on="source_row", how="left", maintain_order="left"),
     )
     rows = reported.rows.collect()
-    summary = {
-        **sync_summary(options, prepared, target, matched.snapshot, pushed, reported, run, clock),
-        "job": "migrate",
-        "origin": options.origin or str(options.source),
-        "extras": extra_counts(rows),
-        "carry_extras": options.carry_extras,
-    }
-    if pulled is not None:
-        summary["source"]["path"] = options.origin
+    summary = migrate_summary(
+        sync_summary(options, prepared, target, matched.snapshot, pushed, reported, run, clock),
+        options,
+        rows,
+        pulled=pulled is not None,
+    )
     walked = crosswalk(rows, ids)
     rundir.write_csv("crosswalk.csv", walked)
     if not options.dry_run:
@@ -172,6 +169,6 @@ def migrate_leads(options: MigrateOptions) -> Any:
     return failing_quietly(migrate)(options, "prefect")
 
 
-def run_migrate(options: MigrateOptions, engine: Engine) -> dict[str, Any]:
+def run_migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     """Run `leadpipe migrate` with the chosen engine; returns the summary it wrote."""
     return run_job(migrate, migrate_leads, options, engine)

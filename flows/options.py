@@ -152,7 +152,7 @@ class SyncOptions(CheckOptions):
             raise ConfigError(f"--blanks must be leave or clear, not {self.blanks!r}")
         ratio = self.max_failed_ratio
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
-            raise ConfigError(f"--max-failed-ratio must be a number from 0 to 1, not {ratio!r}")
+            raise ConfigError(f"max_failed_ratio must be a number from 0 to 1, not {ratio!r}")
 
 
 @dataclass(frozen=True)

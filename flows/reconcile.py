@@ -22,6 +22,7 @@ from flows._stages import Matched, prepare, reach_target
 from flows._summary import Clock, reconcile_summary
 from flows.options import SyncOptions
 from reports import RunDir
+from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
 from transforms.diff import diff
 from transforms.mapping import ResolvedMapping
@@ -62,7 +63,7 @@ def compare(
     )
 
 
-def reconcile_job(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+def reconcile_job(options: SyncOptions, engine: Engine) -> RunSummary:
     """The reconcile job: its stages in order, then the run directory; the summary."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     prepared = prepare(options, run, rundir)
@@ -98,6 +99,6 @@ def reconcile_leads(options: SyncOptions) -> Any:
     return failing_quietly(reconcile_job)(options, "prefect")
 
 
-def run_reconcile(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+def run_reconcile(options: SyncOptions, engine: Engine) -> RunSummary:
     """Run `leadpipe reconcile` with the chosen engine; returns the summary it wrote."""
     return run_job(reconcile_job, reconcile_leads, options, engine)

@@ -218,10 +218,7 @@ def _cron_problems(label: str, cron: str, timezone: Any) -> Iterator[str]:
 
 
 def _option_problems(label: str, schedule: Schedule) -> Iterator[str]:
-    """Option values, checked as a run would check them (mode, blanks, region, out, ...)."""
-    ratio = schedule.conf.get("max_failed_ratio", 1.0)
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
-        yield f"{label}: max_failed_ratio must be a number from 0 to 1, not {ratio!r}"
+    """Option values, checked as a run checks them (mode, blanks, region, ratio, out, ...)."""
     try:
         str(schedule.conf.get("out", DEFAULT_OUT)).format(schedule="s", run_id="r")
     except (KeyError, IndexError, ValueError):
@@ -370,18 +367,17 @@ def _import(schedule: Schedule, source: Path, sha256: str, ledger: Ledger) -> An
     logger.info("importing %s into %s as run %s", source.name, schedule.target, options.run_id)
     summary = run_sync(options, "prefect")  # the import-leads flow, as a subflow of this run
     result = _result(
-        "imported", source, sha256, options.run_id, str(options.out_dir), summary["counts"]
+        "imported", source, sha256, options.run_id, str(options.out_dir), dict(summary.counts)
     )
-    ratio = float(schedule.conf.get("max_failed_ratio", 1.0))
-    failed = summary["counts"].get("failed", 0)
-    if summary["rows"] and failed / summary["rows"] > ratio:
+    ratio = options.max_failed_ratio
+    if summary.failed_share() > ratio:
         return Failed(
-            message=f"{failed} of {summary['rows']} rows failed (more than max_failed_ratio "
-            f"{ratio}); {source.name} is tried again on the next run",
+            message=f"{summary.failed} of {summary.rows} rows failed (more than "
+            f"max_failed_ratio {ratio}); {source.name} is tried again on the next run",
             data=result,
         )
     ledger.record(schedule.target, sha256, file=source, run_id=options.run_id, at=datetime.now(UTC))
-    logger.info("imported %s: %s", source.name, summary["counts"])
+    logger.info("imported %s: %s", source.name, dict(summary.counts))
     return result
 
 

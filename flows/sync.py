@@ -25,12 +25,13 @@ from flows._stages import (
 from flows._summary import Clock, sync_summary
 from flows.options import SyncOptions
 from reports import RunDir
+from schemas.summary import RunSummary
 from schemas.vendors import VENDORS
 
 __all__ = ["import_leads", "run_sync", "sync"]
 
 
-def sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+def sync(options: SyncOptions, engine: Engine) -> RunSummary:
     """The plan/import job: its stages in order, then the run directory; the summary."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     prepared = prepare(options, run, rundir)
@@ -55,6 +56,6 @@ def import_leads(options: SyncOptions) -> Any:
     return failing_quietly(sync)(options, "prefect")
 
 
-def run_sync(options: SyncOptions, engine: Engine) -> dict[str, Any]:
+def run_sync(options: SyncOptions, engine: Engine) -> RunSummary:
     """Run `leadpipe plan` (dry run) or `leadpipe import` with the chosen engine."""
     return run_job(sync, import_leads, options, engine)

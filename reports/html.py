@@ -1,9 +1,9 @@
 """The run's `report.html`: what an analyst reads at 7 a.m., in one self-contained file.
 
-The page is built from the same `rows` and `summary` as `rows.parquet` and `summary.json`:
+The page is built from the same `rows` and `RunSummary` as `rows.parquet` and `summary.json`:
 headline counts, charts of outcomes, reasons and per-field changes, the rows that need
 attention (searchable and sortable), the reconciliation's field mismatches and target-only
-leads, and the stage durations.
+leads, and the stage durations. The summary is read through its typed attributes only.
 
 Nothing is fetched when the page opens, and nothing from the input file can run:
 
@@ -16,7 +16,7 @@ Nothing is fetched when the page opens, and nothing from the input file can run:
 
     >>> rows = pl.DataFrame({"source_row": [2], "outcome": ["invalid"],
     ...     "reason_code": ["invalid_email"], "reason": ["'x@' is not an email"]})
-    >>> "invalid_email" in render_report(rows, {"job": "check", "run_id": "r1"})
+    >>> "invalid_email" in render_report(rows, summary)  # summary: the run's RunSummary
     True
 """
 
@@ -34,6 +34,7 @@ from markupsafe import Markup
 
 from schemas.fields import OUTCOMES
 from schemas.files import atomic_write
+from schemas.summary import RunSummary
 from transforms.reconcile import RECON_STATUSES
 from transforms.report import top_reasons
 
@@ -166,7 +167,7 @@ _TOP_REASONS = 12
 
 def render_report(
     rows: pl.DataFrame | PageRows,
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     *,
     target_only: pl.DataFrame | None = None,
     max_rows: int = MAX_TABLE_ROWS,
@@ -174,7 +175,7 @@ def render_report(
     """The whole `report.html` page for one run, as text.
 
     `PageRows` (a report too big to hold, gathered part by part) give what the page counts and
-    shows; the summary must then carry `counts` and `rows`.
+    shows; the summary's `counts` and `rows` must then be the run's (not empty).
     """
     shown = None
     if isinstance(rows, PageRows):
@@ -218,7 +219,7 @@ def render_report(
 
 def write_report_html(
     rows: pl.DataFrame | PageRows,
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     out_dir: Path,
     target_only: pl.DataFrame | None = None,
 ) -> Path:
@@ -303,20 +304,19 @@ def _without_null_types(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.col(pl.Null).cast(pl.String))
 
 
-def _is_reconcile(rows: pl.DataFrame, summary: Mapping[str, Any]) -> bool:
-    return summary.get("job") == "reconcile" or "recon_status" in rows.columns
+def _is_reconcile(rows: pl.DataFrame, summary: RunSummary) -> bool:
+    return summary.job == "reconcile" or "recon_status" in rows.columns
 
 
 def _counts(
     rows: pl.DataFrame,
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     recon: bool,
     target_only: pl.DataFrame | None,
 ) -> dict[str, int]:
     """Rows per outcome (per status for a reconciliation), from the summary when it has them."""
-    given = summary.get("counts")
-    if isinstance(given, Mapping) and given:
-        counts = {str(k): int(v) for k, v in given.items() if isinstance(v, int | float)}
+    if summary.counts:
+        counts = {str(k): int(v) for k, v in summary.counts.items()}
     else:
         counts = _counted(rows, "recon_status" if recon else "outcome")
         if recon and target_only is not None:
@@ -332,42 +332,31 @@ def _counted(rows: pl.DataFrame, column: str) -> dict[str, int]:
     return {str(word): int(n) for word, n in counted.iter_rows()}
 
 
-def _run_facts(rows: pl.DataFrame, summary: Mapping[str, Any]) -> dict[str, Any]:
+def _run_facts(rows: pl.DataFrame, summary: RunSummary) -> dict[str, Any]:
     """The masthead: job, run id, source, target, timing; blanks where the summary has none."""
-    source = summary.get("source")
-    path = source.get("path") if isinstance(source, Mapping) else source
+    path = summary.source.path
     if not path and "source_file" in rows.columns and rows.height:
         path = ", ".join(rows["source_file"].drop_nulls().unique(maintain_order=True).head(3))
-    target = summary.get("target")
-    if isinstance(target, Mapping):
-        vendor = target.get("vendor")
-        target = target.get("profile") or vendor
+    target = target_vendor = None
+    if summary.target is not None:
+        vendor = summary.target.vendor
+        target = summary.target.profile or vendor
         target_vendor = vendor if vendor and vendor != target else None
-    else:
-        target_vendor = None
     return {
-        "job": str(summary.get("job") or "run"),
-        "mode": summary.get("mode"),
-        "dry_run": bool(summary.get("dry_run")),
-        "run_id": summary.get("run_id"),
+        "job": summary.job or "run",
+        "mode": summary.mode,
+        "dry_run": summary.dry_run,
+        "run_id": summary.run_id,
         "source": path,
-        "source_name": Path(str(path)).name if path else None,
-        "source_format": source.get("format") if isinstance(source, Mapping) else None,
+        "source_name": Path(path).name if path else None,
+        "source_format": summary.source.format,
         "target": target,
         "target_vendor": target_vendor,
-        "started_at": summary.get("started_at"),
-        "seconds": _seconds(summary.get("seconds")),
-        "engine": summary.get("engine"),
-        "preset": _preset(summary),
+        "started_at": summary.started_at,
+        "seconds": _seconds(summary.seconds),
+        "engine": summary.engine,
+        "preset": summary.mapping.preset or summary.mapping.mapping_file or None,
     }
-
-
-def _preset(summary: Mapping[str, Any]) -> str | None:
-    mapping = summary.get("mapping")
-    if not isinstance(mapping, Mapping):
-        return None
-    preset = mapping.get("preset") or mapping.get("mapping_file")
-    return str(preset) if preset else None
 
 
 @dataclass(frozen=True)
@@ -380,11 +369,11 @@ class _Tile:
     share: str | None = None
 
 
-def _tiles(
-    rows: pl.DataFrame, summary: Mapping[str, Any], counts: Mapping[str, int]
-) -> list[_Tile]:
+def _tiles(rows: pl.DataFrame, summary: RunSummary, counts: Mapping[str, int]) -> list[_Tile]:
     """Headline numbers: rows, each outcome (share of rows), requests, duration."""
-    total = int(summary.get("rows") or rows.height)
+    # A run's `rows` is 0 only for an empty file, which gives no page rows either: the
+    # fallback counts what the page holds when a summary counted nothing (tests' summaries).
+    total = summary.rows or rows.height
     tiles = [_Tile("rows", _number(total))]
     for outcome, n in counts.items():
         if outcome == "target_duplicates":
@@ -394,19 +383,16 @@ def _tiles(
         share = f"{n / total:.0%}" if total and outcome in _ROW_OUTCOMES else None
         tiles.append(_Tile(outcome.replace("_", " "), _number(n), tone, share))
     tiles.extend(_request_tiles(summary))
-    seconds = _seconds(summary.get("seconds"))
-    if seconds:
-        tiles.append(_Tile("duration", seconds))
+    tiles.append(_Tile("duration", _seconds(summary.seconds)))
     return tiles
 
 
-def _request_tiles(summary: Mapping[str, Any]) -> list[_Tile]:
-    requests = summary.get("requests")
-    planned = summary.get("planned_requests")
+def _request_tiles(summary: RunSummary) -> list[_Tile]:
+    requests = summary.requests
     tiles = []
-    if isinstance(planned, int):
-        tiles.append(_Tile("requests planned", _number(planned)))
-    if isinstance(requests, Mapping) and (summary.get("target") or any(requests.values())):
+    if summary.planned_requests is not None:
+        tiles.append(_Tile("requests planned", _number(summary.planned_requests)))
+    if summary.target is not None or any(requests.values()):
         for key in ("sent", "retried", "throttled"):
             n = requests.get(key) or 0
             tone = "total" if key == "sent" else ("warn" if n else "zero")
@@ -568,21 +554,17 @@ def _problem_rows(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _durations(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _durations(summary: RunSummary) -> list[dict[str, Any]]:
     """Stage durations with their share of the stages' total, and each stage's peak RSS."""
-    durations = summary.get("durations")
-    if not isinstance(durations, Mapping):
-        return []
-    stages = {str(k): float(v) for k, v in durations.items() if isinstance(v, int | float)}
-    memory = summary.get("memory_mb")
-    peaks = memory if isinstance(memory, Mapping) else {}
+    stages = {str(k): float(v) for k, v in summary.durations.items()}
+    peaks = summary.memory_mb
     total = sum(stages.values())
     return [
         {
             "stage": stage,
             "seconds": f"{seconds:.3f}",
             "share": round(100 * seconds / total) if total else 0,
-            "peak_mb": f"{peaks[stage]:,.0f}" if isinstance(peaks.get(stage), int | float) else "",
+            "peak_mb": f"{peaks[stage]:,.0f}" if stage in peaks else "",
         }
         for stage, seconds in stages.items()
     ]
@@ -750,9 +732,7 @@ def _number(n: Any) -> str:
     return f"{int(n):,}" if isinstance(n, int | float) else "—"
 
 
-def _seconds(value: Any) -> str | None:
-    if not isinstance(value, int | float):
-        return None
+def _seconds(value: float) -> str:
     if value < 60:
         return f"{value:.1f} s"
     minutes, seconds = divmod(round(value), 60)

@@ -2,27 +2,28 @@
 
 `transforms.report` shapes the rows; this writes them: `rows.parquet` keeps the true values,
 `rows.csv` is for people (nested values as text, formula-looking cells neutralised), and
-`summary.json` the run's counts. Each file goes through `schemas.files.atomic_write`, so a
-killed run leaves the old file, never half of a new one.
+`summary.json` the run's `RunSummary` (`as_json`: the contract's keys, in order). Each file
+goes through `schemas.files.atomic_write`, so a killed run leaves the old file, never half of
+a new one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from schemas.files import atomic_write
+from schemas.summary import RunSummary
 from transforms.report import neutralise_formulas
 
 __all__ = ["write_report", "write_report_rows", "write_summary"]
 
 
-def write_report(rows: pl.DataFrame, summary: Mapping[str, Any], out_dir: Path) -> None:
+def write_report(rows: pl.DataFrame, summary: RunSummary, out_dir: Path) -> None:
     """Write rows.parquet, rows.csv and summary.json into `out_dir` (each atomically)."""
     write_report_rows(rows, out_dir)
     write_summary(summary, out_dir)
@@ -50,9 +51,10 @@ def write_report_rows(rows: pl.DataFrame | Iterable[pl.DataFrame], out_dir: Path
     _both_atomically(out_dir, write)
 
 
-def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
-    """Write summary.json into `out_dir` (atomically)."""
-    text = json.dumps(summary, indent=2, default=str) + "\n"
+def write_summary(summary: RunSummary, out_dir: Path) -> None:
+    """Write summary.json into `out_dir` (atomically): `summary.as_json()`, indented, values
+    JSON cannot hold as text."""
+    text = json.dumps(summary.as_json(), indent=2, default=str) + "\n"
     atomic_write(out_dir / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
 
 

@@ -20,15 +20,16 @@ export); `remove_scratch` clears it once the run's files are written.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from reports.rows import write_report_rows, write_summary
 from schemas.files import atomic_write
+from schemas.summary import RunSummary
 from transforms.report import neutralise_formulas
 
 if TYPE_CHECKING:
@@ -61,15 +62,16 @@ class RunDir:
         """rows.parquet as written, lazily (its metadata read now, its rows when collected)."""
         return pl.scan_parquet(self.path / "rows.parquet")
 
-    def write_summary(self, summary: Mapping[str, Any]) -> Path:
-        """summary.json (indented, values JSON cannot hold as text); returns its path."""
+    def write_summary(self, summary: RunSummary) -> Path:
+        """summary.json (`summary.as_json()`, indented, values JSON cannot hold as text);
+        returns its path."""
         write_summary(summary, self.path)
         return self.path / "summary.json"
 
     def write_html(
         self,
         page_rows: pl.DataFrame | PageRows,
-        summary: Mapping[str, Any],
+        summary: RunSummary,
         target_only: pl.DataFrame | None = None,
     ) -> Path:
         """report.html from the rows (or what `PageRows` kept of them); returns its path."""

@@ -381,7 +381,11 @@ def all_problems(init: Path) -> Iterator[str]:
     exported = [e.value for e in value.elts if isinstance(e, ast.Constant)]
     if not exported:
         yield f"{rel(init)}:{stmt.lineno}: __all__ is empty"
-    defined = module_level_names(tree.body) | lazy_names(tree)
+    # A submodule named in `__all__` is public too (`from package import *` imports it).
+    submodules = {p.stem for p in init.parent.glob("*.py")} | {
+        p.parent.name for p in init.parent.glob("*/__init__.py")
+    }
+    defined = module_level_names(tree.body) | lazy_names(tree) | submodules
     for name in exported:
         if name not in defined:
             yield f"{rel(init)}:{stmt.lineno}: __all__ names {name!r}, which is not defined there"

@@ -13,7 +13,7 @@ From the check outcome, the match and the diff, each row becomes:
   again on every run.
 
 Each operation has a deterministic `op_id` (a hash of the target profile, the row's identity
-and the payload), so a resumed run recognises work it has already done.
+and the payload), so a resumed run, which plans again, recognises work it has already done.
 """
 
 from __future__ import annotations
@@ -169,8 +169,13 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
 def _op_id(profile: str, payload: pl.Expr) -> pl.Expr:
     """A hash of profile, identity and payload (decimal digits of a u64).
 
-    Polars' own hash, no Python per row: stable for a given polars version, which is all a
-    resume needs, because a resumed run reads its op ids back from the stored plan.
+    Polars' own hash, no Python per row. A resumed run plans again and finds the ops of its
+    earlier attempts in the journal by these ids (nothing reads them back from plan.parquet):
+    that holds while polars hashes as it did, i.e. for one polars version. Resume a run before
+    upgrading polars; after an upgrade a resumed run would not recognise its earlier ops (a
+    create whose answer was lost could be sent again). A hash of Python's own (hashlib) per
+    planned row would outlive upgrades at ~1 s per million creates; not done, since a run is
+    resumed within hours, not across upgrades.
     """
     identity = [
         pl.col(k).cast(pl.String).fill_null("")

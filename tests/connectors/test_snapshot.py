@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from connectors import RemoteLead, SnapshotStore
-from connectors._snapshot import SNAPSHOT_SCHEMA, leads_frame, merge_leads
+from connectors._snapshot import leads_frame, merge_leads
 from schemas.frames import TARGET_LEAD_SCHEMA
 
 
@@ -106,6 +106,5 @@ def test_remember_keeps_what_was_written_with_the_vendors_answer_laid_over_it(
     assert not list(store.folder.glob(".*partial"))
 
 
-def test_the_old_schema_name_is_the_shared_target_lead_schema() -> None:
-    assert SNAPSHOT_SCHEMA is TARGET_LEAD_SCHEMA
+def test_no_leads_is_an_empty_frame_of_the_target_lead_schema() -> None:
     assert leads_frame([]).schema == pl.Schema(TARGET_LEAD_SCHEMA)

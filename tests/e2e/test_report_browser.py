@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from reports import write_report_html
+from schemas.summary import RunSummary, SourceFacts
 from tests.reports.report_frames import (
     SCRIPT,
     check_rows,
@@ -24,6 +25,7 @@ from tests.reports.report_frames import (
     plan_summary,
     recon_rows,
     recon_summary,
+    summary_of,
     target_only_leads,
 )
 
@@ -84,9 +86,9 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
     contexts = []
 
     def open_(
-        rows: pl.DataFrame, summary: dict[str, Any], target_only: pl.DataFrame | None = None
+        rows: pl.DataFrame, summary: RunSummary, target_only: pl.DataFrame | None = None
     ) -> Opened:
-        run = tmp_path / str(summary["job"])
+        run = tmp_path / summary.job
         page_file = write_report_html(rows, summary, run, target_only=target_only)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
@@ -166,7 +168,7 @@ def test_plan_report(open_report: Any, tmp_path: Path) -> None:
 
 
 def test_import_report_shows_failures_first(open_report: Any, tmp_path: Path) -> None:
-    summary = {"job": "import", "requests": {"sent": 2, "retried": 2, "throttled": 1}}
+    summary = summary_of("import", requests={"sent": 2, "retried": 2, "throttled": 1})
     opened = open_report(import_rows(), summary)
     assert opened.column(2) == ["failed", "invalid"]
     assert opened.column(10) == ["500", ""]
@@ -175,7 +177,7 @@ def test_import_report_shows_failures_first(open_report: Any, tmp_path: Path) ->
 
 def test_check_report(open_report: Any, tmp_path: Path) -> None:
     rows = check_rows()
-    opened = open_report(rows, {"job": "check", "run_id": SCRIPT, "source": {"path": "x.csv"}})
+    opened = open_report(rows, summary_of(run_id=SCRIPT, source=SourceFacts("x.csv", "csv")))
     assert_charts_drawn(opened, charts=2)
     assert len(opened.column(1)) == 14
     search(opened, "duplicate")
@@ -202,7 +204,7 @@ def test_reconcile_report(open_report: Any, tmp_path: Path) -> None:
 
 def test_print_hides_the_table_controls(open_report: Any) -> None:
     rows = check_rows()
-    opened = open_report(rows, {"job": "check"})
+    opened = open_report(rows, summary_of("check"))
     search_box = opened.page.locator(f"input[aria-controls='{TABLE[1:]}']")
     assert search_box.is_visible()
     opened.page.emulate_media(media="print")

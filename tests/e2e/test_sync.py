@@ -190,14 +190,19 @@ def test_a_bad_key_stops_the_import_at_its_first_request(
 def test_max_failed_ratio_exits_1() -> None:
     import typer
 
-    from flows.cli import _fail_over_ratio
+    from flows.cli import _fail_over_ratio, _guard
+    from tests.reports.report_frames import summary_of
 
-    summary = {"rows": 10, "counts": {"failed": 6}}
+    summary = summary_of(job="import", counts={"failed": 6}, rows=10)
     _fail_over_ratio(summary, 1.0)  # the default never fails a run
     _fail_over_ratio(summary, 0.6)
     with pytest.raises(typer.Exit) as info:
         _fail_over_ratio(summary, 0.5)
     assert info.value.exit_code == 1
+    # through the command's guard too: exit 1, not "internal error" and exit 3
+    with pytest.raises(typer.Exit) as guarded:
+        _guard(lambda: _fail_over_ratio(summary, 0.5))
+    assert guarded.value.exit_code == 1
 
 
 def test_lost_answers_after_the_write_never_duplicate_a_lead(

@@ -83,4 +83,4 @@ def test_outside_prefect_nothing_is_published(tmp_path: Path) -> None:
         ),
         "local",
     )
-    assert summary["engine"] == "local"
+    assert summary.engine == "local"

@@ -56,9 +56,9 @@ def test_check_on_dask_matches_a_local_check(
             home=tmp_path / f"home-{runner}",
         )
         if runner == "dask":
-            summary = run_check(_on_dask(options, dask_address), "prefect")
+            summary = run_check(_on_dask(options, dask_address), "prefect").as_json()
         else:
-            summary = run_check(options, "local")
+            summary = run_check(options, "local").as_json()
         results[runner] = (summary, pl.read_parquet(tmp_path / runner / "rows.parquet"))
     (local, local_rows), (dask, dask_rows) = results["local"], results["dask"]
     assert _stable(dask) == _stable(local)
@@ -91,7 +91,7 @@ def test_import_on_dask_matches_a_local_import(
             out = tmp_path / f"{runner}-{job}"
             options = _options(messy, out, home, dry_run=dry_run)
             on_dask = _on_dask(options, dask_address) if runner == "dask" else options
-            summaries[job] = run(on_dask, engine)
+            summaries[job] = run(on_dask, engine).as_json()
             frames[job] = pl.read_parquet(out / "rows.parquet")
         results[runner] = (summaries, frames, leads_of(sandbox_url, VENDOR))
 
@@ -183,7 +183,7 @@ def test_a_worker_killed_mid_push_is_replaced_and_the_import_finishes(
         target=_kill_at, args=(victim, home / "journal.db", killed_at), daemon=True
     )
     killer.start()
-    summary = run_sync(options, "prefect")
+    summary = run_sync(options, "prefect").as_json()
     killer.join(30)
     assert len(killed_at) == 1 and killed_at[0] < KILLED_ROWS  # it fired mid-push
 

@@ -12,6 +12,7 @@ import pytest
 
 from flows.check import run_check
 from flows.options import CheckOptions
+from schemas.summary import RunSummary
 from tests.conftest import SAMPLES
 from tests.flows.summaries import stable
 
@@ -26,7 +27,7 @@ def test_prefect_and_local_engines_agree(prefect_harness: None, tmp_path: Path) 
             run_id=f"run-{engine}",
             home=tmp_path / f"home-{engine}",
         )
-        summary = run_check(options, engine)  # type: ignore[arg-type]
+        summary = run_check(options, engine).as_json()  # type: ignore[arg-type]
         assert summary["engine"] == engine
         assert list(summary["durations"]) == [
             "read",
@@ -109,13 +110,13 @@ def _job(job: str, home: Path, out: Path) -> dict[str, Any]:
     return {"options": replace(options, home=home)}
 
 
-def _run_job(job: str, options: Any, engine: str) -> dict[str, Any]:
+def _run_job(job: str, options: Any, engine: str) -> RunSummary:
     from flows.migrate import run_migrate
     from flows.reconcile import run_reconcile
     from flows.sync import run_sync
 
     runner = {"migrate": run_migrate, "reconcile": run_reconcile}.get(job, run_sync)
-    summary: dict[str, Any] = runner(options, engine)
+    summary: RunSummary = runner(options, engine)
     return summary
 
 
@@ -145,7 +146,7 @@ def test_every_job_gives_the_same_rows_and_summary_with_both_engines(
         half.write_text("".join(lines[:11]))
         run_sync(replace(seed, source=half), "local")
         options = _job(job, home, tmp_path / engine)["options"]
-        summary = _run_job(job, options, engine)
+        summary = _run_job(job, options, engine).as_json()
         assert summary["engine"] == engine
         rows = pl.read_parquet(tmp_path / engine / "rows.parquet")
         if job == "migrate":  # rows come in the origin's id order, and ids are random

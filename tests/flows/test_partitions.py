@@ -34,7 +34,7 @@ def _check(source: Path, out: Path, home: Path, rows: int, policy: str) -> dict[
         duplicates=policy,  # type: ignore[arg-type]
         partition_rows=rows,
     )
-    return run_check(options, "local")
+    return run_check(options, "local").as_json()
 
 
 def _same_reports(source: Path, tmp_path: Path, policy: str, rows: int = 7) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def test_plan_and_import_in_partitions_report_as_in_one_piece(tmp_path: Path, ve
             dry_run=job == "plan",
             partition_rows=rows,
         )
-        summary = run_sync(options, "local")
+        summary = run_sync(options, "local").as_json()
         files = {name: pl.read_parquet(out / name) for name in ("rows.parquet", "plan.parquet")}
         assert not (out / ".scratch").exists()
         return summary, files

@@ -2,16 +2,19 @@
 
 Shaped like the report stage's output: DESIGN's report columns, then a few lead columns;
 reconciliations add `recon_status` and `differences`. `HOSTILE` values go where a source file
-can put text: names, emails, reasons, field names, file paths.
+can put text: names, emails, reasons, field names, file paths. `summary_of` makes the
+`RunSummary` a test needs from the few facts it is about.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
 from schemas.fields import REPORT_COLUMNS
+from schemas.summary import MappingFacts, RunSummary, SourceFacts, TargetFacts
 
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '"><img src=x onerror="window.__pwned=1">'
@@ -28,6 +31,35 @@ _TYPES: dict[str, pl.DataType] = {
     "differences": pl.List(DIFFERENCE),
 }
 _LEAD = ("first_name", "last_name", "email", "phone", "business_name", "status", "tags", "value")
+
+
+def summary_of(
+    job: str = "check", counts: Mapping[str, int] | None = None, **overrides: Any
+) -> RunSummary:
+    """A `RunSummary` of `job` with `counts` and `overrides` (any other field by name), every
+    other fact plain: blank text, nothing counted or timed, no target. Empty `counts` and 0
+    `rows` leave the page to count the rows it is given."""
+    facts: dict[str, Any] = {
+        "job": job,
+        "mode": job,
+        "dry_run": False,
+        "run_id": "",
+        "engine": "",
+        "source": SourceFacts(path="", format=""),
+        "mapping": MappingFacts(preset="", detected=False, coverage=0.0),
+        "options": {},
+        "rows": 0,
+        "counts": dict(counts or {}),
+        "reasons": (),
+        "phones": {},
+        "requests": {},
+        "durations": {},
+        "memory_mb": {},
+        "seconds": 0.0,
+        "started_at": "",
+        "out_dir": "",
+    }
+    return RunSummary(**(facts | overrides))
 
 
 def frame(records: list[dict[str, Any]], *, recon: bool = False) -> pl.DataFrame:
@@ -85,26 +117,26 @@ def _plan_outcome(i: int) -> dict[str, Any]:
     return {"outcome": "would_create"}
 
 
-def plan_summary(rows: pl.DataFrame) -> dict[str, Any]:
-    """A plan run's summary with every key the report reads."""
+def plan_summary(rows: pl.DataFrame) -> RunSummary:
+    """A plan run's summary with every fact the report reads."""
     counts = dict(rows.group_by("outcome").len().sort("outcome").iter_rows())
-    return {
-        "job": "plan",
-        "mode": "upsert",
-        "dry_run": True,
-        "run_id": "20261122T070000Z-abc123",
-        "target": {"profile": "sandbox:octanist", "vendor": "octanist"},
-        "source": {"path": f"data/{SCRIPT}.csv", "format": "csv"},
-        "mapping": {"preset": "hubspot"},
-        "rows": rows.height,
-        "counts": counts,
-        "planned_requests": counts.get("would_create", 0) + counts.get("would_update", 0),
-        "requests": {"sent": 0, "retried": 0, "throttled": 0},
-        "durations": {"read": 0.01, "validate": 0.2, "snapshot": 0.3, SCRIPT: 0.01},
-        "seconds": 0.55,
-        "started_at": "2026-11-22T07:00:00+00:00",
-        "engine": "local",
-    }
+    return summary_of(
+        "plan",
+        counts,
+        mode="upsert",
+        dry_run=True,
+        run_id="20261122T070000Z-abc123",
+        target=TargetFacts(profile="sandbox:octanist", vendor="octanist"),
+        source=SourceFacts(path=f"data/{SCRIPT}.csv", format="csv"),
+        mapping=MappingFacts(preset="hubspot", detected=True, coverage=1.0),
+        rows=rows.height,
+        planned_requests=counts.get("would_create", 0) + counts.get("would_update", 0),
+        requests={"sent": 0, "retried": 0, "throttled": 0},
+        durations={"read": 0.01, "validate": 0.2, "snapshot": 0.3, SCRIPT: 0.01},
+        seconds=0.55,
+        started_at="2026-11-22T07:00:00+00:00",
+        engine="local",
+    )
 
 
 def import_rows() -> pl.DataFrame:
@@ -195,18 +227,17 @@ def target_only_leads() -> pl.DataFrame:
     )
 
 
-def recon_summary(rows: pl.DataFrame, target_only: pl.DataFrame) -> dict[str, Any]:
+def recon_summary(rows: pl.DataFrame, target_only: pl.DataFrame) -> RunSummary:
     counts = dict(rows.group_by("recon_status").len().sort("recon_status").iter_rows())
-    return {
-        "job": "reconcile",
-        "mode": "reconcile",
-        "dry_run": True,
-        "run_id": "20261122T070000Z-rec001",
-        "target": {"profile": "sandbox:omni", "vendor": "omni"},
-        "source": {"path": "exports/leads.csv", "format": "csv"},
-        "rows": rows.height,
-        "counts": counts | {"only_in_target": target_only.height, "target_duplicates": 1},
-        "requests": {"sent": 0, "retried": 0, "throttled": 0},
-        "durations": {"read": 0.01, "compare": 0.02},
-        "seconds": 0.4,
-    }
+    return summary_of(
+        "reconcile",
+        counts | {"only_in_target": target_only.height, "target_duplicates": 1},
+        dry_run=True,
+        run_id="20261122T070000Z-rec001",
+        target=TargetFacts(profile="sandbox:omni", vendor="omni"),
+        source=SourceFacts(path="exports/leads.csv", format="csv"),
+        rows=rows.height,
+        requests={"sent": 0, "retried": 0, "throttled": 0},
+        durations={"read": 0.01, "compare": 0.02},
+        seconds=0.4,
+    )

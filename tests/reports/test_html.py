@@ -14,6 +14,7 @@ import pytest
 
 from reports import REPORT_ORDER, PageRows, render_report, write_report_html
 from schemas.fields import OUTCOMES
+from schemas.summary import RunSummary, SourceFacts
 from tests.reports.report_frames import (
     HOSTILE,
     IMG,
@@ -25,6 +26,7 @@ from tests.reports.report_frames import (
     plan_summary,
     recon_rows,
     recon_summary,
+    summary_of,
     target_only_leads,
 )
 from transforms.reconcile import RECON_STATUSES
@@ -85,18 +87,20 @@ def tile_values(html: str) -> dict[str, str]:
     "rows, summary, target_only",
     [
         (plan_rows(), plan_summary(plan_rows()), None),
-        (check_rows(), {"job": "check", "run_id": SCRIPT, "source": {"path": IMG}}, None),
+        (check_rows(), summary_of(run_id=SCRIPT, source=SourceFacts(IMG, "csv")), None),
         (recon_rows(), recon_summary(recon_rows(), target_only_leads()), target_only_leads()),
     ],
     ids=["plan", "check", "reconcile"],
 )
 def test_values_from_the_file_are_text_never_markup(
-    rows: pl.DataFrame, summary: dict[str, Any], target_only: pl.DataFrame | None
+    rows: pl.DataFrame, summary: RunSummary, target_only: pl.DataFrame | None
 ) -> None:
     html = render_report(rows, summary, target_only=target_only)
     benign = render_report(
         rows.with_columns(pl.col(pl.String).str.replace_all("[<>\"']", "_")),
-        json.loads(json.dumps(summary).replace("<", "_").replace(">", "_")),
+        RunSummary.from_json(
+            json.loads(json.dumps(summary.as_json()).replace("<", "_").replace(">", "_"))
+        ),
         target_only=target_only,
     )
     page, reference = _Page(html), _Page(benign)
@@ -154,7 +158,7 @@ def test_attention_table_holds_the_rows_needing_a_look_most_severe_first() -> No
 
 def test_import_rows_show_http_status_attempts_and_request_id() -> None:
     rows = import_rows()
-    html = render_report(rows, {"job": "import", "requests": {"sent": 2, "retried": 2}})
+    html = render_report(rows, summary_of("import", requests={"sent": 2, "retried": 2}))
     assert tile_values(html)["requests retried"] == "2"
     assert table_headers(html, "attention_table") == [
         *("Row", "Outcome", "Reason code", "Reason", "Name", "Email", "Phone", "Business"),
@@ -167,7 +171,7 @@ def test_import_rows_show_http_status_attempts_and_request_id() -> None:
 
 def test_embedded_rows_are_capped_and_the_rest_counted() -> None:
     rows = check_rows(400)
-    html = render_report(rows, {"job": "check"}, max_rows=50)
+    html = render_report(rows, summary_of("check"), max_rows=50)
     assert len(table_data(html, "attention_table")) == 50
     text = _Page(html).visible()
     assert "Rows that need attention 200" in text
@@ -194,24 +198,26 @@ def test_reconciliation_shows_mismatches_with_examples_and_target_only_leads() -
 
 
 def test_an_empty_run_with_a_bare_summary_still_renders() -> None:
-    html = render_report(frame([]), {})
+    html = render_report(frame([]), summary_of(job=""))
     text = _Page(html).visible()
     assert "No rows in this run." in text
     assert "Nothing needs attention" in text
-    assert tile_values(html) == {"rows": "0"}
+    assert "leadpipe run" in text  # no job named: a run
+    assert tile_values(html) == {"rows": "0", "duration": "0.0 s"}
     assert "attention_table" not in html and "dt_bundle" not in html
 
 
-def test_missing_summary_keys_fall_back_to_the_rows() -> None:
+def test_a_summary_without_counts_rows_or_path_falls_back_to_the_rows() -> None:
     rows = check_rows(8)
-    html = render_report(rows, {"job": "check"})
-    assert tile_values(html) == {"rows": "8", "valid": "4", "invalid": "2", "duplicate": "2"}
+    html = render_report(rows, summary_of("check"))
+    tiles = {"rows": "8", "valid": "4", "invalid": "2", "duplicate": "2", "duration": "0.0 s"}
+    assert tile_values(html) == tiles
     assert "f.csv" in _Page(html).visible()
 
 
 def test_rows_without_optional_columns_render() -> None:
     rows = pl.DataFrame({"source_row": [2, 3], "outcome": ["valid", "invalid"]})
-    html = render_report(rows, {"job": "check"})
+    html = render_report(rows, summary_of("check"))
     assert tile_values(html)["invalid"] == "1"
     assert table_data(html, "attention_table") == [[3, "invalid"]]
 
@@ -219,7 +225,7 @@ def test_rows_without_optional_columns_render() -> None:
 def test_write_report_html_replaces_atomically(tmp_path: Path) -> None:
     rows = check_rows(4)
     (tmp_path / "report.html").write_text("old", encoding="utf-8")
-    path = write_report_html(rows, {"job": "check", "run_id": "r1"}, tmp_path)
+    path = write_report_html(rows, summary_of("check", run_id="r1"), tmp_path)
     assert path == tmp_path / "report.html"
     assert "r1" in path.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
@@ -248,17 +254,17 @@ def test_every_outcome_word_has_a_place_in_the_report_order() -> None:
 @pytest.mark.parametrize(
     "rows, summary",
     [
-        (pl.DataFrame(), {}),
-        (pl.DataFrame({"source_row": [2], "outcome": [None]}), {"job": "import"}),
-        (frame([], recon=True), {"job": "reconcile", "counts": {}}),
+        (pl.DataFrame(), summary_of(job="")),
+        (pl.DataFrame({"source_row": [2], "outcome": [None]}), summary_of("import")),
+        (frame([], recon=True), summary_of("reconcile")),
         (
             pl.DataFrame({"outcome": ["invalid"]}),
-            {"counts": [1], "durations": {"read": "?"}, "requests": None, "source": "x.csv"},
+            summary_of(durations={"read": 0.0}, source=SourceFacts("x.csv", "csv")),
         ),
     ],
-    ids=["no-columns", "null-typed", "empty-reconcile", "odd-summary"],
+    ids=["no-columns", "null-typed", "empty-reconcile", "outcome-only-zero-durations"],
 )
-def test_degenerate_inputs_still_give_a_page(rows: pl.DataFrame, summary: dict[str, Any]) -> None:
+def test_degenerate_inputs_still_give_a_page(rows: pl.DataFrame, summary: RunSummary) -> None:
     html = render_report(rows, summary, target_only=pl.DataFrame())
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert "Rows that need attention" in html

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from reports import write_report, write_report_rows
+from tests.reports.report_frames import summary_of
 from tests.transforms.frames import normalised
 from transforms.dedupe import dedupe
 from transforms.report import build_report
@@ -33,7 +34,7 @@ def _rows() -> pl.DataFrame:
 
 def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> None:
     rows = _rows()
-    write_report(rows, {"run_id": "r1", "counts": {}}, tmp_path)
+    write_report(rows, summary_of(run_id="r1"), tmp_path)
     back = pl.read_parquet(tmp_path / "rows.parquet")
     assert back.equals(rows)
     csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
@@ -48,7 +49,9 @@ def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> Non
 def test_csv_writes_lists_of_entries_as_json(tmp_path: Path) -> None:
     entries = [{"key": 'say "hi"\\', "value": None}, {"key": "city", "value": "Zürich"}]
     df = normalised([{"external_id": "1", "custom": entries}, {"external_id": "2"}])
-    write_report(build_report(dedupe(validate(df).lazy(), "last")).collect(), {}, tmp_path)
+    write_report(
+        build_report(dedupe(validate(df).lazy(), "last")).collect(), summary_of(), tmp_path
+    )
     csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
     assert csv["custom"].to_list() == [
         json.dumps(entries, separators=(",", ":"), ensure_ascii=False),
@@ -70,6 +73,8 @@ def test_rows_in_parts_give_the_files_of_the_whole(tmp_path: Path, size: int) ->
 
 
 def test_summary_is_indented_json_with_other_values_as_text(tmp_path: Path) -> None:
-    write_report(_rows(), {"run_id": "r1", "out_dir": tmp_path}, tmp_path)
+    summary = summary_of(run_id="r1", options={"out": tmp_path})
+    write_report(_rows(), summary, tmp_path)
     text = (tmp_path / "summary.json").read_text(encoding="utf-8")
-    assert text == json.dumps({"run_id": "r1", "out_dir": str(tmp_path)}, indent=2) + "\n"
+    expected = summary.as_json() | {"options": {"out": str(tmp_path)}}
+    assert text == json.dumps(expected, indent=2) + "\n"

@@ -11,12 +11,14 @@ import polars as pl
 import pytest
 
 from reports import PageRows, RunDir
+from schemas.summary import RunSummary
 from tests.reports.report_frames import (
     check_rows,
     plan_rows,
     plan_summary,
     recon_rows,
     recon_summary,
+    summary_of,
     target_only_leads,
 )
 
@@ -52,7 +54,9 @@ def test_every_write_lands_with_its_content(tmp_path: Path) -> None:
     ]
     assert pl.read_parquet(run.path / "rows.parquet").equals(rows)
     assert pl.read_csv(run.path / "rows.csv", infer_schema=False).height == rows.height
-    assert json.loads((run.path / "summary.json").read_text(encoding="utf-8")) == summary
+    written = json.loads((run.path / "summary.json").read_text(encoding="utf-8"))
+    assert written == summary.as_json()
+    assert RunSummary.from_json(written) == summary
     page = (run.path / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "target_only_table" in page
     assert pl.read_parquet(run.path / "plan.parquet").equals(plan)
@@ -88,10 +92,10 @@ def _failing_parts() -> Iterator[pl.DataFrame]:
     raise RuntimeError("the source went away")
 
 
-def _circular() -> dict[str, Any]:
-    summary: dict[str, Any] = {"run_id": "r2"}
-    summary["self"] = summary
-    return summary
+def _circular() -> RunSummary:
+    options: dict[str, Any] = {}
+    options["self"] = options
+    return summary_of(run_id="r2", options=options)
 
 
 # Each: a write that raises, and the error it raises.
@@ -104,7 +108,7 @@ _FAILING: dict[str, tuple[Callable[[RunDir], object], type[BaseException]]] = {
     ),
     "summary": (lambda run: run.write_summary(_circular()), ValueError),
     "html": (
-        lambda run: run.write_html(pl.DataFrame({"source_row": [2], "outcome": [1]}), {}),
+        lambda run: run.write_html(pl.DataFrame({"source_row": [2], "outcome": [1]}), summary_of()),
         pl.exceptions.InvalidOperationError,
     ),
     "table": (
@@ -158,7 +162,7 @@ def test_remove_scratch_leaves_the_run_files(tmp_path: Path) -> None:
     run = RunDir(tmp_path)
     (run.scratch / "parts").mkdir(parents=True)
     (run.scratch / "parts" / "p-00001.parquet").write_bytes(b"spill")
-    run.write_summary({"run_id": "r1"})
+    run.write_summary(summary_of(run_id="r1"))
     run.remove_scratch()
     run.remove_scratch()  # nothing there: nothing to do
     assert run.scratch == tmp_path / ".scratch"

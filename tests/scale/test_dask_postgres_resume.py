@@ -62,7 +62,7 @@ def test_a_distributed_import_resumes_from_a_postgres_journal(
         stopped = pl.read_parquet(tmp_path / "run" / "rows.parquet")
         assert KILL_AFTER <= _done(journal) < ROWS  # it did stop part-way
         sandbox.start()  # back up, with what it held
-        summary = run_sync(options, "prefect")  # --resume dask-run
+        summary = run_sync(options, "prefect").as_json()  # --resume dask-run
         leads = leads_of(sandbox.url, VENDOR)
 
     assert stopped.height == ROWS and "skipped" in set(stopped["outcome"])
