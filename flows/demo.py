@@ -25,7 +25,7 @@ import polars as pl
 
 from connectors import open_client
 from flows._targets import resolve_target
-from flows.options import Engine, sync_options
+from flows.options import Engine, Flags, Job, options_from
 from flows.reconcile import run_reconcile
 from flows.sync import run_sync
 from schemas.summary import RunSummary
@@ -48,7 +48,8 @@ def run_demo(out: Path, engine: Engine, show: Show) -> dict[str, RunSummary]:
     edited = out / "demo_leads_edited.csv"
 
     def options(source: Path, step: str, dry_run: bool = False) -> Any:
-        made = sync_options({}, source=source, run_id=step, dry_run=dry_run, target=TARGET)
+        job: Job = "plan" if dry_run else "import"
+        made, _ = options_from(job, Flags(source=source, target=TARGET), {}, run_id=step)
         return replace(made, home=home, out_dir=out / step)
 
     steps: dict[str, RunSummary] = {}

@@ -41,6 +41,7 @@ __all__ = [
     "check_config_keys",
     "migrate_options",
     "options_for",
+    "options_from",
     "DEFAULT_HOME",
     "CheckOptions",
     "DaskSettings",
@@ -332,7 +333,15 @@ def options_for(job: Job, flags: Flags) -> tuple[CheckOptions, Engine]:
     known key), never silently ignored."""
     conf = load_config(flags.config)
     check_config_keys(conf, flags.config)
-    run_id = flags.resume or new_run_id()
+    return options_from(job, flags, conf)
+
+
+def options_from(
+    job: Job, flags: Flags, conf: dict[str, Any], *, run_id: str | None = None
+) -> tuple[CheckOptions, Engine]:
+    """`options_for` with the config already read (a schedule's options laid over the
+    file's); `run_id` for a run that is given its id (default: `--resume`, else a new one)."""
+    run_id = run_id or flags.resume or new_run_id()
     engine = engine_choice(flags.engine, conf)
     dask = dask_choice(flags.runner, flags.dask_address, conf, engine)
     chosen = {f.name: getattr(flags, f.name) for f in fields(Flags) if f.name in OPTION_KEYS}

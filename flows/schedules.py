@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -45,15 +43,17 @@ from prefect.states import Failed
 from flows._prefect import failing_quietly
 from flows.exceptions import ConfigError
 from flows.options import (
+    Flags,
     SyncOptions,
-    dask_choice,
+    check_config_keys,
     leadpipe_home,
     load_config,
     new_run_id,
-    sync_options,
+    options_from,
 )
 from flows.sync import run_sync
 from schemas.exceptions import CannotProceedError
+from schemas.files import atomic_write
 from schemas.vendors import VENDORS
 
 if TYPE_CHECKING:
@@ -108,18 +108,19 @@ class Schedule:
     def sync_options(self, source: Path, run_id: str) -> SyncOptions:
         """The import options of one run of this schedule, for the file `source`."""
         out = str(self.conf.get("out", DEFAULT_OUT)).format(schedule=self.name, run_id=run_id)
-        options = sync_options(
-            self.conf,
+        flags = Flags(
             source=source,
-            run_id=run_id,
-            dry_run=False,
             target=self.target,
             out=self.folder / out,
             mapping=self._path("mapping"),
             state_file=self._path("state_file"),
+            # a schedule's run is a Prefect flow run: `runner = "dask"` at the top level
+            # puts its partitions on Dask
+            engine="prefect",
         )
-        # `runner = "dask"` (and `dask_address`) at the top level: the import runs on Dask.
-        return replace(options, dask=dask_choice(None, None, self.conf, "prefect"))
+        options, _ = options_from("import", flags, self.conf, run_id=run_id)
+        assert isinstance(options, SyncOptions)
+        return options
 
     def _path(self, key: str) -> Path | None:
         value = self.conf.get(key)
@@ -146,6 +147,7 @@ def load_schedules(conf: dict[str, Any], config_path: Path) -> list[Schedule]:
     entries = conf.get("schedules", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ConfigError(f"{config_path}: write each schedule as a [[schedules]] table")
+    check_config_keys(conf, config_path)  # a typo at the top level is not silently ignored
     shared = {k: v for k, v in conf.items() if k != "schedules"}
     problems = [p for n, entry in enumerate(entries, 1) for p in _problems(entry, n, shared)]
     problems += _duplicate_names(entries)
@@ -268,7 +270,7 @@ class Ledger:
     """Which file contents one schedule imported into which target, by sha256.
 
     `{"version": 1, "imported": {TARGET: {SHA256: {"file", "run_id", "imported_at"}}}}`,
-    rewritten whole and atomically (a temporary file, then `os.replace`).
+    rewritten whole and atomically (`schemas.files.atomic_write`, flushed to disk first).
     """
 
     path: Path
@@ -308,17 +310,11 @@ class Ledger:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        def dump(partial: Path) -> None:
+            with partial.open("w", encoding="utf-8") as stream:
                 json.dump(data, stream, indent=2, sort_keys=True)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+
+        atomic_write(self.path, dump, durable=True)
 
 
 def _find_schedule(config_path: Path, name: str) -> Schedule:

@@ -71,6 +71,47 @@ CASES = {
         lambda tmp: [*PLAN, "--target", "sandbox:octanist", "--default-region", "XX"],
         "is not a region code",
     ),
+    "a typo in the config file": (
+        lambda tmp: [
+            *PLAN,
+            "--target",
+            "sandbox:octanist",
+            "--config",
+            _config(tmp, 'default_regoin = "US"\n'),
+        ],
+        "unknown key(s) 'default_regoin' (did you mean 'default_region'?)",
+    ),
+    "a typo stops check too": (
+        lambda tmp: ["check", SOURCE, "--engine", "local", "--config", _config(tmp, "runer = 1\n")],
+        "'runer' (did you mean 'runner'?)",
+    ),
+    "a failed share that is not a share": (
+        lambda tmp: [
+            "import",
+            SOURCE,
+            "--engine",
+            "local",
+            "--target",
+            "sandbox:octanist",
+            "--max-failed-ratio",
+            "1.5",
+        ],
+        "max_failed_ratio must be a number from 0 to 1, not 1.5",
+    ),
+    "migrate takes the runner like every job": (
+        lambda tmp: [
+            "migrate",
+            "--from",
+            SOURCE,
+            "--to",
+            "sandbox:octanist",
+            "--engine",
+            "local",
+            "--runner",
+            "dask",
+        ],
+        "--runner dask runs Prefect tasks on Dask: it needs --engine prefect",
+    ),
     "missing config file": (
         lambda tmp: [*PLAN, "--target", "sandbox:octanist", "--config", str(tmp / "none.toml")],
         "does not exist",
@@ -89,3 +130,18 @@ def test_config_errors_exit_2_with_one_line(
     assert expected in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) <= 3  # one message (wrapped at most)
+
+
+def test_sheet_is_an_option_of_every_command_that_reads_a_file(tmp_path: Path) -> None:
+    """`--sheet` reaches plan as it reaches check: a sheet the workbook lacks is named."""
+    import polars as pl
+
+    book = tmp_path / "leads.xlsx"
+    pl.DataFrame({"Email": ["a@x.io"], "First Name": ["Ann"]}).write_excel(book, worksheet="Leads")
+    home = tmp_path / "home"
+    for command in (["check"], ["plan", "--target", "sandbox:octanist"]):
+        args = [*command, str(book), "--engine", "local", "--out", str(tmp_path / command[0])]
+        ok = CliRunner(env={"LEADPIPE_HOME": str(home)}).invoke(app, [*args, "--sheet", "Leads"])
+        assert ok.exit_code == 0, ok.output
+        bad = CliRunner(env={"LEADPIPE_HOME": str(home)}).invoke(app, [*args, "--sheet", "Nope"])
+        assert bad.exit_code == 3 and "Nope" in bad.stderr, bad.output
