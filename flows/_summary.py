@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 
 from connectors import RequestStats, Snapshot
+from flows._prepare import Prepared, Reported
 from flows._runner import Run
-from flows._stages import Prepared, Pushed, Reported
+from flows._target import Pushed
 from flows._targets import Target
 from flows.options import CheckOptions, MigrateOptions, SyncOptions
 from schemas.fields import CHECK_OUTCOMES, IMPORT_OUTCOMES, PLAN_OUTCOMES

@@ -10,8 +10,8 @@ from typing import Any
 
 from flows._artifacts import publish_summary
 from flows._prefect import failing_quietly, lazy_flow
+from flows._prepare import prepare, report_check
 from flows._runner import Engine, Run, run_job
-from flows._stages import prepare, report_check
 from flows._summary import Clock, check_summary
 from flows.options import CheckOptions
 from reports import RunDir

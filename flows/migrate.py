@@ -26,21 +26,18 @@ import polars as pl
 from connectors import SnapshotStore, open_client
 from flows._partitions import Parts
 from flows._prefect import failing_quietly, lazy_flow
+from flows._prepare import Mapped, map_rows, prepared_from, read_rows
 from flows._runner import Engine, Run, run_job
-from flows._stages import (
-    Mapped,
+from flows._summary import Clock, migrate_summary, sync_summary
+from flows._target import (
     Matched,
     diff_rows,
     finish_sync,
-    map_rows,
     plan_rows,
-    prepared_from,
     push_plan,
     reach_target,
-    read_rows,
     report_sync,
 )
-from flows._summary import Clock, migrate_summary, sync_summary
 from flows._targets import resolve_target
 from flows.exceptions import ConfigError
 from flows.options import MigrateOptions

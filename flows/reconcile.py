@@ -17,9 +17,10 @@ import polars as pl
 
 from flows._artifacts import publish_summary
 from flows._prefect import failing_quietly, lazy_flow
+from flows._prepare import prepare
 from flows._runner import Engine, Run, run_job
-from flows._stages import Matched, prepare, reach_target
 from flows._summary import Clock, reconcile_summary
+from flows._target import Matched, reach_target
 from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary

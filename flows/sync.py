@@ -12,17 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from flows._prefect import failing_quietly, lazy_flow
+from flows._prepare import prepare
 from flows._runner import Engine, Run, run_job
-from flows._stages import (
-    diff_rows,
-    finish_sync,
-    plan_rows,
-    prepare,
-    push_plan,
-    reach_target,
-    report_sync,
-)
 from flows._summary import Clock, sync_summary
+from flows._target import diff_rows, finish_sync, plan_rows, push_plan, reach_target, report_sync
 from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary

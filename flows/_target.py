@@ -1,24 +1,17 @@
-"""The stages every job is made of, each one call into `transforms/`, `connectors/` or
-`reports/` plus the partitions it runs over. Each takes what it needs and returns a small
-frozen result; the jobs (`flows.check`, `flows.sync`, `flows.reconcile`, `flows.migrate`)
-call them in order through the runner seam.
+"""The stages that reach the target and write to it, after `prepare`:
 
-    read -> map -> normalise -> validate -> dedupe                       `prepare`
-         -> snapshot -> match                                            the target
-         -> diff -> plan -> push -> report                               plan / import
+    snapshot -> match                          (`reach_target`: plan, import, reconcile, migrate)
+             -> diff -> plan -> push -> report (plan / import / migrate; `finish_sync`)
 
-Large files go through in partitions (`flows._partitions`): the reader spills the records to
-Parquet, map, normalise and validate run one partition at a time, dedupe reads only narrow
-columns of all of them, and the report is streamed to its files. A file of one partition stays
-in memory throughout; results are the same either way.
+Each is one call into `transforms/`, `connectors/` or `reports/` plus the partitions it runs
+over, and returns a small frozen result.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,74 +37,37 @@ from connectors import (
 from connectors.exceptions import FatalVendorError
 from flows._artifacts import publish_summary
 from flows._events import Listener
-from flows._partitions import PartMapper, Parts, StepClock, row_ranges
-from flows._phonebook import NormalisePart, PhoneBooks, load_phone_book
+from flows._partitions import PartMapper, Parts
+from flows._phonebook import PhoneBooks, load_phone_book
+from flows._prepare import Prepared, Reported, write_rows
 from flows._runner import Run
 from flows._targets import Target, resolve_target, with_rate_budget
-from flows.options import CheckOptions, SyncOptions
-from reports import PageRows, RunDir
-from schemas.frames import PLAN_COLUMNS
+from flows.options import SyncOptions
+from reports import RunDir
 from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
-from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
 from transforms.diff import diff
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.match import match_index, match_rows
 from transforms.normalise import normalise, normalise_target
 from transforms.outcomes import apply_outcomes, existing_leads, planned_requests, report_columns
 from transforms.plan import plan, requested
-from transforms.read import SourceTable, read_source
-from transforms.report import build_report
+from transforms.read import read_source
 from transforms.snapshot import snapshot_from_export
-from transforms.validate import validate
 
 __all__ = [
-    "Mapped",
     "Matched",
-    "Prepared",
+    "PushPart",
     "Pushed",
-    "Reported",
     "diff_rows",
-    "map_rows",
-    "match_rows_to_target",
-    "normalise_rows",
-    "plan_rows",
-    "prepare",
-    "push_plan",
-    "read_rows",
-    "read_target",
-    "report_check",
-    "report_sync",
-    "validate_rows",
-    "dedupe_rows",
     "finish_sync",
+    "match_rows_to_target",
+    "plan_rows",
+    "push_plan",
     "reach_target",
+    "read_target",
+    "report_sync",
 ]
-
-
-@dataclass(frozen=True)
-class Mapped:
-    """The file's records in canonical columns, in partitions; the reader's facts."""
-
-    table: SourceTable  # what the reader found out (its text is consumed: `frame` is empty)
-    mapping: ResolvedMapping
-    parts: Parts
-
-
-@dataclass(frozen=True)
-class Normalised:
-    parts: Parts
-    phones: dict[str, int]  # the phone cache's facts for the summary
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The file checked: read, mapped, normalised, validated and deduplicated."""
-
-    table: SourceTable
-    mapping: ResolvedMapping
-    parts: Parts
-    phones: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -125,127 +81,11 @@ class Matched:
 
 @dataclass(frozen=True)
 class Pushed:
-    """What the push did (`report` None for a dry run) and the requests it made."""
+    """What the push did and the requests it made; a dry run (`plan`) sends nothing."""
 
-    report: PushReport | None
+    report: PushReport
     requests: dict[str, int]
-
-
-@dataclass(frozen=True)
-class Reported:
-    """The report rows as written (a scan of rows.parquet) and what report.html needs."""
-
-    rows: pl.LazyFrame
-    page: pl.DataFrame | PageRows
-    planned: pl.DataFrame  # `PLAN_COLUMNS` of every planned request (plan/import)
-
-
-def read_rows(options: CheckOptions, rundir: RunDir) -> SourceTable:
-    return read_source(options.source, scratch=rundir.scratch, sheet=options.sheet, spill=True)
-
-
-def map_rows(
-    table: SourceTable, options: CheckOptions, rundir: RunDir, clock: StepClock, rows_per_part: int
-) -> Mapped:
-    mapping = resolve_mapping(table.headers, preset=options.preset, mapping_file=options.mapping)
-    step = functools.partial(_mapped, mapping)
-    ranges = row_ranges(table.rows, rows_per_part)
-    if len(ranges) == 1:
-        parts = Parts.single(step(table.partition(*ranges[0])))
-    else:
-        # Each range is mapped as normalise reads it: the mapped text is never written.
-        loaders = [functools.partial(table.partition, *where) for where in ranges]
-        source = Parts.loaded(loaders, scratch=rundir.scratch / "parts", clock=clock)
-        parts = source.map(step, "map")
-    # The raw text is consumed: keep the table's facts, not a second copy of the file.
-    return Mapped(replace(table, frame=table.frame.clear()), mapping, parts)
-
-
-def _mapped(mapping: ResolvedMapping, frame: pl.DataFrame) -> pl.DataFrame:
-    return apply_mapping(frame.lazy(), mapping).collect()
-
-
-def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
-    books = PhoneBooks(home, parts.scratch)
-    step = NormalisePart(books.known, region)
-    # Written once mapped and normalised: the partitions' one copy on disk.
-    normalised = mapper.map_keeping(parts, step, "normalise", books.set_aside).spill("normalise")
-    return Normalised(normalised, books.save())
-
-
-def validate_rows(parts: Parts, mapper: PartMapper) -> Parts:
-    # On disk, validation runs as each partition is next read (dedupe, then the report):
-    # every check is per row, and running it twice costs less than writing its result.
-    return mapper.map(parts, validate, "validate")
-
-
-def dedupe_rows(parts: Parts, policy: Any) -> Parts:
-    if len(parts.items) == 1:
-        return parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
-    keys = parts.columns(DEDUPE_COLUMNS, "keys")
-    marks = duplicate_marks(keys.scan(), policy).collect()
-    return parts.map(
-        lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
-        "dedupe",
-    )
-
-
-def prepare(options: CheckOptions, run: Run, rundir: RunDir) -> Prepared:
-    """read -> map -> normalise -> validate -> dedupe: the start of every job."""
-    table = run.stage("read", read_rows, options, rundir)
-    size = run.mapper.rows_per_part(options.partition_rows, table.rows)
-    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
-    return prepared_from(mapped, options, run)
-
-
-def prepared_from(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
-    """normalise -> validate -> dedupe of rows already mapped (a migration rekeys them first)."""
-    normal = run.fanned(
-        "normalise",
-        normalise_rows,
-        mapped.parts,
-        options.home,
-        options.default_region,
-        run.mapper,
-    )
-    valid = run.fanned("validate", validate_rows, normal.parts, run.mapper)
-    deduped = run.stage("dedupe", dedupe_rows, valid, options.duplicates)
-    return Prepared(mapped.table, mapped.mapping, deduped, normal.phones)
-
-
-def report_check(parts: Parts, rundir: RunDir) -> Reported:
-    """The report rows, written to rows.parquet and rows.csv partition by partition."""
-
-    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
-        return build_report(frame.lazy()).collect()
-
-    rows, page = _write_rows(parts, rows_of, rundir)
-    return Reported(rows, page, pl.DataFrame(schema=dict.fromkeys(PLAN_COLUMNS, pl.String)))
-
-
-def _write_rows(
-    parts: Parts, rows_of: Callable[[pl.DataFrame], pl.DataFrame], rundir: RunDir
-) -> tuple[pl.LazyFrame, pl.DataFrame | PageRows]:
-    """`rows_of` each partition, written to rows.parquet and rows.csv as it is made (one
-    partition: written whole, each file on its own thread); the rows as written, and what
-    report.html needs of them (one partition: the rows themselves)."""
-    if len(parts.items) == 1:
-        rows = rows_of(parts.collect())
-        rundir.write_rows(rows)
-        return rows.lazy(), rows
-    page = PageRows()
-
-    def reported() -> Iterator[pl.DataFrame]:
-        for frame in parts.frames():
-            rows = rows_of(frame)
-            page.add(rows)
-            yield rows
-
-    rundir.write_rows(reported())
-    return rundir.scan_rows(), page
-
-
-# The target -----------------------------------------------------------------------------
+    sent: bool = True  # False: a dry run, whose planned outcomes stand
 
 
 def read_target(options: SyncOptions, target: Target, rundir: RunDir) -> Snapshot:
@@ -354,7 +194,7 @@ def push_plan(
     """The planned requests, journaled for this run (a resume keeps what it has), then sent:
     here, or in partitions of the ops on the Dask workers."""
     if options.dry_run:
-        return Pushed(None, RequestStats().counts())
+        return Pushed(PushReport(), RequestStats().counts(), sent=False)
     vendor = VENDORS[target.profile.vendor]
     # Only the rows that send something, partition by partition.
     frame = pl.concat([requested(f) for f in parts.frames()], how="vertical")
@@ -473,11 +313,11 @@ def report_sync(
     by part when there are several, keeping only the page's rows); a `written` snapshot (Omni)
     remembers the leads the push made or changed. `extra` adds a job's own columns."""
     report = pushed.report
-    results = push_results_frame(report) if report is not None else None
-    earlier = earlier_attempts_frame(report) if report is not None and report.earlier else None
+    results = push_results_frame(report) if pushed.sent else None
+    earlier = earlier_attempts_frame(report) if pushed.sent and report.earlier else None
     # Listed targets need nothing here: every write lands after the stored high-water mark,
     # so the next refresh reads it back. A state file is the user's, never written to.
-    remember = report is not None and snapshot.state_source == "written"
+    remember = pushed.sent and snapshot.state_source == "written"
     plans: list[pl.DataFrame] = []
     writes: list[pl.DataFrame] = []
 
@@ -489,8 +329,8 @@ def report_sync(
         rows = report_columns(frame)
         return rows if extra is None else extra(rows)
 
-    rows, page = _write_rows(parts, rows_of, rundir)
-    if writes and report is not None:
+    rows, page = write_rows(parts, rows_of, rundir)
+    if writes:
         store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
         store.remember(pl.concat(writes, how="vertical"), report.leads)
     return Reported(rows, page, pl.concat(plans, how="vertical"))
@@ -523,7 +363,7 @@ def finish_sync(
     rundir.write_table("plan.parquet", reported.planned)
     rundir.remove_scratch()
     publish_summary(summary)
-    if pushed.report is not None and pushed.report.stopped:
+    if pushed.report.stopped:
         raise FatalVendorError(
             f"{pushed.report.stopped} (resume with --resume {options.run_id})",
             vendor=target.profile.vendor,

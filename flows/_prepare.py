@@ -1,0 +1,187 @@
+"""The stages that read and check the file, every job's start:
+
+    read -> map -> normalise -> validate -> dedupe        (`prepare`)   -> report (check)
+
+Each is one call into `transforms/` or `reports/` plus the partitions it runs over, and
+returns a small frozen result. Large files go through in partitions (`flows._partitions`):
+the reader spills the records to Parquet, map, normalise and validate run one partition at a
+time, dedupe reads only narrow columns of all of them, and the report is streamed to its
+files. A file of one partition stays in memory throughout; results are the same either way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows._partitions import PartMapper, Parts, StepClock, row_ranges
+from flows._phonebook import NormalisePart, PhoneBooks
+from flows._runner import Run
+from flows.options import CheckOptions
+from reports import PageRows, RunDir
+from schemas.frames import PLAN_COLUMNS
+from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
+from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
+from transforms.read import SourceTable, read_source
+from transforms.report import build_report
+from transforms.validate import validate
+
+__all__ = [
+    "Mapped",
+    "Normalised",
+    "Prepared",
+    "Reported",
+    "dedupe_rows",
+    "map_rows",
+    "normalise_rows",
+    "prepare",
+    "prepared_from",
+    "read_rows",
+    "report_check",
+    "validate_rows",
+    "write_rows",
+]
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The file's records in canonical columns, in partitions; the reader's facts."""
+
+    table: SourceTable  # what the reader found out (its text is consumed: `frame` is empty)
+    mapping: ResolvedMapping
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class Normalised:
+    parts: Parts
+    phones: dict[str, int]  # the phone cache's facts for the summary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The file checked: read, mapped, normalised, validated and deduplicated."""
+
+    table: SourceTable
+    mapping: ResolvedMapping
+    parts: Parts
+    phones: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Reported:
+    """The report rows as written (a scan of rows.parquet) and what report.html needs."""
+
+    rows: pl.LazyFrame
+    page: pl.DataFrame | PageRows
+    planned: pl.DataFrame  # `PLAN_COLUMNS` of every planned request (plan/import)
+
+
+def read_rows(options: CheckOptions, rundir: RunDir) -> SourceTable:
+    return read_source(options.source, scratch=rundir.scratch, sheet=options.sheet, spill=True)
+
+
+def map_rows(
+    table: SourceTable, options: CheckOptions, rundir: RunDir, clock: StepClock, rows_per_part: int
+) -> Mapped:
+    mapping = resolve_mapping(table.headers, preset=options.preset, mapping_file=options.mapping)
+    step = functools.partial(_mapped, mapping)
+    ranges = row_ranges(table.rows, rows_per_part)
+    if len(ranges) == 1:
+        parts = Parts.single(step(table.partition(*ranges[0])))
+    else:
+        # Each range is mapped as normalise reads it: the mapped text is never written.
+        loaders = [functools.partial(table.partition, *where) for where in ranges]
+        source = Parts.loaded(loaders, scratch=rundir.scratch / "parts", clock=clock)
+        parts = source.map(step, "map")
+    # The raw text is consumed: keep the table's facts, not a second copy of the file.
+    return Mapped(replace(table, frame=table.frame.clear()), mapping, parts)
+
+
+def _mapped(mapping: ResolvedMapping, frame: pl.DataFrame) -> pl.DataFrame:
+    return apply_mapping(frame.lazy(), mapping).collect()
+
+
+def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
+    books = PhoneBooks(home, parts.scratch)
+    step = NormalisePart(books.known, region)
+    # Written once mapped and normalised: the partitions' one copy on disk.
+    normalised = mapper.map_keeping(parts, step, "normalise", books.set_aside).spill("normalise")
+    return Normalised(normalised, books.save())
+
+
+def validate_rows(parts: Parts, mapper: PartMapper) -> Parts:
+    # On disk, validation runs as each partition is next read (dedupe, then the report):
+    # every check is per row, and running it twice costs less than writing its result.
+    return mapper.map(parts, validate, "validate")
+
+
+def dedupe_rows(parts: Parts, policy: Any) -> Parts:
+    if len(parts.items) == 1:
+        return parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
+    keys = parts.columns(DEDUPE_COLUMNS, "keys")
+    marks = duplicate_marks(keys.scan(), policy).collect()
+    return parts.map(
+        lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
+        "dedupe",
+    )
+
+
+def prepare(options: CheckOptions, run: Run, rundir: RunDir) -> Prepared:
+    """read -> map -> normalise -> validate -> dedupe: the start of every job."""
+    table = run.stage("read", read_rows, options, rundir)
+    size = run.mapper.rows_per_part(options.partition_rows, table.rows)
+    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    return prepared_from(mapped, options, run)
+
+
+def prepared_from(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
+    """normalise -> validate -> dedupe of rows already mapped (a migration rekeys them first)."""
+    normal = run.fanned(
+        "normalise",
+        normalise_rows,
+        mapped.parts,
+        options.home,
+        options.default_region,
+        run.mapper,
+    )
+    valid = run.fanned("validate", validate_rows, normal.parts, run.mapper)
+    deduped = run.stage("dedupe", dedupe_rows, valid, options.duplicates)
+    return Prepared(mapped.table, mapped.mapping, deduped, normal.phones)
+
+
+def report_check(parts: Parts, rundir: RunDir) -> Reported:
+    """The report rows, written to rows.parquet and rows.csv partition by partition."""
+
+    def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
+        return build_report(frame.lazy()).collect()
+
+    rows, page = write_rows(parts, rows_of, rundir)
+    return Reported(rows, page, pl.DataFrame(schema=dict.fromkeys(PLAN_COLUMNS, pl.String)))
+
+
+def write_rows(
+    parts: Parts, rows_of: Callable[[pl.DataFrame], pl.DataFrame], rundir: RunDir
+) -> tuple[pl.LazyFrame, pl.DataFrame | PageRows]:
+    """`rows_of` each partition, written to rows.parquet and rows.csv as it is made (one
+    partition: written whole, each file on its own thread); the rows as written, and what
+    report.html needs of them (one partition: the rows themselves)."""
+    if len(parts.items) == 1:
+        rows = rows_of(parts.collect())
+        rundir.write_rows(rows)
+        return rows.lazy(), rows
+    page = PageRows()
+
+    def reported() -> Iterator[pl.DataFrame]:
+        for frame in parts.frames():
+            rows = rows_of(frame)
+            page.add(rows)
+            yield rows
+
+    rundir.write_rows(reported())
+    return rundir.scan_rows(), page
