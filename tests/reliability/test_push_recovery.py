@@ -22,6 +22,7 @@ from connectors import (
     PushReport,
     RemoteLead,
     WriteResult,
+    earlier_attempts_frame,
     push,
     sqlite_url,
 )
@@ -255,7 +256,6 @@ def test_a_resumed_push_hands_back_what_earlier_attempts_completed(journal: Jour
 
 
 def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
-    from schemas.frames import EARLIER_SCHEMA
     from transforms.outcomes import apply_earlier_attempts
 
     frame = pl.DataFrame(
@@ -282,14 +282,7 @@ def test_the_report_of_a_resumed_run_says_what_earlier_attempts_wrote() -> None:
             7: ("update", OpResult("succeeded", None)),  # an update cut off the same way
         }
     )
-    earlier = pl.DataFrame(
-        [
-            (row, op, r.target_id, r.http_status, r.attempts, r.request_id)
-            for row, (op, r) in pushed.earlier.items()
-        ],
-        schema=EARLIER_SCHEMA,
-        orient="row",
-    )
+    earlier = earlier_attempts_frame(pushed)
     done = apply_earlier_attempts(frame, earlier)
     assert done.select("outcome", "attempts", "request_id").rows() == [
         ("created", 2, "req-1"),

@@ -10,30 +10,14 @@ import pytest
 
 from reports import write_report, write_report_rows
 from tests.reports.report_frames import summary_of
-from tests.transforms.frames import normalised
+from tests.transforms.frames import normalised, sample_report_rows
 from transforms.dedupe import dedupe
 from transforms.report import build_report
 from transforms.validate import validate
 
 
-def _rows() -> pl.DataFrame:
-    df = normalised(
-        [
-            {
-                "email": "a@x.io",
-                "phone": "+12125550100",
-                "tags": ["VIP", "hot"],
-                "note": '=HYPERLINK("x")',
-            },
-            {"email": "a@x.io", "note": "@mention -1 +1"},
-            {"first_name": "nobody"},
-        ]
-    )
-    return build_report(dedupe(validate(df).lazy(), "last")).collect()
-
-
 def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> None:
-    rows = _rows()
+    rows = sample_report_rows()
     write_report(rows, summary_of(run_id="r1"), tmp_path)
     back = pl.read_parquet(tmp_path / "rows.parquet")
     assert back.equals(rows)
@@ -62,7 +46,7 @@ def test_csv_writes_lists_of_entries_as_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [1, 2, 3])
 def test_rows_in_parts_give_the_files_of_the_whole(tmp_path: Path, size: int) -> None:
-    rows = _rows()
+    rows = sample_report_rows()
     write_report_rows(rows, tmp_path / "whole")
     parts = (rows.slice(at, size) for at in range(0, rows.height, size))
     write_report_rows(parts, tmp_path / "parts")
@@ -74,7 +58,7 @@ def test_rows_in_parts_give_the_files_of_the_whole(tmp_path: Path, size: int) ->
 
 def test_summary_is_indented_json_with_other_values_as_text(tmp_path: Path) -> None:
     summary = summary_of(run_id="r1", options={"out": tmp_path})
-    write_report(_rows(), summary, tmp_path)
+    write_report(sample_report_rows(), summary, tmp_path)
     text = (tmp_path / "summary.json").read_text(encoding="utf-8")
     expected = summary.as_json() | {"options": {"out": str(tmp_path)}}
     assert text == json.dumps(expected, indent=2) + "\n"

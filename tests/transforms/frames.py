@@ -32,3 +32,25 @@ def normalised(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(columns, schema=schema).with_columns(
         pl.lit(None, pl.String).alias("_read_error")
     )
+
+
+def sample_report_rows() -> pl.DataFrame:
+    """Three report rows: a lead with formula-looking cells, its duplicate, and a row with no
+    identity (invalid)."""
+    from transforms.dedupe import dedupe
+    from transforms.report import build_report
+    from transforms.validate import validate
+
+    df = normalised(
+        [
+            {
+                "email": "a@x.io",
+                "phone": "+12125550100",
+                "tags": ["VIP", "hot"],
+                "note": '=HYPERLINK("x")',
+            },
+            {"email": "a@x.io", "note": "@mention -1 +1"},
+            {"first_name": "nobody"},
+        ]
+    )
+    return build_report(dedupe(validate(df).lazy(), "last")).collect()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.fields import REPORT_COLUMNS
-from tests.transforms.frames import normalised
+from tests.transforms.frames import normalised, sample_report_rows
 from transforms.dedupe import dedupe
 from transforms.report import (
     build_report,
@@ -20,24 +20,8 @@ from transforms.report import (
 from transforms.validate import validate
 
 
-def _rows() -> pl.DataFrame:
-    df = normalised(
-        [
-            {
-                "email": "a@x.io",
-                "phone": "+12125550100",
-                "tags": ["VIP", "hot"],
-                "note": '=HYPERLINK("x")',
-            },
-            {"email": "a@x.io", "note": "@mention -1 +1"},
-            {"first_name": "nobody"},
-        ]
-    )
-    return build_report(dedupe(validate(df).lazy(), "last")).collect()
-
-
 def test_outcomes_and_reasons() -> None:
-    rows = _rows()
+    rows = sample_report_rows()
     assert rows.columns[: len(REPORT_COLUMNS)] == list(REPORT_COLUMNS)
     assert rows.select("source_row", "outcome", "reason_code").rows() == [
         (2, "duplicate", "duplicate"),
@@ -70,8 +54,8 @@ def test_reason_lists_every_message_without_codes() -> None:
     )
 
 
-def test_row_count_and_top_reasons_of_held_or_lazy_rows() -> None:
-    rows = _rows()
+def test_row_count_and_top_reasons_of_held_or_lazysample_report_rows() -> None:
+    rows = sample_report_rows()
     assert row_count(rows) == row_count(rows.lazy()) == 3
     assert top_reasons(rows.lazy()) == [
         {"reason_code": "duplicate", "count": 1, "example_row": 2, "example": rows["reason"][0]},
