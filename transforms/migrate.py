@@ -122,7 +122,10 @@ def flat_export(leads: pl.DataFrame) -> pl.DataFrame:
         return base
     clash = set(plain) | {"target_id"}
     wide = entries.with_columns(
-        pl.when(pl.col("key").is_in(clash)).then("custom." + pl.col("key")).otherwise("key")
+        pl.when(pl.col("key").is_in(clash))
+        .then("custom." + pl.col("key"))
+        .otherwise("key")
+        .alias("key")
     ).pivot("key", index="id", values="value", aggregate_function="first")
     return base.join(wide.rename({"id": "target_id"}), on="target_id", how="left")
 

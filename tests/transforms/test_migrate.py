@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from schemas.frames import TARGET_LEAD_SCHEMA
@@ -48,11 +47,6 @@ def test_flat_export_lays_leads_out_as_text_with_one_column_per_custom_key() -> 
     assert_frame_equal(flat_export(leads), expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the prefixed key is added as a column named `literal` (the when/then has no alias), "
-    "so the pivot uses the bare key and the join names the clash `email_right`",
-)
 def test_flat_export_prefixes_a_custom_key_named_like_a_canonical_field() -> None:
     leads = _leads({"id": "A1", "email": "a@x.io", "custom": [{"key": "email", "value": "o@x"}]})
     assert flat_export(leads).columns == ["target_id", "email", "custom.email"]
