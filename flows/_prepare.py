@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -32,6 +32,7 @@ from transforms.report import build_report
 from transforms.validate import validate
 
 __all__ = [
+    "FileFacts",
     "Mapped",
     "Normalised",
     "Prepared",
@@ -39,8 +40,8 @@ __all__ = [
     "dedupe_rows",
     "map_rows",
     "normalise_rows",
+    "checked",
     "prepare",
-    "prepared_from",
     "read_rows",
     "report_check",
     "validate_rows",
@@ -48,8 +49,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Mapped:
+class Mapped(NamedTuple):
     """The file's records in canonical columns, in partitions; the reader's facts."""
 
     table: SourceTable  # what the reader found out (its text is consumed: `frame` is empty)
@@ -57,20 +57,27 @@ class Mapped:
     parts: Parts
 
 
-@dataclass(frozen=True)
-class Normalised:
+class Normalised(NamedTuple):
     parts: Parts
     phones: dict[str, int]  # the phone cache's facts for the summary
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """The file checked: read, mapped, normalised, validated and deduplicated."""
+class FileFacts:
+    """What the summary tells of the file: the reader's facts, the mapping, the phone cache."""
 
-    table: SourceTable
+    table: SourceTable  # its text consumed: `frame` is empty
     mapping: ResolvedMapping
-    parts: Parts
     phones: dict[str, int]
+
+
+class Prepared(NamedTuple):
+    """The file checked (read, mapped, normalised, validated, deduplicated): its facts and its
+    rows in partitions. A job unpacks it, so the partitions are let go once the next stage
+    has made its own (`file, parts = prepare(...)`)."""
+
+    file: FileFacts
+    parts: Parts
 
 
 @dataclass(frozen=True)
@@ -133,26 +140,23 @@ def dedupe_rows(parts: Parts, policy: Any) -> Parts:
 
 
 def prepare(options: CheckOptions, run: Run, rundir: RunDir) -> Prepared:
-    """read -> map -> normalise -> validate -> dedupe: the start of every job."""
+    """read -> map -> normalise -> validate -> dedupe: the start of every job. Each stage's
+    rows replace the last's (`parts` rebound), so only the newest are held."""
     table = run.stage("read", read_rows, options, rundir)
     size = run.mapper.rows_per_part(options.partition_rows, table.rows)
-    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
-    return prepared_from(mapped, options, run)
+    table, mapping, parts = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    return checked(table, mapping, parts, options, run)
 
 
-def prepared_from(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
-    """normalise -> validate -> dedupe of rows already mapped (a migration rekeys them first)."""
-    normal = run.fanned(
-        "normalise",
-        normalise_rows,
-        mapped.parts,
-        options.home,
-        options.default_region,
-        run.mapper,
-    )
-    valid = run.fanned("validate", validate_rows, normal.parts, run.mapper)
-    deduped = run.stage("dedupe", dedupe_rows, valid, options.duplicates)
-    return Prepared(mapped.table, mapped.mapping, deduped, normal.phones)
+def checked(
+    table: SourceTable, mapping: ResolvedMapping, parts: Parts, options: CheckOptions, run: Run
+) -> Prepared:
+    """normalise -> validate -> dedupe of mapped rows (a migration rekeys them first)."""
+    region, mapper = options.default_region, run.mapper
+    parts, phones = run.fanned("normalise", normalise_rows, parts, options.home, region, mapper)
+    parts = run.fanned("validate", validate_rows, parts, mapper)
+    parts = run.stage("dedupe", dedupe_rows, parts, options.duplicates)
+    return Prepared(FileFacts(table, mapping, phones), parts)
 
 
 def report_check(parts: Parts, rundir: RunDir) -> Reported:

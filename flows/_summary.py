@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from connectors import RequestStats, Snapshot
-from flows._prepare import Prepared, Reported
+from flows._prepare import FileFacts, Reported
 from flows._runner import Run
 from flows._target import Pushed
 from flows._targets import Target
@@ -51,7 +51,7 @@ class Clock:
 
 
 def check_summary(
-    options: CheckOptions, prepared: Prepared, reported: Reported, run: Run, clock: Clock
+    options: CheckOptions, file: FileFacts, reported: Reported, run: Run, clock: Clock
 ) -> RunSummary:
     return RunSummary(
         job="check",
@@ -59,13 +59,13 @@ def check_summary(
         dry_run=True,
         counts=count_outcomes(reported.rows, CHECK_OUTCOMES),
         requests=RequestStats().counts(),  # check sends nothing
-        **_basics(options, prepared, reported.rows, run, clock),
+        **_basics(options, file, reported.rows, run, clock),
     )
 
 
 def sync_summary(
     options: SyncOptions,
-    prepared: Prepared,
+    file: FileFacts,
     target: Target,
     snapshot: Snapshot,
     pushed: Pushed,
@@ -84,7 +84,7 @@ def sync_summary(
         counts=count_outcomes(reported.rows, PLAN_OUTCOMES if options.dry_run else IMPORT_OUTCOMES),
         planned_requests=reported.planned.height,
         requests=pushed.requests,
-        **_basics(options, prepared, reported.rows, run, clock),
+        **_basics(options, file, reported.rows, run, clock),
     )
 
 
@@ -104,7 +104,7 @@ def migrate_summary(
 
 def reconcile_summary(
     options: SyncOptions,
-    prepared: Prepared,
+    file: FileFacts,
     target: Target,
     snapshot: Snapshot,
     rows: pl.DataFrame,
@@ -130,7 +130,7 @@ def reconcile_summary(
             count_outcomes(rows, ()), tuple(compared), field_difference_counts(rows)
         ),
         requests=RequestStats().counts(),
-        **_basics(options, prepared, rows, run, clock),
+        **_basics(options, file, rows, run, clock),
     )
 
 
@@ -151,13 +151,13 @@ def _snapshot(snapshot: Snapshot, *, facts: bool) -> SnapshotFacts:
 
 def _basics(
     options: CheckOptions,
-    prepared: Prepared,
+    file: FileFacts,
     rows: pl.DataFrame | pl.LazyFrame,
     run: Run,
     clock: Clock,
 ) -> dict[str, Any]:
     """What every job's summary has: run, source, mapping, options, reasons, timings."""
-    table, mapping = prepared.table, prepared.mapping
+    table, mapping = file.table, file.mapping
     return {
         "run_id": options.run_id,
         "engine": run.engine,
@@ -182,7 +182,7 @@ def _basics(
         "options": {"default_region": options.default_region, "duplicates": options.duplicates},
         "rows": row_count(rows),
         "reasons": tuple(Reason(**r) for r in top_reasons(rows)),
-        "phones": prepared.phones,
+        "phones": file.phones,
         "durations": dict(run.times),
         "memory_mb": dict(run.times.memory_mb),
         "seconds": round(clock.seconds(), 3),

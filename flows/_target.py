@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -39,7 +39,7 @@ from flows._artifacts import publish_summary
 from flows._events import Listener
 from flows._partitions import PartMapper, Parts
 from flows._phonebook import PhoneBooks, load_phone_book
-from flows._prepare import Prepared, Reported, write_rows
+from flows._prepare import Reported, write_rows
 from flows._runner import Run
 from flows._targets import Target, resolve_target, with_rate_budget
 from flows.options import SyncOptions
@@ -70,9 +70,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Matched:
-    """Each row's lead in the target, and the target's leads in the file's normal form."""
+class Matched(NamedTuple):
+    """Each row's lead in the target (`parts`), the target's leads as read (`snapshot`) and in
+    the file's normal form (`target_leads`, for `diff` or `compare` alone: a job unpacks this
+    and lets them go once it has used them)."""
 
     parts: Parts
     snapshot: Snapshot
@@ -157,9 +158,13 @@ async def _refresh_matched(
 
 
 def diff_rows(
-    matched: Matched, vendor: VendorSpec, mapping: ResolvedMapping, options: SyncOptions
+    parts: Parts,
+    target_leads: pl.DataFrame,
+    vendor: VendorSpec,
+    mapping: ResolvedMapping,
+    options: SyncOptions,
 ) -> Parts:
-    target = matched.target_leads.lazy()
+    target = target_leads.lazy()
     fields = sorted(vendor.diffable)
     mapped = {*mapping.sources, *mapping.constants}
     blanks = options.blanks
@@ -168,7 +173,7 @@ def diff_rows(
         changed = diff(frame.lazy(), target, fields, blanks=blanks, mapped=mapped)
         return changed.collect(engine="in-memory")
 
-    return matched.parts.map(step, "diff")
+    return parts.map(step, "diff")
 
 
 def plan_rows(parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: str) -> Parts:
@@ -337,13 +342,13 @@ def report_sync(
 
 
 def reach_target(
-    prepared: Prepared, options: SyncOptions, run: Run, rundir: RunDir
+    parts: Parts, options: SyncOptions, run: Run, rundir: RunDir
 ) -> tuple[Target, Matched]:
     """snapshot -> match: the target (resolved, under its rate budget in a Prefect run), its
     leads, and which of them each row is."""
     target = with_rate_budget(resolve_target(options.target, options.targets, options.home))
     snapshot = run.stage("snapshot", read_target, options, target, rundir)
-    matched = run.stage("match", match_rows_to_target, prepared.parts, snapshot, options, target)
+    matched = run.stage("match", match_rows_to_target, parts, snapshot, options, target)
     return target, matched
 
 

@@ -23,9 +23,10 @@ __all__ = ["check", "check_leads", "run_check"]
 def check(options: CheckOptions, engine: Engine) -> RunSummary:
     """The check job: its stages in order, then the run directory; the summary it wrote."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
-    prepared = prepare(options, run, rundir)
-    reported = run.stage("report", report_check, prepared.parts, rundir)
-    summary = check_summary(options, prepared, reported, run, clock)
+    file, parts = prepare(options, run, rundir)
+    reported = run.stage("report", report_check, parts, rundir)
+    del parts  # written: what report.html needs is in `reported`
+    summary = check_summary(options, file, reported, run, clock)
     rundir.write_summary(summary)
     rundir.write_html(reported.page, summary)
     rundir.remove_scratch()

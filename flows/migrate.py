@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from connectors import SnapshotStore, open_client
 from flows._partitions import Parts
 from flows._prefect import failing_quietly, lazy_flow
-from flows._prepare import Mapped, map_rows, prepared_from, read_rows
+from flows._prepare import checked, map_rows, read_rows
 from flows._runner import Engine, Run, run_job
 from flows._summary import Clock, migrate_summary, sync_summary
 from flows._target import (
-    Matched,
     diff_rows,
     finish_sync,
     plan_rows,
@@ -57,11 +55,10 @@ from transforms.migrate import (
 __all__ = ["migrate", "migrate_leads", "run_migrate"]
 
 
-@dataclass(frozen=True)
-class Rekeyed:
+class Rekeyed(NamedTuple):
     """The mapped rows with the target ids of earlier runs, and each row's origin id."""
 
-    mapped: Mapped
+    parts: Parts
     source_ids: pl.DataFrame  # source_row -> the origin's id of the lead
 
 
@@ -88,18 +85,17 @@ def extract(options: MigrateOptions) -> int | None:
     return leads.height
 
 
-def rekey(mapped: Mapped, options: MigrateOptions) -> Rekeyed:
-    known = _load_crosswalk(_crosswalk_path(options, mapped.mapping.preset))
-    leads, ids = split_source_ids(mapped.parts.collect().lazy(), known)
-    return Rekeyed(replace(mapped, parts=Parts.single(leads.collect())), ids.collect())
+def rekey(parts: Parts, preset: str, options: MigrateOptions) -> Rekeyed:
+    known = _load_crosswalk(_crosswalk_path(options, preset))
+    leads, ids = split_source_ids(parts.collect().lazy(), known)
+    return Rekeyed(Parts.single(leads.collect()), ids.collect())
 
 
-def carry_extras(matched: Matched, vendor: VendorSpec, options: MigrateOptions) -> Matched:
+def carry_extras(parts: Parts, vendor: VendorSpec, options: MigrateOptions) -> Parts:
     """What the target cannot hold, listed per row (and carried, with --carry-extras)."""
     holds = vendor.creatable | vendor.updatable | ({"external_id"} & set(vendor.read.values()))
     carry = options.carry_extras
-    listed = matched.parts.map(lambda f: extras(f.lazy(), holds, carry=carry).collect(), "extras")
-    return replace(matched, parts=listed)
+    return parts.map(lambda f: extras(f.lazy(), holds, carry=carry).collect(), "extras")
 
 
 def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
@@ -108,30 +104,31 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     pulled = run.stage("extract", extract, options)
     table = run.stage("read", read_rows, options, rundir)
     size = run.mapper.rows_per_part(options.partition_rows, table.rows)
-    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
-    rekeyed = run.stage("rekey", rekey, mapped, options)
-    prepared = prepared_from(rekeyed.mapped, options, run)
-    target, matched = reach_target(prepared, options, run, rundir)
+    table, mapping, parts = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    parts, ids = run.stage("rekey", rekey, parts, mapping.preset, options)
+    file, parts = checked(table, mapping, parts, options, run)
+    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
     vendor = VENDORS[target.profile.vendor]
-    matched = run.stage("extras", carry_extras, matched, vendor, options)
-    changed = run.stage("diff", diff_rows, matched, vendor, prepared.mapping, options)
-    planned = run.stage("plan", plan_rows, changed, vendor, options, target.profile.name)
-    pushed = run.fanned("push", push_plan, planned, options, target, run.mapper, run.listener)
-    ids = rekeyed.source_ids
+    parts = run.stage("extras", carry_extras, parts, vendor, options)
+    parts = run.stage("diff", diff_rows, parts, leads, vendor, file.mapping, options)
+    del leads  # the target's leads in the file's normal form were for `diff` alone
+    parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+    pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
     reported = run.stage(
         "report",
         report_sync,
-        planned,
+        parts,
         pushed,
-        matched.snapshot,
+        snapshot,
         target,
         options,
         rundir,
         lambda rows: rows.join(ids, on="source_row", how="left", maintain_order="left"),
     )
+    del parts  # written: what report.html needs is in `reported`
     rows = reported.rows.collect()
     summary = migrate_summary(
-        sync_summary(options, prepared, target, matched.snapshot, pushed, reported, run, clock),
+        sync_summary(options, file, target, snapshot, pushed, reported, run, clock),
         options,
         rows,
         pulled=pulled is not None,
@@ -139,7 +136,7 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     walked = crosswalk(rows, ids)
     rundir.write_csv("crosswalk.csv", walked)
     if not options.dry_run:
-        path = _crosswalk_path(options, prepared.mapping.preset)
+        path = _crosswalk_path(options, file.mapping.preset)
         merged = merge_crosswalk(_load_crosswalk(path), walked)
         atomic_write(path, merged.write_parquet)
     finish_sync(summary, reported, pushed, target, options, rundir)

@@ -16,11 +16,12 @@ from typing import Any
 import polars as pl
 
 from flows._artifacts import publish_summary
+from flows._partitions import Parts
 from flows._prefect import failing_quietly, lazy_flow
 from flows._prepare import prepare
 from flows._runner import Engine, Run, run_job
 from flows._summary import Clock, reconcile_summary
-from flows._target import Matched, reach_target
+from flows._target import reach_target
 from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
@@ -48,14 +49,16 @@ class Compared:
 
 
 def compare(
-    matched: Matched, vendor: VendorSpec, mapping: ResolvedMapping, options: SyncOptions
+    parts: Parts,
+    target_leads: pl.DataFrame,
+    vendor: VendorSpec,
+    mapping: ResolvedMapping,
+    options: SyncOptions,
 ) -> Compared:
-    target = matched.target_leads.lazy()
+    target = target_leads.lazy()
     fields = compared_fields(vendor)
     mapped = {*mapping.sources, *mapping.constants}
-    rows = diff(
-        matched.parts.collect().lazy(), target, fields, blanks=options.blanks, mapped=mapped
-    )
+    rows = diff(parts.collect().lazy(), target, fields, blanks=options.blanks, mapped=mapped)
     compared = reconcile(rows, target, fields).collect()
     return Compared(
         compared,
@@ -67,16 +70,17 @@ def compare(
 def reconcile_job(options: SyncOptions, engine: Engine) -> RunSummary:
     """The reconcile job: its stages in order, then the run directory; the summary."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
-    prepared = prepare(options, run, rundir)
-    target, matched = reach_target(prepared, options, run, rundir)
+    file, parts = prepare(options, run, rundir)
+    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
     vendor = VENDORS[target.profile.vendor]
-    compared = run.stage("compare", compare, matched, vendor, prepared.mapping, options)
+    compared = run.stage("compare", compare, parts, leads, vendor, file.mapping, options)
+    del parts, leads  # compared: every row, and the target's side, are in `compared`
     rows = run.stage("report", reconcile_report_rows, compared.rows)
     summary = reconcile_summary(
         options,
-        prepared,
+        file,
         target,
-        matched.snapshot,
+        snapshot,
         rows,
         compared_fields(vendor),
         compared.target_only,

@@ -27,18 +27,16 @@ __all__ = ["import_leads", "run_sync", "sync"]
 def sync(options: SyncOptions, engine: Engine) -> RunSummary:
     """The plan/import job: its stages in order, then the run directory; the summary."""
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
-    prepared = prepare(options, run, rundir)
-    target, matched = reach_target(prepared, options, run, rundir)
+    file, parts = prepare(options, run, rundir)
+    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
     vendor = VENDORS[target.profile.vendor]
-    changed = run.stage("diff", diff_rows, matched, vendor, prepared.mapping, options)
-    planned = run.stage("plan", plan_rows, changed, vendor, options, target.profile.name)
-    pushed = run.fanned("push", push_plan, planned, options, target, run.mapper, run.listener)
-    reported = run.stage(
-        "report", report_sync, planned, pushed, matched.snapshot, target, options, rundir
-    )
-    summary = sync_summary(
-        options, prepared, target, matched.snapshot, pushed, reported, run, clock
-    )
+    parts = run.stage("diff", diff_rows, parts, leads, vendor, file.mapping, options)
+    del leads  # the target's leads in the file's normal form were for `diff` alone
+    parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+    pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
+    reported = run.stage("report", report_sync, parts, pushed, snapshot, target, options, rundir)
+    del parts  # written: what report.html needs is in `reported`
+    summary = sync_summary(options, file, target, snapshot, pushed, reported, run, clock)
     finish_sync(summary, reported, pushed, target, options, rundir)
     return summary
 
