@@ -7,14 +7,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from connectors import RequestStats, Snapshot
 from flows._prepare import FileFacts, Reported
 from flows._runner import Run
-from flows._target import Pushed
 from flows._targets import Target
 from flows.options import CheckOptions, MigrateOptions, SyncOptions
 from schemas.fields import CHECK_OUTCOMES, IMPORT_OUTCOMES, PLAN_OUTCOMES
@@ -31,6 +30,9 @@ from schemas.summary import (
 from transforms.migrate import extra_counts
 from transforms.reconcile import field_difference_counts, recon_status_counts
 from transforms.report import count_outcomes, row_count, top_reasons
+
+if TYPE_CHECKING:
+    from flows._target import Pushed
 
 __all__ = ["Clock", "check_summary", "migrate_summary", "reconcile_summary", "sync_summary"]
 

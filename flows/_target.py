@@ -14,12 +14,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 
 from connectors import (
-    Journal,
     LeadClient,
     PlannedOp,
     PushReport,
@@ -29,7 +28,6 @@ from connectors import (
     earlier_attempts_frame,
     earlier_results,
     open_client,
-    open_journal,
     ops_from_plan,
     push,
     push_results_frame,
@@ -54,6 +52,9 @@ from transforms.outcomes import apply_outcomes, existing_leads, planned_requests
 from transforms.plan import plan, requested
 from transforms.read import read_source
 from transforms.snapshot import snapshot_from_export
+
+if TYPE_CHECKING:
+    from connectors import Journal
 
 __all__ = [
     "Matched",
@@ -263,6 +264,9 @@ class PushPart:
 
 
 def _journal(options: SyncOptions) -> Journal:
+    """The run's journal (SQLAlchemy is imported here, by the runs that send: ~0.1 s)."""
+    from connectors import open_journal
+
     url = options.journal_url.get_secret_value() if options.journal_url else None
     return open_journal(options.home, url)
 
