@@ -66,7 +66,7 @@ journal_meta = sa.Table("journal_meta", _meta, sa.Column("version", sa.Integer, 
 runs = sa.Table(
     "runs",
     _meta,
-    # run ids are up to 128 characters (flows.config); SQLite never enforced the old 64
+    # run ids are up to 128 characters (flows.options); SQLite never enforced the old 64
     sa.Column("run_id", sa.String(128), primary_key=True),
     sa.Column("profile", sa.String(200), nullable=False),
     sa.Column("source", sa.Text, nullable=False),

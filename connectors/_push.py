@@ -351,7 +351,8 @@ def _earlier(
 
     Succeeded ones, and those a kill cut off (`sent`/`ambiguous`, or a create whose follow-up
     failed): this attempt planned nothing for them because the target already shows them
-    done, so the report says what the earlier attempt did (see flows/sync.py).
+    done, so the report says what the earlier attempt did
+    (`transforms.outcomes.apply_earlier_attempts`).
     """
     done = sorted(
         (r for r in journaled if r["op_id"] not in planned and _was_sent(r)),
