@@ -384,13 +384,16 @@ def test_a_run_over_max_failed_ratio_fails_and_is_tried_again(
     import flows.schedules
     from flows.options import SyncOptions
     from flows.schedules import scheduled_import
+    from schemas.summary import RunSummary
+    from tests.reports.report_frames import summary_of
 
     failed = iter([6, 0])
     imports: list[SyncOptions] = []
 
-    def fake_sync(options: SyncOptions, engine: str) -> dict[str, Any]:
+    def fake_sync(options: SyncOptions, engine: str) -> RunSummary:
         imports.append(options)
-        return {"rows": 10, "counts": {"created": 4, "failed": next(failed)}}
+        counts = {"created": 4, "failed": next(failed)}
+        return summary_of(job="import", counts=counts, rows=10)
 
     monkeypatch.setattr(flows.schedules, "run_sync", fake_sync)
     config = _config(tmp_path, _entry(target='"sandbox:octanist"', max_failed_ratio="0.5"))
