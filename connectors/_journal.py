@@ -174,6 +174,12 @@ class Journal:
             ).first()
         return added is not None
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run of this id reached its push (`start_run`) in this journal."""
+        with self._guard("read"), self._engine.connect() as db:
+            found = db.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
+        return found is not None
+
     def _insert_new(self, table: sa.Table) -> Any:
         """`INSERT … ON CONFLICT DO NOTHING`: workers racing to add the same rows add them once."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite

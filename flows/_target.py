@@ -40,6 +40,7 @@ from flows._phonebook import PhoneBooks, load_phone_book
 from flows._prepare import Reported, write_rows
 from flows._runner import Run
 from flows._targets import Target, resolve_target, with_rate_budget
+from flows.exceptions import ConfigError
 from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
@@ -66,6 +67,7 @@ __all__ = [
     "plan_rows",
     "push_plan",
     "reach_target",
+    "refuse_unknown_resume",
     "read_target",
     "report_sync",
 ]
@@ -261,6 +263,24 @@ class PushPart:
             return asyncio.run(send())
         finally:
             journal.close()
+
+
+def refuse_unknown_resume(options: SyncOptions) -> None:
+    """`--resume RUN_ID` of a run the journal does not know is a mistake (a typo, another
+    LEADPIPE_HOME or journal_url), not a fresh import under that id: say so before any work."""
+    if not options.resume:
+        return
+    journal = _journal(options)
+    try:
+        known = journal.has_run(options.run_id)
+    finally:
+        journal.close()
+    if not known:
+        raise ConfigError(
+            f"--resume {options.run_id}: no run of that id sent anything through this journal "
+            f"({options.home / 'journal.db'} unless journal_url is set); check the id (each "
+            "run directory's summary.json names it), or import again without --resume"
+        )
 
 
 def _journal(options: SyncOptions) -> Journal:

@@ -34,6 +34,7 @@ from flows._target import (
     plan_rows,
     push_plan,
     reach_target,
+    refuse_unknown_resume,
     report_sync,
 )
 from flows._targets import resolve_target
@@ -100,6 +101,7 @@ def carry_extras(parts: Parts, vendor: VendorSpec, options: MigrateOptions) -> P
 
 def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     """The migrate job: its stages in order, then the run directory and the crosswalk."""
+    refuse_unknown_resume(options)
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     pulled = run.stage("extract", extract, options)
     table = run.stage("read", read_rows, options, rundir)

@@ -136,6 +136,7 @@ class SyncOptions(CheckOptions):
     mode: Mode = "upsert"
     blanks: Blanks = "leave"
     dry_run: bool = True
+    resume: bool = False  # --resume RUN_ID: the run must exist (its id is `run_id`)
     max_failed_ratio: float = 1.0  # exit 1 when a larger share of rows failed
     # may carry a password: SecretStr shows as ****, in reprs and in Prefect's flow parameters
     journal_url: SecretStr | None = None
@@ -372,10 +373,10 @@ def options_from(
             dry_run=flags.dry_run,
             **chosen,
         )
-        return replace(migrate, dask=dask), engine
+        return replace(migrate, dask=dask, resume=flags.resume is not None), engine
     assert flags.source is not None
     sync = sync_options(conf, source=flags.source, run_id=run_id, dry_run=job != "import", **chosen)
-    return replace(sync, dask=dask), engine
+    return replace(sync, dask=dask, resume=flags.resume is not None), engine
 
 
 def migrate_options(

@@ -15,7 +15,15 @@ from flows._prefect import failing_quietly, lazy_flow
 from flows._prepare import prepare
 from flows._runner import Engine, Run, run_job
 from flows._summary import Clock, sync_summary
-from flows._target import diff_rows, finish_sync, plan_rows, push_plan, reach_target, report_sync
+from flows._target import (
+    diff_rows,
+    finish_sync,
+    plan_rows,
+    push_plan,
+    reach_target,
+    refuse_unknown_resume,
+    report_sync,
+)
 from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
@@ -26,6 +34,7 @@ __all__ = ["import_leads", "run_sync", "sync"]
 
 def sync(options: SyncOptions, engine: Engine) -> RunSummary:
     """The plan/import job: its stages in order, then the run directory; the summary."""
+    refuse_unknown_resume(options)
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     file, parts = prepare(options, run, rundir)
     target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)

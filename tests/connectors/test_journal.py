@@ -62,6 +62,12 @@ def test_resume_does_not_duplicate_planned_ops(journal: Journal) -> None:
     assert journal.ops("r1").height == 3
 
 
+def test_a_run_is_known_once_it_started(journal: Journal) -> None:
+    assert not journal.has_run("r-later")
+    assert journal.start_run("r-later", profile="p", source="s.csv", mode="upsert")
+    assert journal.has_run("r-later") and not journal.has_run("r-other")
+
+
 def test_unknown_state_is_refused(journal: Journal) -> None:
     journal.start_run("r1", profile="p", source="f.csv", mode="upsert")
     journal.plan("r1", PLANNED)

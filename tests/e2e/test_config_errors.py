@@ -112,6 +112,19 @@ CASES = {
         ],
         "--runner dask runs Prefect tasks on Dask: it needs --engine prefect",
     ),
+    "a resume of a run that never was": (
+        lambda tmp: [
+            "import",
+            SOURCE,
+            "--engine",
+            "local",
+            "--target",
+            "sandbox:octanist",
+            "--resume",
+            "20260101T000000Z-abcdef",
+        ],
+        "--resume 20260101T000000Z-abcdef: no run of that id sent anything through this journal",
+    ),
     "missing config file": (
         lambda tmp: [*PLAN, "--target", "sandbox:octanist", "--config", str(tmp / "none.toml")],
         "does not exist",
@@ -124,6 +137,7 @@ def test_config_errors_exit_2_with_one_line(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("LEADPIPE_TEST_UNSET_KEY", raising=False)
+    monkeypatch.setenv("LEADPIPE_HOME", str(tmp_path / "home"))
     args, expected = CASES[case]
     result = CliRunner().invoke(app, args(tmp_path))
     assert result.exit_code == 2, result.output
@@ -145,3 +159,20 @@ def test_sheet_is_an_option_of_every_command_that_reads_a_file(tmp_path: Path) -
         assert ok.exit_code == 0, ok.output
         bad = CliRunner(env={"LEADPIPE_HOME": str(home)}).invoke(app, [*args, "--sheet", "Nope"])
         assert bad.exit_code == 3 and "Nope" in bad.stderr, bad.output
+
+
+def test_a_resume_of_a_run_that_sent_goes_on(tmp_path: Path) -> None:
+    """The same id, once a run of it reached the target, resumes: nothing is sent twice."""
+    import json
+
+    env = {"LEADPIPE_HOME": str(tmp_path / "home")}
+    args = ["import", SOURCE, "--engine", "local", "--target", "sandbox:octanist", "--json"]
+    first = CliRunner(env=env).invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    run_id = json.loads(first.stdout)["run_id"]
+    again = CliRunner(env=env).invoke(
+        app, [*args, "--out", str(tmp_path / "b"), "--resume", run_id]
+    )
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert summary["run_id"] == run_id and summary["requests"]["sent"] == 0
