@@ -35,12 +35,11 @@ from typing import Any, TypeVar
 import polars as pl
 
 from flows._partitions import Parts, SideStep
-from flows._partitions import row_ranges as partition_ranges
 from flows._prefect import failing_quietly, run_flow
 from flows.exceptions import ConfigError, DaskUnavailable
 from flows.options import DaskSettings
 
-__all__ = ["DaskMapper", "partition_of", "row_ranges", "run_flow_on_dask"]
+__all__ = ["DaskMapper", "partition_of", "run_flow_on_dask"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +69,6 @@ def run_flow_on_dask(job_flow: Any, options: Any) -> Any:
         )
     with _api_for_workers():
         return run_flow(job_flow.flow.with_options(task_runner=runner), options)
-
-
-def row_ranges(height: int, partitions: int) -> list[tuple[int, int]]:
-    """(offset, length) of up to `partitions` contiguous, nearly equal row ranges."""
-    if height == 0:
-        return []
-    return partition_ranges(height, math.ceil(height / partitions))
 
 
 def partition_of(op_id: str, partitions: int) -> int:

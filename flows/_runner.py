@@ -62,11 +62,11 @@ class Run:
     listener: Listener = field(default_factory=listeners)
 
     @classmethod
-    def of(cls, engine: Engine, dask: DaskSettings | None = None, *, push: str = "push") -> Run:
+    def of(cls, engine: Engine, dask: DaskSettings | None = None) -> Run:
         """A run for `engine`, its partitions on Dask (`dask`) or here; besides the listeners
         registered in this process, a Prefect run moves a progress artifact as `push` goes."""
         mapper: PartMapper = DaskMapper(dask) if dask is not None else LocalMapper()
-        heard = listeners(PushProgress(push))
+        heard = listeners(PushProgress())
         return cls(engine, as_tasks=engine == "prefect", mapper=mapper, listener=heard)
 
     def stage(self, name: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

@@ -20,7 +20,6 @@ __all__ = [
     "PageRows",
     "RunDir",
     "render_report",
-    "write_report",
     "write_report_html",
     "write_report_rows",
     "write_summary",
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
         render_report,
         write_report_html,
     )
-    from reports.rows import write_report, write_report_rows, write_summary
+    from reports.rows import write_report_rows, write_summary
     from reports.rundir import RunDir
 else:
     import importlib
@@ -48,7 +47,6 @@ else:
         "PageRows": "reports.html",
         "render_report": "reports.html",
         "write_report_html": "reports.html",
-        "write_report": "reports.rows",
         "write_report_rows": "reports.rows",
         "write_summary": "reports.rows",
         "RunDir": "reports.rundir",

@@ -20,13 +20,7 @@ from schemas.files import atomic_write
 from schemas.summary import RunSummary
 from transforms.report import neutralise_formulas
 
-__all__ = ["write_report", "write_report_rows", "write_summary"]
-
-
-def write_report(rows: pl.DataFrame, summary: RunSummary, out_dir: Path) -> None:
-    """Write rows.parquet, rows.csv and summary.json into `out_dir` (each atomically)."""
-    write_report_rows(rows, out_dir)
-    write_summary(summary, out_dir)
+__all__ = ["write_report_rows", "write_summary"]
 
 
 def write_report_rows(rows: pl.DataFrame | Iterable[pl.DataFrame], out_dir: Path) -> None:

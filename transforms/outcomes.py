@@ -7,8 +7,7 @@ outcome: `created`, `updated`, `failed`, `conflict` or `skipped`, with the HTTP 
 
 - `apply_outcomes`: the planned rows with every outcome applied (all columns kept, for
   `existing_leads` and `planned_requests`);
-- `report_columns`: those rows as report rows (DESIGN.md's columns, then the lead's);
-- `sync_report_rows`: the two in one.
+- `report_columns`: those rows as report rows (DESIGN.md's columns, then the lead's).
 
     >>> planned = pl.DataFrame({"source_row": [2], "op": ["create"], "op_id": ["1"],
     ...     "outcome": ["would_create"], "reason_code": [None], "reason": [None],
@@ -35,7 +34,6 @@ __all__ = [
     "existing_leads",
     "planned_requests",
     "report_columns",
-    "sync_report_rows",
 ]
 
 # Rows whose lead exists after the push; a lead whose follow-up update failed exists too:
@@ -45,13 +43,6 @@ _EXISTS = pl.col("outcome").is_in(["created", "updated"]) | (
 )
 # The HTTP facts a report row carries; an earlier attempt's are `_e_<fact>`.
 _FACTS = ("http_status", "attempts", "request_id")
-
-
-def sync_report_rows(
-    frame: pl.DataFrame, results: pl.DataFrame | None, earlier: pl.DataFrame | None
-) -> pl.DataFrame:
-    """The report rows of planned rows: `apply_outcomes`, then `report_columns`."""
-    return report_columns(apply_outcomes(frame, results, earlier))
 
 
 def apply_outcomes(

@@ -11,7 +11,8 @@ import zlib
 import pytest
 from typer.testing import CliRunner
 
-from flows._dask import partition_of, row_ranges
+from flows._dask import DaskMapper, partition_of
+from flows._partitions import row_ranges
 from flows.cli import app
 from flows.exceptions import ConfigError
 from flows.options import DaskSettings, dask_choice
@@ -94,9 +95,13 @@ def test_an_import_on_dask_needs_a_sandbox_server_for_a_sandbox_target(
 
 
 def test_row_ranges_cover_every_row_once_in_order() -> None:
-    assert row_ranges(10, 4) == [(0, 3), (3, 3), (6, 3), (9, 1)]
-    assert row_ranges(3, 4) == [(0, 1), (1, 1), (2, 1)]
-    assert row_ranges(0, 4) == []
+    def ranges(rows: int) -> list[tuple[int, int]]:
+        size = DaskMapper(DaskSettings(partitions=4)).rows_per_part(250_000, rows)
+        return row_ranges(rows, size)
+
+    assert ranges(10) == [(0, 3), (3, 3), (6, 3), (9, 1)]
+    assert ranges(3) == [(0, 1), (1, 1), (2, 1)]
+    assert ranges(0) == [(0, 0)]  # an empty file is one empty partition, as everywhere
 
 
 def test_an_op_lands_in_the_same_push_partition_in_every_process() -> None:

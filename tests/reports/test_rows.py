@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from reports import write_report, write_report_rows
+from reports import RunDir, write_report_rows
 from tests.reports.report_frames import summary_of
 from tests.transforms.frames import normalised, sample_report_rows
 from transforms.dedupe import dedupe
@@ -18,7 +18,8 @@ from transforms.validate import validate
 
 def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> None:
     rows = sample_report_rows()
-    write_report(rows, summary_of(run_id="r1"), tmp_path)
+    RunDir(tmp_path).write_rows(rows)
+    RunDir(tmp_path).write_summary(summary_of(run_id="r1"))
     back = pl.read_parquet(tmp_path / "rows.parquet")
     assert back.equals(rows)
     csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
@@ -33,9 +34,7 @@ def test_csv_is_neutralised_and_parquet_keeps_true_values(tmp_path: Path) -> Non
 def test_csv_writes_lists_of_entries_as_json(tmp_path: Path) -> None:
     entries = [{"key": 'say "hi"\\', "value": None}, {"key": "city", "value": "Zürich"}]
     df = normalised([{"external_id": "1", "custom": entries}, {"external_id": "2"}])
-    write_report(
-        build_report(dedupe(validate(df).lazy(), "last")).collect(), summary_of(), tmp_path
-    )
+    RunDir(tmp_path).write_rows(build_report(dedupe(validate(df).lazy(), "last")).collect())
     csv = pl.read_csv(tmp_path / "rows.csv", infer_schema=False)
     assert csv["custom"].to_list() == [
         json.dumps(entries, separators=(",", ":"), ensure_ascii=False),
@@ -58,7 +57,7 @@ def test_rows_in_parts_give_the_files_of_the_whole(tmp_path: Path, size: int) ->
 
 def test_summary_is_indented_json_with_other_values_as_text(tmp_path: Path) -> None:
     summary = summary_of(run_id="r1", options={"out": tmp_path})
-    write_report(sample_report_rows(), summary, tmp_path)
+    RunDir(tmp_path).write_summary(summary)
     text = (tmp_path / "summary.json").read_text(encoding="utf-8")
     expected = summary.as_json() | {"options": {"out": str(tmp_path)}}
     assert text == json.dumps(expected, indent=2) + "\n"
