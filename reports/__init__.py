@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 __all__ = [
     "ATTENTION_OUTCOMES",
+    "LOW_COVERAGE",
     "MAX_TABLE_ROWS",
     "REPORT_ORDER",
     "PageRows",
     "RunDir",
+    "file_notices",
     "render_report",
     "write_report_html",
     "write_report_rows",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         render_report,
         write_report_html,
     )
+    from reports.notices import LOW_COVERAGE, file_notices
     from reports.rows import write_report_rows, write_summary
     from reports.rundir import RunDir
 else:
@@ -47,6 +50,8 @@ else:
         "PageRows": "reports.html",
         "render_report": "reports.html",
         "write_report_html": "reports.html",
+        "LOW_COVERAGE": "reports.notices",
+        "file_notices": "reports.notices",
         "write_report_rows": "reports.rows",
         "write_summary": "reports.rows",
         "RunDir": "reports.rundir",

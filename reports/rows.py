@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.fields import WARNING_ENTRY
 from schemas.files import atomic_write
 from schemas.summary import RunSummary
 from transforms.report import neutralise_formulas
@@ -86,11 +87,14 @@ def _write_parts(parts: Iterable[pl.DataFrame], parquet: Path, csv: Path) -> Non
 
 
 def _csv_ready(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Nested values as text (tags joined, lists of structs as JSON) and formulas neutralised."""
+    """Nested values as text (tags joined, warnings as sentences, other lists of structs as
+    JSON) and formulas neutralised."""
     columns = []
     for name, dtype in rows.collect_schema().items():
         col = pl.col(name)
-        if dtype == pl.List(pl.String):
+        if dtype == pl.List(WARNING_ENTRY):
+            col = neutralise_formulas(_notes_text(name))
+        elif dtype == pl.List(pl.String):
             col = neutralise_formulas(col.list.join(", "))
         elif isinstance(dtype, pl.List):
             col = _json_list(name)  # starts with `[`: never a formula, and long to scan
@@ -100,6 +104,13 @@ def _csv_ready(rows: pl.LazyFrame) -> pl.LazyFrame:
             col = neutralise_formulas(col if dtype == pl.String else col.cast(pl.String))
         columns.append(col.alias(name))
     return rows.select(columns)
+
+
+def _notes_text(name: str) -> pl.Expr:
+    """Warnings for people: `phone: '0044 20…' was read as +44…; country: …` (blank: none)."""
+    entry = pl.element().struct
+    said = pl.format("{}: {}", entry.field("field"), entry.field("message"))
+    return pl.col(name).list.eval(said).list.join("; ").replace("", None)
 
 
 def _json_list(name: str) -> pl.Expr:

@@ -44,6 +44,8 @@ COMPANION_FIELDS: tuple[str, ...] = ("phone_raw", "timezone_source")
 # A mapping may target `full_name`; `map` splits it into first/last name where those are blank.
 MAPPING_ONLY_FIELDS: tuple[str, ...] = ("full_name",)
 
+# A per-row note: something about the row the analyst should know, that did not reject it.
+WARNING_ENTRY = pl.Struct({"field": pl.String, "code": pl.String, "message": pl.String})
 CHECKLIST_ITEM = pl.Struct({"code": pl.String, "value": pl.String, "status": pl.String})
 CUSTOM_ENTRY = pl.Struct({"key": pl.String, "value": pl.String})
 
@@ -112,6 +114,7 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "outcome",
     "reason_code",
     "reason",
+    "warnings",
     "match_by",
     "target_id",
     "changed_fields",

@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "MappingFacts",
+    "RegionFacts",
     "Migrated",
     "Reason",
     "Reconciled",
@@ -36,6 +37,11 @@ class SourceFacts:
     sheet: str | None = None
     columns: int = 0
     ignored_columns: tuple[str, ...] = ()
+    sheets: tuple[str, ...] = ()  # every sheet of a workbook
+    preamble: tuple[str, ...] = ()  # lines above the header row, skipped
+    renamed_headers: Mapping[str, str] = field(default_factory=dict)  # a repeated name -> new
+    repaired_headers: Mapping[str, str] = field(default_factory=dict)  # mojibake -> repaired
+    trailing_blank_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,20 @@ class MappingFacts:
     fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     custom_columns: tuple[str, ...] = ()
     dropped_columns: tuple[str, ...] = ()
+    decided_by: tuple[str, ...] = ()  # the headers that made the detected preset win
+    remembered_at: str | None = None  # the mapping file was remembered from an earlier run
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    """The region a number without a country code is read in: given, or inferred from the
+    file (`basis`: "country column", "numbers written with +", "email domains"), and how
+    many rows it decided (those with a phone and no country of their own)."""
+
+    region: str | None
+    basis: str
+    evidence: int = 0
+    rows_decided: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,9 @@ class RunSummary:
     seconds: float
     started_at: str
     out_dir: str
+    region: RegionFacts | None = None
+    warnings: Mapping[str, int] = field(default_factory=dict)  # rows per warning code
+    notices: tuple[str, ...] = ()  # what the analyst should know of the file as a whole
     target: TargetFacts | None = None
     state_source: str | None = None
     snapshot: SnapshotFacts | None = None
@@ -171,6 +194,11 @@ class RunSummary:
                 "sheet": source.sheet,
                 "columns": source.columns,
                 "ignored_columns": list(source.ignored_columns),
+                "sheets": list(source.sheets),
+                "preamble": list(source.preamble),
+                "renamed_headers": dict(source.renamed_headers),
+                "repaired_headers": dict(source.repaired_headers),
+                "trailing_blank_rows": source.trailing_blank_rows,
             },
             "mapping": {
                 "preset": mapping.preset,
@@ -180,7 +208,19 @@ class RunSummary:
                 "fields": {k: list(v) for k, v in mapping.fields.items()},
                 "custom_columns": list(mapping.custom_columns),
                 "dropped_columns": list(mapping.dropped_columns),
+                "decided_by": list(mapping.decided_by),
+                "remembered_at": mapping.remembered_at,
             },
+            "region": None
+            if self.region is None
+            else {
+                "region": self.region.region,
+                "basis": self.region.basis,
+                "evidence": self.region.evidence,
+                "rows_decided": self.region.rows_decided,
+            },
+            "notices": list(self.notices),
+            "warnings": dict(self.warnings),
             "options": dict(self.options),
             "rows": self.rows,
             "reasons": [
@@ -221,7 +261,13 @@ class RunSummary:
             run_id=data["run_id"],
             engine=data["engine"],
             source=SourceFacts(
-                **{**data["source"], "ignored_columns": tuple(data["source"]["ignored_columns"])}
+                **{
+                    **data["source"],
+                    **{
+                        k: tuple(data["source"].get(k, ()))
+                        for k in ("ignored_columns", "sheets", "preamble")
+                    },
+                }
             ),
             mapping=MappingFacts(
                 preset=data["mapping"]["preset"],
@@ -231,7 +277,12 @@ class RunSummary:
                 fields={k: tuple(v) for k, v in data["mapping"]["fields"].items()},
                 custom_columns=tuple(data["mapping"]["custom_columns"]),
                 dropped_columns=tuple(data["mapping"]["dropped_columns"]),
+                decided_by=tuple(data["mapping"].get("decided_by", ())),
+                remembered_at=data["mapping"].get("remembered_at"),
             ),
+            region=RegionFacts(**data["region"]) if data.get("region") else None,
+            warnings=dict(data.get("warnings", {})),
+            notices=tuple(data.get("notices", ())),
             options=dict(data["options"]),
             rows=int(data["rows"]),
             counts=dict(data["counts"]),

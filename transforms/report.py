@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
-from schemas.fields import CANONICAL_FIELDS, COMPANION_FIELDS, REPORT_COLUMNS
+from schemas.fields import CANONICAL_FIELDS, COMPANION_FIELDS, REPORT_COLUMNS, WARNING_ENTRY
 from transforms.dedupe import DUPLICATE
-from transforms.validate import ISSUES
+from transforms.validate import ISSUES, WARNINGS
 
 __all__ = [
     "build_report",
@@ -22,6 +22,7 @@ __all__ = [
     "neutralise_formulas",
     "row_count",
     "top_reasons",
+    "warning_counts",
 ]
 
 Rows = pl.DataFrame | pl.LazyFrame
@@ -62,10 +63,16 @@ def build_report(lf: pl.LazyFrame) -> pl.LazyFrame:
         .then(messages.str.replace_all("\u0000", "; ", literal=True))
         .otherwise(duplicate.struct.field("field_1"))
     )
+    notes = (
+        pl.col(WARNINGS)
+        if WARNINGS in lf.collect_schema().names()
+        else pl.lit([], pl.List(WARNING_ENTRY))
+    )
     return lf.with_columns(
         outcome.alias("outcome"),
         reason_code.alias("reason_code"),
         reason.alias("reason"),
+        notes.alias("warnings"),
         *[pl.lit(None, dtype).alias(name) for name, dtype in _NULL_COLUMNS.items()],
     ).select(*REPORT_COLUMNS, *_LEAD_COLUMNS)
 
@@ -106,3 +113,20 @@ def neutralise_formulas(text: str | pl.Expr) -> pl.Expr:
     """Prefix `'` to cells that start like a formula, so a spreadsheet shows them as text."""
     expr = pl.col(text) if isinstance(text, str) else text
     return pl.when(expr.str.contains(_FORMULA_START)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def warning_counts(rows: Rows) -> dict[str, int]:
+    """Rows per warning code (a row with the same code twice counts once), most first."""
+    if "warnings" not in rows.lazy().collect_schema().names():
+        return {}
+    codes = (
+        rows.lazy()
+        .select(pl.col("warnings").list.eval(pl.element().struct.field("code")).list.unique())
+        .explode("warnings")
+        .drop_nulls()
+        .group_by("warnings")
+        .len()
+        .sort(["len", "warnings"], descending=[True, False])
+        .collect()
+    )
+    return {str(code): int(n) for code, n in codes.iter_rows()}

@@ -6,6 +6,10 @@ Three sources of reasons, in this order: what the reader found (`_read_error`), 
 normalisers could not understand (`_err_<field>`), and what the `NormalisedLead` pandera model
 rejects (`failure_cases`). A failure pandera reports without a row index (a whole-column type
 failure) applies to every row. Nothing is dropped: rows with reasons end `invalid`.
+
+Notes that do not reject the row come the same way, as `_warn_<field>` columns ("code|message";
+`_warn_<field>.<what>` when a field has several): `validate` gathers them, in column order,
+into `_warnings`, a list of {field, code, message} (`schemas.fields.WARNING_ENTRY`).
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.fields import BOOKKEEPING_FIELDS, CANONICAL_FIELDS, COMPANION_FIELDS
+from schemas.fields import BOOKKEEPING_FIELDS, CANONICAL_FIELDS, COMPANION_FIELDS, WARNING_ENTRY
 from schemas.lead import NormalisedLead
 from transforms.normalise import ERROR_FIELDS
 from transforms.read import READ_ERROR
 
-__all__ = ["ISSUES", "schema_failures", "validate"]
+__all__ = ["ISSUES", "WARNINGS", "collect_warnings", "schema_failures", "validate"]
 
 ISSUES = "_issues"
+WARNINGS = "_warnings"
+_WARN_PREFIX = "_warn_"
 _NO_ISSUES = pl.lit([], pl.List(pl.String))
+_NO_WARNINGS = pl.lit([], pl.List(WARNING_ENTRY))
 _POSITION = "_position"
 
 _CHECK_MESSAGES = {
@@ -41,7 +48,9 @@ _CHECK_PHRASES = {
 
 
 def validate(df: pl.DataFrame) -> pl.DataFrame:
-    """Add `_issues` (a list of "code|message"); an empty list means the row is valid."""
+    """Add `_issues` (a list of "code|message"; an empty list means the row is valid) and
+    `_warnings` (the row's notes)."""
+    df = collect_warnings(df)
     canonical = df.select(*BOOKKEEPING_FIELDS, *CANONICAL_FIELDS, *COMPANION_FIELDS)
     from_schema = schema_failures(canonical)
     stage_errors = [
@@ -58,6 +67,30 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
         )
         .drop(_POSITION, "_schema_issues", *stage_errors)
     )
+
+
+def collect_warnings(df: pl.DataFrame) -> pl.DataFrame:
+    """`_warn_*` columns gathered into `_warnings` (added to any the frame already has)."""
+    notes = [c for c in df.columns if c.startswith(_WARN_PREFIX)]
+    earlier = pl.col(WARNINGS) if WARNINGS in df.columns else _NO_WARNINGS
+    if not notes:
+        return df.with_columns(earlier.alias(WARNINGS))
+    entries = [_warning_entry(c) for c in notes]
+    # As for `_non_null_list`: an array filtered, not `concat_list` + `list.drop_nulls`.
+    found = pl.concat_arr(entries).arr.to_list().list.filter(pl.element().is_not_null())
+    return df.with_columns(pl.concat_list(earlier, found).alias(WARNINGS)).drop(notes)
+
+
+def _warning_entry(column: str) -> pl.Expr:
+    """{field, code, message} of a "code|message" note; null where the row has none."""
+    field = column.removeprefix(_WARN_PREFIX).split(".", 1)[0]
+    parts = pl.col(column).cast(pl.String).str.splitn("|", 2)
+    entry = pl.struct(
+        pl.lit(field).alias("field"),
+        parts.struct.field("field_0").alias("code"),
+        parts.struct.field("field_1").alias("message"),
+    )
+    return pl.when(pl.col(column).is_not_null()).then(entry)
 
 
 def _non_null_list(columns: list[str]) -> pl.Expr:

@@ -12,6 +12,7 @@ from schemas.summary import (
     Migrated,
     Reason,
     Reconciled,
+    RegionFacts,
     RunSummary,
     SnapshotFacts,
     SourceFacts,
@@ -32,6 +33,10 @@ _RUN: dict[str, Any] = {
         sheet=None,
         columns=7,
         ignored_columns=("Notes", ""),
+        preamble=("Notes:", ""),
+        renamed_headers={"Create Date": "Create Date (2)"},
+        repaired_headers={"TÃ©lÃ©phone": "Téléphone"},
+        trailing_blank_rows=1,
     ),
     "mapping": MappingFacts(
         preset="hubspot",
@@ -41,7 +46,12 @@ _RUN: dict[str, Any] = {
         fields={"email": ("Email",), "name": ("First Name", "Last Name")},
         custom_columns=("Budget",),
         dropped_columns=("Owner",),
+        decided_by=("Record ID", "Lifecycle Stage"),
+        remembered_at="2026-11-15T07:00:00+00:00",
     ),
+    "region": RegionFacts("US", "country column", evidence=3, rows_decided=1),
+    "warnings": {"assumed_international": 1},
+    "notices": ("2 lines above the header row were skipped",),
     "options": {"default_region": "US", "duplicates": "last"},
     "rows": 4,
     "reasons": (
@@ -99,7 +109,8 @@ SUMMARIES = {
 }
 
 _COMMON = (
-    *("run_id", "engine", "source", "mapping", "options", "rows", "reasons", "phones"),
+    *("run_id", "engine", "source", "mapping", "region", "notices", "warnings", "options"),
+    *("rows", "reasons", "phones"),
     *("durations", "memory_mb", "seconds", "started_at", "out_dir"),
 )
 KEYS = {
@@ -134,10 +145,11 @@ def test_summary_json_keeps_the_contract_key_order(job: str) -> None:
     assert list(data) == KEYS[job]
     assert list(data["source"]) == [
         *("path", "format", "encoding", "delimiter", "sheet", "columns", "ignored_columns"),
+        *("sheets", "preamble", "renamed_headers", "repaired_headers", "trailing_blank_rows"),
     ]
     assert list(data["mapping"]) == [
         *("preset", "detected", "coverage", "mapping_file", "fields", "custom_columns"),
-        "dropped_columns",
+        *("dropped_columns", "decided_by", "remembered_at"),
     ]
     assert list(data["reasons"][0]) == ["reason_code", "count", "example_row", "example"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from schemas.fields import REPORT_COLUMNS
+from schemas.fields import REPORT_COLUMNS, WARNING_ENTRY
 from schemas.frames import EARLIER_SCHEMA, PLAN_COLUMNS, PUSH_RESULT_SCHEMA
 from transforms.outcomes import (
     apply_earlier_attempts,
@@ -24,6 +24,7 @@ PLANNED: dict[str, pl.DataType] = {
     "outcome": pl.String(),
     "reason_code": pl.String(),
     "reason": pl.String(),
+    "warnings": pl.List(WARNING_ENTRY),
     "match_by": pl.String(),
     "target_id": pl.String(),
     "changed_fields": pl.List(pl.String),
