@@ -203,6 +203,8 @@ def render_report(
             "fields": _field_chart(field_counts, recon),
         },
         reasons=_top_reasons(rows),
+        notices=list(summary.notices),
+        warnings=[{"code": code, "count": n} for code, n in summary.warnings.items()],
         recon=recon,
         mismatches=mismatches.to_dicts(),
         field_counts=field_counts.to_dicts(),

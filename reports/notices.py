@@ -6,9 +6,14 @@ mapped columns, a remembered mapping, and the region numbers without a country c
 in. The terminal, summary.json (`notices`) and report.html show them as written here.
 
     >>> from schemas.summary import MappingFacts, SourceFacts
-    >>> file_notices(SourceFacts("f.csv", "csv", preamble=("Notes:", "")),
-    ...              MappingFacts("linkedin", True, 0.71, decided_by=("Connected On",)), None)
-    ("2 lines above the header row were skipped (the first: 'Notes:')", "preset linkedin detected from its column 'Connected On'")
+    >>> for notice in file_notices(
+    ...     SourceFacts("f.csv", "csv", preamble=("Notes:", "")),
+    ...     MappingFacts("linkedin", True, 0.71, decided_by=("Connected On",)),
+    ...     None,
+    ... ):
+    ...     print(notice)
+    2 lines above the header row were skipped (the first: 'Notes:')
+    preset linkedin detected from its column 'Connected On'
 """
 
 from __future__ import annotations

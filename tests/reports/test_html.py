@@ -286,3 +286,19 @@ def test_page_rows_gathered_in_parts_give_the_page_of_the_whole(part: int) -> No
     # Only each reason code's example keeps its text (what a 10M-row page would otherwise hold).
     examples = page.counted().filter(pl.col("reason").is_not_null())
     assert examples.height == examples["reason_code"].n_unique() > 0
+
+
+def test_notices_and_warning_counts_are_on_the_page() -> None:
+    rows = check_rows()
+    summary = summary_of(
+        "check",
+        notices=("3 lines above the header row were skipped (the first: '<b>Notes:')",),
+        warnings={"assumed_international": 12, "unknown_country": 1},
+    )
+    html = render_report(rows, summary)
+    assert "About this file" in html
+    assert (
+        "3 lines above the header row were skipped (the first: &#39;&lt;b&gt;Notes:&#39;)" in html
+    )
+    assert '<code>assumed_international</code></td><td class="num">12</td>' in html
+    assert "About this file" not in render_report(rows, summary_of("check"))
