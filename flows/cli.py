@@ -90,6 +90,22 @@ StateFileOpt = Annotated[
     ),
 ]
 SheetOpt = Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")]
+MemoryOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--memory/--no-memory",
+        help="Remember a --mapping for these headers under LEADPIPE_HOME and apply it to the "
+        "next file with the same headers (default: on).",
+    ),
+]
+NullTokensOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--null-tokens",
+        help="Cell values read as blank, comma-separated, any case (default: null, N/A, NA, "
+        '#N/A, -, --, none, nil, (blank), undefined; "" reads every value as given).',
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
 ]
@@ -109,6 +125,8 @@ def check(
         typer.Option(help="Which row of a duplicate group to keep: first, last (default), reject."),
     ] = None,
     sheet: SheetOpt = None,
+    memory: MemoryOpt = None,
+    null_tokens: NullTokensOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
     runner: RunnerOpt = None,
@@ -124,6 +142,8 @@ def check(
         default_region=default_region,
         duplicates=duplicates,
         sheet=sheet,
+        memory=memory,
+        null_tokens=null_tokens,
         out=out,
         engine=engine,
         runner=runner,
@@ -152,6 +172,8 @@ def plan_command(
     blanks: BlanksOpt = None,
     state_file: StateFileOpt = None,
     sheet: SheetOpt = None,
+    memory: MemoryOpt = None,
+    null_tokens: NullTokensOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -171,6 +193,8 @@ def plan_command(
         blanks=blanks,
         state_file=state_file,
         sheet=sheet,
+        memory=memory,
+        null_tokens=null_tokens,
         out=out,
         engine=engine,
         runner=runner,
@@ -190,6 +214,8 @@ def import_command(
     blanks: BlanksOpt = None,
     state_file: StateFileOpt = None,
     sheet: SheetOpt = None,
+    memory: MemoryOpt = None,
+    null_tokens: NullTokensOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
@@ -216,6 +242,8 @@ def import_command(
         blanks=blanks,
         state_file=state_file,
         sheet=sheet,
+        memory=memory,
+        null_tokens=null_tokens,
         resume=resume,
         max_failed_ratio=max_failed_ratio,
         out=out,
@@ -239,6 +267,8 @@ def reconcile_command(
     ] = None,
     state_file: StateFileOpt = None,
     sheet: SheetOpt = None,
+    memory: MemoryOpt = None,
+    null_tokens: NullTokensOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -257,6 +287,8 @@ def reconcile_command(
         blanks=blanks,
         state_file=state_file,
         sheet=sheet,
+        memory=memory,
+        null_tokens=null_tokens,
         out=out,
         engine=engine,
         runner=runner,
@@ -284,6 +316,9 @@ def migrate_command(
             help="Keep fields the target cannot hold in its free-form field (Apten, Octanist).",
         ),
     ] = False,
+    sheet: SheetOpt = None,
+    memory: MemoryOpt = None,
+    null_tokens: NullTokensOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan the migration; send nothing.")
     ] = False,
@@ -306,6 +341,9 @@ def migrate_command(
         mapping=mapping,
         default_region=default_region,
         carry_extras=carry_extras,
+        sheet=sheet,
+        memory=memory,
+        null_tokens=null_tokens,
         dry_run=dry_run,
         resume=resume,
         out=out,

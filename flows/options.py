@@ -8,6 +8,9 @@
     engine = "local"
     runner = "dask"                       # CPU-heavy stages and the push per partition on Dask
     dask_address = "tcp://10.0.0.5:8786"  # a running scheduler (default: a LocalCluster)
+    sheet = "Leads"                       # the XLSX sheet of every file a command reads
+    memory = false                        # neither remember a --mapping nor apply one
+    null_tokens = ["null", "N/A", "-"]    # cells read as blank; [] reads every value as given
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import os
 import re
 import secrets
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 import phonenumbers
 from pydantic import SecretStr
@@ -33,6 +37,7 @@ from transforms.plan import Mode
 
 __all__ = [
     "DEFAULT_ENGINE",
+    "DEFAULT_NULL_TOKENS",
     "OPTION_KEYS",
     "Engine",
     "Flags",
@@ -51,7 +56,10 @@ __all__ = [
     "engine_choice",
     "leadpipe_home",
     "load_config",
+    "memory_choice",
     "new_run_id",
+    "null_token_keys",
+    "null_tokens_choice",
     "partition_rows",
     "pick",
     "sync_options",
@@ -68,6 +76,25 @@ _RUNNERS = ("local", "dask")
 # A Dask scheduler address: `tcp://host:port` (or tls://, ucx://; the scheme may be omitted).
 _DASK_ADDRESS = re.compile(r"(?:[a-z]+://)?[A-Za-z0-9._\[\]:-]+:[0-9]{1,5}")
 _POLICIES = ("first", "last", "reject")
+# Cells that mean "no value" in real exports (spreadsheets, CRMs, JavaScript tools). Matching
+# ignores case and surrounding spaces, so the options keep them trimmed, lower-cased, once.
+DEFAULT_NULL_TOKENS: tuple[str, ...] = (
+    "null",
+    "NULL",
+    "Null",
+    "N/A",
+    "n/a",
+    # not "NA": it is Namibia's country code
+    "#N/A",
+    "-",
+    "--",
+    "none",
+    "None",
+    "NONE",
+    "nil",
+    "(blank)",
+    "undefined",
+)
 # Run ids and target names become directory names (runs/<run_id>, state/<target>): one plain
 # path segment, so a `--resume ../../x` or a `[targets."../x"]` cannot write elsewhere.
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -105,12 +132,18 @@ class CheckOptions:
     default_region: str | None = None
     duplicates: DuplicatePolicy = DEFAULT_DUPLICATES
     sheet: str | None = None
+    # Remember a --mapping for the file's headers, and apply a remembered one (flows/_memory.py)
+    memory: bool = True
+    # Cell values read as blank: trimmed, lower-cased, each once (see `null_token_keys`)
+    null_tokens: tuple[str, ...] = DEFAULT_NULL_TOKENS
     dask: DaskSettings | None = None  # None: every stage runs in this process
     # Rows per partition (env LEADPIPE_PARTITION_ROWS): peak memory follows it, not the file.
     partition_rows: int = field(default_factory=lambda: partition_rows())
 
     def __post_init__(self) -> None:
         check_segment(self.run_id, "run id")
+        # frozen: the one place the value is replaced, by its matching form
+        object.__setattr__(self, "null_tokens", null_token_keys(self.null_tokens))
         if self.partition_rows < 1:
             raise ConfigError(f"partition rows must be 1 or more, not {self.partition_rows}")
         if (
@@ -236,26 +269,79 @@ def dask_choice(
     return DaskSettings(where, workers, partitions or 2 * workers)
 
 
+def memory_choice(flag: bool | None, config: dict[str, Any]) -> bool:
+    """--memory/--no-memory, else the config's `memory`, else on."""
+    value = pick(flag, config, "memory", True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"memory must be true or false, not {value!r}")
+    return value
+
+
+def null_tokens_choice(flag: str | None, config: dict[str, Any]) -> tuple[str, ...]:
+    """--null-tokens (comma-separated; "" for none), else the config's `null_tokens` list,
+    else `DEFAULT_NULL_TOKENS`; in the form they are matched in (`null_token_keys`)."""
+    if flag is not None:
+        return null_token_keys(flag.split(","))
+    value = config.get("null_tokens", DEFAULT_NULL_TOKENS)
+    if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        raise ConfigError(
+            f'null_tokens must be a list of strings, e.g. null_tokens = ["null", "N/A"], '
+            f"not {value!r}"
+        )
+    return null_token_keys(value)
+
+
+def null_token_keys(tokens: Iterable[str]) -> tuple[str, ...]:
+    """Null tokens as they are matched: trimmed and lower-cased, each once, in the order
+    given. Blank ones are dropped (a blank cell is blank anyway).
+
+    >>> null_token_keys(["N/A", " n/a ", "NULL", ""])
+    ('n/a', 'null')
+    """
+    return tuple(dict.fromkeys(key for token in tokens if (key := token.strip().lower())))
+
+
+class _Reading(TypedDict):
+    preset: str | None
+    mapping: Path | None
+    default_region: str | None
+    duplicates: DuplicatePolicy
+    sheet: str | None
+    memory: bool
+    null_tokens: tuple[str, ...]
+
+
+def _reading_options(conf: dict[str, Any], flags: dict[str, Any]) -> _Reading:
+    """The options of every job that reads a file: how to read, map and clean it, from
+    `flags` (named like the CLI options, None where not given) over `conf`."""
+    mapping = pick(flags.get("mapping"), conf, "mapping")
+    region = pick(flags.get("default_region"), conf, "default_region")
+    return {
+        "preset": pick(flags.get("preset"), conf, "preset"),
+        "mapping": Path(mapping) if mapping else None,
+        "default_region": region.strip().upper() if region else None,
+        "duplicates": pick(flags.get("duplicates"), conf, "duplicates", DEFAULT_DUPLICATES),
+        "sheet": pick(flags.get("sheet"), conf, "sheet"),
+        "memory": memory_choice(flags.get("memory"), conf),
+        "null_tokens": null_tokens_choice(flags.get("null_tokens"), conf),
+    }
+
+
 def sync_options(
     conf: dict[str, Any], *, source: Path, run_id: str, dry_run: bool, **flags: Any
 ) -> SyncOptions:
     """Options of a plan/import: `flags` (None where not given) over `conf` over defaults.
 
     `flags` are named like the CLI options: target, out, preset, mapping, default_region,
-    duplicates, mode, blanks, state_file, sheet, max_failed_ratio.
+    duplicates, mode, blanks, state_file, sheet, memory, null_tokens, max_failed_ratio.
     """
-    mapping = pick(flags.get("mapping"), conf, "mapping")
     state_file = pick(flags.get("state_file"), conf, "state_file")
-    region = pick(flags.get("default_region"), conf, "default_region")
     return SyncOptions(
         source=source,
         out_dir=Path(pick(flags.get("out"), conf, "out", f"runs/{run_id}")),
         run_id=run_id,
         home=leadpipe_home(),
-        preset=pick(flags.get("preset"), conf, "preset"),
-        mapping=Path(mapping) if mapping else None,
-        default_region=region.strip().upper() if region else None,
-        duplicates=pick(flags.get("duplicates"), conf, "duplicates", DEFAULT_DUPLICATES),
+        **_reading_options(conf, flags),
         target=pick(flags.get("target"), conf, "target", ""),
         targets=dict(conf.get("targets", {})),
         mode=pick(flags.get("mode"), conf, "mode", "upsert"),
@@ -263,7 +349,6 @@ def sync_options(
         dry_run=dry_run,
         journal_url=_journal_url(conf.get("journal_url")),
         state_file=Path(state_file) if state_file else None,
-        sheet=pick(flags.get("sheet"), conf, "sheet"),
         max_failed_ratio=pick(flags.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0),
     )
 
@@ -304,6 +389,8 @@ class Flags:
     default_region: str | None = None
     duplicates: str | None = None
     sheet: str | None = None
+    memory: bool | None = None  # --memory / --no-memory
+    null_tokens: str | None = None  # --null-tokens, comma-separated ("" for none)
     out: Path | None = None
     engine: str | None = None
     runner: str | None = None
@@ -348,18 +435,12 @@ def options_from(
     chosen = {f.name: getattr(flags, f.name) for f in fields(Flags) if f.name in OPTION_KEYS}
     if job == "check":
         assert flags.source is not None
-        mapping = pick(flags.mapping, conf, "mapping")
-        region = pick(flags.default_region, conf, "default_region")
         check = CheckOptions(
             source=flags.source,
             out_dir=Path(pick(flags.out, conf, "out", f"runs/{run_id}")),
             run_id=run_id,
             home=leadpipe_home(),
-            preset=pick(flags.preset, conf, "preset"),
-            mapping=Path(mapping) if mapping else None,
-            default_region=region.strip().upper() if region else None,
-            duplicates=pick(flags.duplicates, conf, "duplicates", DEFAULT_DUPLICATES),
-            sheet=pick(flags.sheet, conf, "sheet"),
+            **_reading_options(conf, chosen),
             dask=dask,
         )
         return check, engine

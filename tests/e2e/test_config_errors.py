@@ -125,6 +125,38 @@ CASES = {
         ],
         "--resume 20260101T000000Z-abcdef: no run of that id sent anything through this journal",
     ),
+    "memory that is not true or false": (
+        lambda tmp: [
+            "check",
+            SOURCE,
+            "--engine",
+            "local",
+            "--config",
+            _config(tmp, 'memory = "no"\n'),
+        ],
+        "memory must be true or false, not 'no'",
+    ),
+    "null tokens that are not a list": (
+        lambda tmp: [
+            *PLAN,
+            "--target",
+            "sandbox:octanist",
+            "--config",
+            _config(tmp, 'null_tokens = "null,N/A"\n'),
+        ],
+        "null_tokens must be a list of strings",
+    ),
+    "a typo of a new key": (
+        lambda tmp: [
+            "check",
+            SOURCE,
+            "--engine",
+            "local",
+            "--config",
+            _config(tmp, "nul_tokens = []\n"),
+        ],
+        "'nul_tokens' (did you mean 'null_tokens'?)",
+    ),
     "missing config file": (
         lambda tmp: [*PLAN, "--target", "sandbox:octanist", "--config", str(tmp / "none.toml")],
         "does not exist",
@@ -159,6 +191,30 @@ def test_sheet_is_an_option_of_every_command_that_reads_a_file(tmp_path: Path) -
         assert ok.exit_code == 0, ok.output
         bad = CliRunner(env={"LEADPIPE_HOME": str(home)}).invoke(app, [*args, "--sheet", "Nope"])
         assert bad.exit_code == 3 and "Nope" in bad.stderr, bad.output
+
+
+def test_the_config_files_sheet_reaches_every_command_that_reads_a_file(tmp_path: Path) -> None:
+    """`sheet` in leadpipe.toml is read by check, plan, import, reconcile and migrate (from a
+    file) alike: a sheet the workbook lacks is named, before anything is sent."""
+    import polars as pl
+
+    book = tmp_path / "leads.xlsx"
+    pl.DataFrame({"Email": ["a@x.io"], "First Name": ["Ann"]}).write_excel(book, worksheet="Leads")
+    config = _config(tmp_path, 'sheet = "Nope"\nengine = "local"\n')
+    octanist = ["--target", "sandbox:octanist"]
+    commands = {
+        "check": ["check", str(book)],
+        "plan": ["plan", str(book), *octanist],
+        "import": ["import", str(book), *octanist],
+        "reconcile": ["reconcile", str(book), *octanist],
+        "migrate": ["migrate", "--from", str(book), "--to", "sandbox:octanist"],
+    }
+    env = {"LEADPIPE_HOME": str(tmp_path / "home")}
+    for name, command in commands.items():
+        args = [*command, "--config", config, "--out", str(tmp_path / name)]
+        result = CliRunner(env=env).invoke(app, args)
+        assert result.exit_code == 3, (name, result.output)
+        assert "no sheet named 'Nope' (sheets: Leads)" in result.stderr, (name, result.output)
 
 
 def test_a_resume_of_a_run_that_sent_goes_on(tmp_path: Path) -> None:
