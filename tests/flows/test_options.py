@@ -53,7 +53,7 @@ def test_defaults_remember_mappings_and_read_the_usual_null_tokens(job: Job) -> 
 
 def test_the_default_tokens_are_the_documented_list() -> None:
     assert DEFAULT_NULL_TOKENS == (
-        *("null", "NULL", "Null", "N/A", "n/a", "NA", "#N/A", "-", "--"),
+        *("null", "NULL", "Null", "N/A", "n/a", "#N/A", "-", "--"),
         *("none", "None", "NONE", "nil", "(blank)", "undefined"),
     )
     assert null_token_keys(DEFAULT_NULL_TOKENS) == DEFAULT_KEYS
