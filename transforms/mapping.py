@@ -11,7 +11,7 @@ columns from it. Columns that map to nothing land in `custom` unless the mapping
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from schemas.presets import (
     load_mapping_file,
     load_preset,
 )
+from transforms.cells import MULTI_VALUE_FIELDS, candidates, cell, null_words
 from transforms.exceptions import MappingError
 from transforms.read import READ_ERROR
 from transforms.values import per_distinct
@@ -48,20 +49,38 @@ class ResolvedMapping:
     custom_columns: tuple[str, ...]
     dropped: tuple[str, ...]
     mapping_file: str | None = None
+    # The file's headers that made detection choose `preset`; empty for generic or a given one.
+    decided_by: tuple[str, ...] = ()
 
 
-def detect_preset(headers: tuple[str, ...]) -> tuple[str, float]:
-    """The preset that claims the most headers; `generic` wins ties (it is the neutral choice)."""
-    best: tuple[int, int, float, str] | None = None
-    for name in available_presets():
-        spec = load_preset(name)
-        claimed = len(_claim(spec, _index(headers)))
-        precision = claimed / max(len(spec.fields), 1)
-        rank = (claimed, int(name == _GENERIC), precision, name)
-        if best is None or rank[:3] > best[:3]:
-            best = rank
-    assert best is not None
-    return best[3], best[0] / max(len(headers), 1)
+# A preset is detected only with at least this many of its distinctive headers, and at least
+# this many times as many as any other preset has: near ties and lone hits fall to `generic`,
+# which maps the common column names of any system (a wrong vendor preset maps fewer).
+_MIN_DISTINCTIVE = 2
+_LEAD_FACTOR = 2
+
+
+def detect_preset(headers: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The preset the headers clearly point to, and the headers that decided; else `generic`.
+
+    Only distinctive headers count (see `schemas.presets`): the winner needs at least 2 of its
+    own and at least twice as many as the runner-up.
+
+    >>> detect_preset(("Given Name", "E-mail 1 - Value", "Phone 1 - Value"))
+    ('google_contacts', ('E-mail 1 - Value', 'Phone 1 - Value'))
+    >>> detect_preset(("Name", "Email", "Phone", "Lead Owner"))
+    ('generic', ())
+    """
+    ranked = sorted(
+        ((load_preset(name).distinctive_in(headers), name) for name in available_presets()),
+        key=lambda hit: len(hit[0]),
+        reverse=True,
+    )
+    best, name = ranked[0]
+    runner_up = len(ranked[1][0]) if len(ranked) > 1 else 0
+    if len(best) >= _MIN_DISTINCTIVE and len(best) >= _LEAD_FACTOR * runner_up:
+        return name, best
+    return _GENERIC, ()
 
 
 def resolve_mapping(
@@ -71,9 +90,9 @@ def resolve_mapping(
     user = load_mapping_file(mapping_file) if mapping_file else None
     base_name = preset or (user.extends if user else None)
     detected = base_name is None
-    coverage = 0.0
+    decided_by: tuple[str, ...] = ()
     if base_name is None:
-        base_name, coverage = detect_preset(headers)
+        base_name, decided_by = detect_preset(headers)
     spec = load_preset(base_name)
     if user is not None:
         _require_columns(user, headers, mapping_file)
@@ -84,12 +103,10 @@ def resolve_mapping(
     sources = _claim(spec, _index(kept))
     claimed = {h for cols in sources.values() for h in cols}
     custom = tuple(h for h in kept if h not in claimed)
-    if not detected:
-        coverage = len(claimed) / max(len(headers), 1)
     return ResolvedMapping(
         preset=base_name,
         detected=detected,
-        coverage=round(coverage, 3),
+        coverage=round(len(claimed) / max(len(headers), 1), 3),
         sources=sources,
         values={
             t: {header_key(k): v for k, v in words.items()} for t, words in spec.values.items()
@@ -98,6 +115,7 @@ def resolve_mapping(
         custom_columns=custom,
         dropped=dropped,
         mapping_file=str(mapping_file) if mapping_file else None,
+        decided_by=decided_by,
     )
 
 
@@ -133,31 +151,46 @@ def _require_columns(user: MappingSpec, headers: tuple[str, ...], path: Path | N
             )
 
 
-def apply_mapping(lf: pl.LazyFrame, mapping: ResolvedMapping) -> pl.LazyFrame:
-    """Build the canonical columns (all text, plus `custom` and `checklist` lists)."""
-    plain = {t: _field_expr(t, mapping) for t in (*CANONICAL_FIELDS, "full_name")}
+def apply_mapping(
+    lf: pl.LazyFrame, mapping: ResolvedMapping, *, null_tokens: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """Build the canonical columns (all text, plus `custom` and `checklist` lists).
+
+    Cells that are blank or hold one of `null_tokens` (`null`, `N/A`, ...) are null. Email and
+    phone also come as `_email_candidates` / `_phone_candidates`: every value the row gives,
+    from all their columns and split where a cell holds several (`transforms.cells`); the
+    field itself is the first of them until `normalise` picks the first valid one. The
+    reader's per-row notes (`_warn_*`) are kept.
+    """
+    words = null_words(null_tokens)
+    plain = {t: _field_expr(t, mapping, words) for t in (*CANONICAL_FIELDS, "full_name")}
     first, last = _split_full_name(plain.pop("full_name"))
     plain["first_name"] = pl.coalesce(plain["first_name"], first)
     plain["last_name"] = pl.coalesce(plain["last_name"], last)
-    plain["custom"] = _entries(_custom_sources(mapping), CUSTOM_ENTRY, "key")
-    plain["checklist"] = _entries(_prefixed(mapping, "checklist."), CHECKLIST_ITEM, "code")
+    plain["custom"] = _entries(_custom_sources(mapping, words), CUSTOM_ENTRY, "key")
+    plain["checklist"] = _entries(_prefixed(mapping, "checklist.", words), CHECKLIST_ITEM, "code")
+    several = {
+        f: candidates(mapping.sources[f], f, words)
+        for f in MULTI_VALUE_FIELDS
+        if mapping.sources.get(f)
+    }
+    for f, values in several.items():
+        plain[f] = values.list.first()
+    notes = [c for c in lf.collect_schema().names() if c.startswith("_warn_")]
     return lf.select(
         "source_file",
         "source_row",
         *[plain[f].alias(f) for f in CANONICAL_FIELDS],
+        *[values.alias(f"_{f}_candidates") for f, values in several.items()],
         READ_ERROR,
+        *notes,
     )
 
 
-def _blank_to_null(column: str) -> pl.Expr:
-    value = pl.col(column).cast(pl.String)
-    return pl.when(value.str.strip_chars() == "").then(None).otherwise(value)
-
-
-def _field_expr(target: str, mapping: ResolvedMapping) -> pl.Expr:
+def _field_expr(target: str, mapping: ResolvedMapping, null_words: Sequence[str]) -> pl.Expr:
     columns = mapping.sources.get(target, ())
     expr = (
-        pl.coalesce(*[_blank_to_null(c) for c in columns]) if columns else pl.lit(None, pl.String)
+        pl.coalesce(*[cell(c, null_words) for c in columns]) if columns else pl.lit(None, pl.String)
     )
     words = mapping.values.get(target)
     if words:
@@ -182,18 +215,24 @@ def _split_full_name(full: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return first, parts.struct.field("2")
 
 
-def _prefixed(mapping: ResolvedMapping, prefix: str) -> dict[str, pl.Expr]:
+def _prefixed(
+    mapping: ResolvedMapping, prefix: str, null_words: Sequence[str]
+) -> dict[str, pl.Expr]:
     return {
-        target.removeprefix(prefix): _field_expr(target, mapping)
+        target.removeprefix(prefix): _field_expr(target, mapping, null_words)
         for target in (*mapping.sources, *mapping.constants)
         if target.startswith(prefix)
     }
 
 
-def _custom_sources(mapping: ResolvedMapping) -> dict[str, pl.Expr]:
-    named = _prefixed(mapping, "custom.")
+def _custom_sources(mapping: ResolvedMapping, null_words: Sequence[str]) -> dict[str, pl.Expr]:
+    named = _prefixed(mapping, "custom.", null_words)
     # Blank values are dropped by `_entries` itself: one filter instead of a `when` per column.
-    plain = {h: pl.col(h).cast(pl.String) for h in mapping.custom_columns if h not in named}
+    plain = {
+        h: cell(h, null_words) if null_words else pl.col(h).cast(pl.String)
+        for h in mapping.custom_columns
+        if h not in named
+    }
     return {**named, **plain}
 
 

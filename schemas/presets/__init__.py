@@ -8,6 +8,7 @@ constants and columns to drop::
     description = "HubSpot contacts export"
     extends = "generic"              # optional: start from another preset (user files mostly)
     drop = ["Create Date"]           # columns that go nowhere (not even to `custom`)
+    distinctive = ["Record ID", "Lifecycle Stage"]   # headers only this system writes
 
     [fields]
     external_id = "Record ID"
@@ -22,6 +23,14 @@ constants and columns to drop::
     country = "US"
 
 Header matching ignores case, surrounding spaces and punctuation (`header_key`).
+
+`distinctive` lists headers that only this system writes, spelled exactly as it writes them
+(e.g. Google Contacts' `E-mail 1 - Value`, Salesforce's API name `FirstName`). Detection uses
+them, and only them, to tell one system's export from another's, so they are compared as
+written, ignoring only surrounding and repeated spaces (`distinctive_key`): `FirstName` is
+Salesforce's, `First Name` is everybody's, and HubSpot's `Record ID` is not Zoho's `Record Id`.
+A preset without `distinctive` headers is never detected (it can still be chosen); a user
+mapping file does not inherit the `distinctive` headers of the preset it extends.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ __all__ = [
     "MappingSpec",
     "MappingSpecError",
     "available_presets",
+    "distinctive_key",
     "header_key",
     "header_key_expr",
     "load_mapping_file",
@@ -68,6 +78,15 @@ def header_key(text: str) -> str:
     return _NOT_KEY.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
 
 
+def distinctive_key(text: str) -> str:
+    """A header as detection compares it: as written, but for surrounding and repeated spaces.
+
+    >>> distinctive_key(" E-mail 1  - Value\ufeff"), distinctive_key("FirstName") == "First Name"
+    ('E-mail 1 - Value', False)
+    """
+    return " ".join(text.replace("\ufeff", " ").split())
+
+
 def header_key_expr(text: pl.Expr) -> pl.Expr:
     """`header_key` as a polars expression, for comparing values with preset words."""
     folded = text.str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
@@ -85,6 +104,12 @@ class MappingSpec:
     constants: Mapping[str, str] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     extends: str | None = None
+    distinctive: tuple[str, ...] = ()
+
+    def distinctive_in(self, headers: tuple[str, ...]) -> tuple[str, ...]:
+        """The file's headers that are among this spec's distinctive ones, in file order."""
+        keys = {distinctive_key(d) for d in self.distinctive}
+        return tuple(dict.fromkeys(h for h in headers if distinctive_key(h) in keys))
 
     def merged_over(self, base: MappingSpec) -> MappingSpec:
         """This spec's entries win; the base fills the rest."""
@@ -98,6 +123,8 @@ class MappingSpec:
             values=values,
             constants={**base.constants, **self.constants},
             drop=tuple(dict.fromkeys(base.drop + self.drop)),
+            # What tells this system's files apart is its own, never inherited.
+            distinctive=self.distinctive,
         )
 
 
@@ -137,6 +164,7 @@ def _parse(data: dict[str, Any], origin: str) -> MappingSpec:
         "fields",
         "values",
         "constants",
+        "distinctive",
     }
     if unknown:
         raise MappingSpecError(f"{origin}: unknown section(s) {sorted(unknown)}")
@@ -159,6 +187,9 @@ def _parse(data: dict[str, Any], origin: str) -> MappingSpec:
     extends = data.get("extends")
     if extends is not None and not isinstance(extends, str):
         raise MappingSpecError(f"{origin}: `extends` must be a preset name")
+    distinctive = data.get("distinctive", [])
+    if not isinstance(distinctive, list) or not all(isinstance(d, str) for d in distinctive):
+        raise MappingSpecError(f"{origin}: `distinctive` must be a list of column names")
     return MappingSpec(
         name=str(data.get("name", origin)),
         description=str(data.get("description", "")),
@@ -167,6 +198,7 @@ def _parse(data: dict[str, Any], origin: str) -> MappingSpec:
         constants=constants,
         drop=tuple(drop),
         extends=extends,
+        distinctive=tuple(distinctive),
     )
 
 

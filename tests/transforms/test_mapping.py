@@ -121,7 +121,18 @@ HUBSPOT = (
             "apten",
         ),
         (
-            ("id", "name", "email", "phone", "status", "value", "note", "lossReason", "source"),
+            (
+                "id",
+                "name",
+                "email",
+                "phone",
+                "status",
+                "value",
+                "note",
+                "lossReason",
+                "source",
+                "createdAt",
+            ),
             "octanist",
         ),
         (("e-mail", "Tel", "Given Name", "Surname"), "generic"),
@@ -129,6 +140,24 @@ HUBSPOT = (
 )
 def test_detects_the_preset_that_fits(headers: tuple[str, ...], preset: str) -> None:
     assert detect_preset(headers)[0] == preset
+
+
+def test_a_detected_mapping_names_the_headers_that_decided_and_its_coverage() -> None:
+    detected = resolve_mapping(HUBSPOT)
+    assert (detected.preset, detected.detected) == ("hubspot", True)
+    assert detected.decided_by == (
+        "Record ID",
+        "Mobile Phone Number",
+        "Website URL",
+        "Country/Region",
+        "State/Region",
+        "Lifecycle Stage",
+    )
+    assert detected.coverage == 1.0  # every column has a target
+    chosen = resolve_mapping(HUBSPOT + ("Shoe Size",), preset="hubspot")
+    assert (chosen.detected, chosen.decided_by, chosen.coverage) == (False, (), 0.938)
+    fallback = resolve_mapping(("E-mail", "Tel", "Shoe Size"))
+    assert (fallback.preset, fallback.decided_by, fallback.coverage) == ("generic", (), 0.667)
 
 
 def test_every_preset_loads_and_names_only_canonical_targets() -> None:
@@ -176,8 +205,18 @@ def test_apply_builds_every_canonical_column_with_coalesce_values_and_custom() -
         },
         preset="hubspot",
     )
-    assert out.columns == ["source_file", "source_row", *CANONICAL_FIELDS, "_read_error"]
+    assert out.columns == [
+        "source_file",
+        "source_row",
+        *CANONICAL_FIELDS,
+        "_phone_candidates",
+        "_read_error",
+    ]
     assert out["phone"].to_list() == ["+44 20 7946 0958", "+1 212 555 0100"]
+    assert out["_phone_candidates"].to_list() == [
+        ["+44 20 7946 0958"],
+        ["+1 212 555 0100", "+1 646 555 0100"],
+    ]
     assert out["status"].to_list() == ["qualified", "weird"]
     assert out["custom"].to_list() == [
         [{"key": "city", "value": "Oslo"}, {"key": "Shoe Size", "value": "42"}],
@@ -250,3 +289,33 @@ def test_malformed_mapping_files(tmp_path: Path, text: str, message: str) -> Non
 def test_unknown_preset_lists_the_known_ones() -> None:
     with pytest.raises(MappingSpecError, match="unknown preset 'hubspt'.*hubspot"):
         resolve_mapping(("Email",), preset="hubspt")
+
+
+def test_null_words_are_blanks_in_fields_custom_and_candidates() -> None:
+    headers = ["Email", "Phone", "Mobile", "City", "Lead Status"]
+    frame = pl.DataFrame(
+        {
+            "Email": ["null", " a@x.io ::: b@y.io "],
+            "Phone": ["N/A", "-"],
+            "Mobile": ["+1 212 555 0100", "none"],
+            "City": ["NULL", "Oslo"],
+            "Lead Status": ["-", "Open"],
+        }
+    ).with_columns(
+        pl.lit("f.csv").alias("source_file"),
+        (pl.int_range(pl.len()) + 2).alias("source_row"),
+        pl.lit(None, pl.String).alias("_read_error"),
+        pl.lit(None, pl.String).alias("_warn_row"),
+    )
+    mapping = resolve_mapping(tuple(headers), preset="generic")
+    out = apply_mapping(frame.lazy(), mapping, null_tokens=("null", "n/a", "-", "none")).collect()
+    assert out["email"].to_list() == [None, "a@x.io"]
+    assert out["_email_candidates"].to_list() == [[], ["a@x.io", "b@y.io"]]
+    assert out["phone"].to_list() == ["+1 212 555 0100", None]
+    assert out["_phone_candidates"].to_list() == [["+1 212 555 0100"], []]
+    assert out["status"].to_list() == [None, "Open"]
+    assert out["custom"].to_list() == [[], [{"key": "City", "value": "Oslo"}]]
+    assert "_warn_row" in out.columns  # the reader's notes travel on
+    # Without null words, a `null` is a value like any other.
+    plain = apply_mapping(frame.lazy(), mapping).collect()
+    assert plain["email"].to_list() == ["null", "a@x.io"]
