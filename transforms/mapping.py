@@ -31,7 +31,14 @@ from transforms.exceptions import MappingError
 from transforms.read import READ_ERROR
 from transforms.values import per_distinct
 
-__all__ = ["ResolvedMapping", "apply_mapping", "detect_preset", "resolve_mapping"]
+__all__ = [
+    "ResolvedMapping",
+    "apply_mapping",
+    "detect_preset",
+    "mapped_share",
+    "resolve_mapping",
+    "text_fields",
+]
 
 _GENERIC = "generic"
 
@@ -51,6 +58,8 @@ class ResolvedMapping:
     mapping_file: str | None = None
     # The file's headers that made detection choose `preset`; empty for generic or a given one.
     decided_by: tuple[str, ...] = ()
+    # When `mapping_file` came from the mapping memory: when it was remembered (ISO time).
+    remembered_at: str | None = None
 
 
 # A preset is detected only with at least this many of its distinctive headers, and at least
@@ -117,6 +126,28 @@ def resolve_mapping(
         mapping_file=str(mapping_file) if mapping_file else None,
         decided_by=decided_by,
     )
+
+
+def mapped_share(headers: tuple[str, ...], preset: str | None = None) -> float:
+    """The share of `headers` a preset (given, or detected) maps: how well a sheet reads."""
+    return resolve_mapping(headers, preset=preset).coverage
+
+
+def text_fields(
+    mapping: ResolvedMapping, fields: Sequence[str], *, null_tokens: Sequence[str] = ()
+) -> list[pl.Expr]:
+    """`fields` as `apply_mapping` first reads them (text, blanks null, email and phone their
+    first value), over the file's own columns: for a pass over a few fields of a whole file
+    (its home region, say) without mapping every column."""
+    words = null_words(null_tokens)
+    exprs = []
+    for f in fields:
+        if f in MULTI_VALUE_FIELDS and mapping.sources.get(f):
+            expr = candidates(mapping.sources[f], f, words).list.first()
+        else:
+            expr = _field_expr(f, mapping, words)
+        exprs.append(expr.alias(f))
+    return exprs
 
 
 def _index(headers: tuple[str, ...]) -> dict[str, str]:
