@@ -39,7 +39,7 @@ def _reading(source: SourceFacts) -> list[str]:
         first = next((line for line in source.preamble if line.strip()), "")
         lines = _count(len(source.preamble), "line")
         said.append(f"{lines} above the header row were skipped (the first: {first[:60]!r})")
-    for old, new in source.renamed_headers.items():
+    for new, old in source.renamed_headers.items():
         said.append(f"the column name {old!r} repeats: the later column is read as {new!r}")
     for old, new in source.repaired_headers.items():
         said.append(f"the column name {old!r} was mis-decoded text, read as {new!r}")

@@ -39,7 +39,7 @@ class SourceFacts:
     ignored_columns: tuple[str, ...] = ()
     sheets: tuple[str, ...] = ()  # every sheet of a workbook
     preamble: tuple[str, ...] = ()  # lines above the header row, skipped
-    renamed_headers: Mapping[str, str] = field(default_factory=dict)  # a repeated name -> new
+    renamed_headers: Mapping[str, str] = field(default_factory=dict)  # new name -> the repeated
     repaired_headers: Mapping[str, str] = field(default_factory=dict)  # mojibake -> repaired
     trailing_blank_rows: int = 0
 

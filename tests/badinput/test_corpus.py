@@ -6,8 +6,9 @@ The CLI runs in-process with `LEADPIPE_DEBUG=1`, so an error that is not ours es
 exception instead of hiding behind "internal error".
 
 `Report.records` says how the source records were counted: data lines after the header for
-CSV-like files (a blank line is a record, a quoted line break is not), non-blank lines for
-NDJSON, rows for Parquet, rows below the header of the first sheet for XLSX.
+CSV-like files (a blank line is a record unless no record follows it, a quoted line break is
+not), non-blank lines for NDJSON, rows for Parquet, rows below the header of the sheet read for
+XLSX.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ CASES: dict[str, Fails | Report] = {
     "stray_quote_in_field.csv": Report(
         2, {"ragged_row": 1}, values={(3, "first_name"): "+cmd", (3, "email"): "bob@example.com"}
     ),
-    "ragged_rows.csv": Report(3, {"ragged_row": 2}),
+    # The short row is read with blanks and a note; the long one is refused (values shifted).
+    "ragged_rows.csv": Report(3, {"ragged_row": 1}, {(2, "email"): "ann@example.com"}),
     "blank_rows_between.csv": Report(4, {"empty_row": 1, "no_identity": 1}),
-    "duplicate_headers.csv": Fails(3, "duplicate column name 'email' (columns 1 and 3)"),
+    # The repeated name is read as `email (2)` (the file's phone, `1`, is no phone number).
+    "duplicate_headers.csv": Report(1, {"invalid_phone": 1}, {(2, "email"): "a@example.com"}),
     "blank_header_with_values.csv": Fails(3, "column 2 has no header name but holds values"),
     "whitespace_headers.csv": Fails(3, "no header row: the first line is blank"),
     "no_header.csv": Fails(3, "no header row: the first line holds data"),
@@ -101,6 +104,14 @@ CASES: dict[str, Fails | Report] = {
     "pattern_header.csv": Fails(3, "column name '*' cannot be used; rename it"),
     "pattern_key.ndjson": Fails(3, "column name '^a$' cannot be used; rename it"),
     "utf16_cut_mid_character.csv": Fails(3, "is not valid utf-16-le text (truncated data)"),
+    # Double-encoded header names are repaired, so `TÃ©lÃ©phone` maps as `Téléphone`.
+    "mojibake_headers.csv": Report(
+        1, values={(2, "email"): "zoe@example.com", (2, "phone"): "+33142685300"}
+    ),
+    # Blank lines after the last record are not records.
+    "trailing_blank_lines.csv": Report(2),
+    # Rows that leave out trailing fields are read with blanks, not rejected.
+    "short_rows.csv": Report(2, values={(2, "email"): "ann@example.com", (3, "first_name"): "Bob"}),
 }
 
 
@@ -239,7 +250,7 @@ def test_lone_cr_line_ends_split_records(tmp_path: Path) -> None:
 def test_fields_past_the_stdlib_limit_and_headers_past_the_sample(tmp_path: Path) -> None:
     names = [f"column_{i}" for i in range(30_000)]  # a header line of ~330 KB
     frame = _read(tmp_path / "f.csv", f"{','.join(names)}\n{'x' * 200_000}\n")
-    assert frame.columns[2:-1] == names
+    assert frame.columns[2:-2] == names  # after source_file, source_row; before the notes
     assert frame["column_0"].str.len_chars().to_list() == [200_000]
 
 

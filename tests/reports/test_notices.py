@@ -15,7 +15,7 @@ def test_reading_notices_name_what_was_skipped_renamed_repaired_and_chosen() -> 
         sheet="Leads",
         sheets=("Notes", "Leads", "Summary"),
         preamble=("Notes:", "Export of 2026-12-01", ""),
-        renamed_headers={"Create Date": "Create Date (2)"},
+        renamed_headers={"Create Date (2)": "Create Date"},
         repaired_headers={"TÃ©lÃ©phone": "Téléphone"},
         trailing_blank_rows=2,
     )

@@ -34,7 +34,7 @@ _RUN: dict[str, Any] = {
         columns=7,
         ignored_columns=("Notes", ""),
         preamble=("Notes:", ""),
-        renamed_headers={"Create Date": "Create Date (2)"},
+        renamed_headers={"Create Date (2)": "Create Date"},
         repaired_headers={"TÃ©lÃ©phone": "Téléphone"},
         trailing_blank_rows=1,
     ),

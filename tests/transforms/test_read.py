@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 import transforms.read
 from transforms.exceptions import ReadError
-from transforms.read import READ_ERROR, read_source
+from transforms.read import READ_ERROR, READ_WARNING, read_source
 
 HEADER = "First Name,Email,Phone\n"
 
@@ -78,19 +78,32 @@ def test_everything_is_text_and_rows_are_spreadsheet_numbers(tmp_path: Path) -> 
     assert frame["note"][0] == "two\r\nlines"
 
 
-def test_ragged_and_blank_rows_are_kept_with_reasons(tmp_path: Path) -> None:
+def test_long_and_blank_rows_are_kept_with_reasons_and_short_rows_with_a_note(
+    tmp_path: Path,
+) -> None:
     frame = _read(
         _write(
             tmp_path, "r.csv", (HEADER + "Ann,a@x.io,1\n\nBob,b@x.io\nCy,c@x.io,3,extra\n").encode()
         )
     )
     assert frame["source_row"].to_list() == [2, 3, 4, 5]
-    reasons = frame[READ_ERROR].to_list()
-    assert reasons[0] is None
-    assert reasons[1] == "empty_row|the row is blank"
-    assert reasons[2] == "ragged_row|the row has 2 fields but the header has 3"
-    assert reasons[3].startswith("ragged_row|the row has 4 fields but the header has 3")
-    assert frame.filter(pl.col("source_row") == 4)["First Name"].item() == "Bob"
+    assert frame[READ_ERROR].to_list() == [
+        None,
+        "empty_row|the row is blank",
+        None,
+        "ragged_row|the row has 4 fields but the header has 3"
+        " (values past the last column were not read)",
+    ]
+    assert frame[READ_WARNING].to_list() == [
+        None,
+        None,
+        "short_row|the row has 2 of the header's 3 fields; the missing ones were read as blank",
+        None,
+    ]
+    assert frame.filter(pl.col("source_row") == 4).select("First Name", "Phone").row(0) == (
+        "Bob",
+        None,
+    )
 
 
 def test_gzip_csv(tmp_path: Path) -> None:
@@ -167,7 +180,6 @@ def test_blank_header_column_without_values_is_ignored(tmp_path: Path) -> None:
         ("blank.csv", b"\n\n  \n", "file is empty"),
         ("binary.csv", bytes(range(256)) * 20, "binary"),
         ("nohead.csv", b"ann@example.com,+12125550100\n", "no header row"),
-        ("dupe.csv", b"Email,Phone,Email\n", "duplicate column name 'Email'"),
         ("unnamed.csv", b"a,,b\n1,x,2\n", "column 2 has no header name"),
         ("broken.xlsx", b"PK\x03\x04garbage", "cannot be read as a workbook"),
         ("fake.parquet", b"not parquet at all", "not a valid .parquet"),
@@ -237,11 +249,14 @@ def test_blank_last_fields_are_not_ragged_and_short_rows_are(tmp_path: Path) -> 
     reasons = frame[READ_ERROR].to_list()
     assert reasons[:50] == [None] * 50
     assert reasons[50:] == [
-        "ragged_row|the row has 2 fields but the header has 3",
+        None,  # short: read with a note in `_warn_row`
         "empty_row|the row is blank",
         "ragged_row|the row has 4 fields but the header has 3"
         " (values past the last column were not read)",
     ]
+    assert frame[READ_WARNING].to_list()[50] == (
+        "short_row|the row has 2 of the header's 3 fields; the missing ones were read as blank"
+    )
     assert frame["name"][0] == "Smith, J"
 
 
@@ -278,12 +293,24 @@ def test_spilled_partitions_read_as_the_whole_file(name: str, tmp_path: Path) ->
     for size in (1, 2, 1000):
         parts = [table.partition(o, size) for o in range(0, max(table.rows, 1), size)]
         assert_frame_equal(pl.concat(parts), frame)
+    assert_frame_equal(table.scan().collect(), frame)
 
 
-def _read_or_error(path: Path, scratch: Path, *, spill: bool) -> object:
+def _read_or_error(path: Path, scratch: Path, *, spill: bool) -> str | tuple[Any, tuple[Any, ...]]:
     try:
         table = read_source(path, scratch=scratch, spill=spill)
     except ReadError as exc:
         return str(exc)
-    facts = (table.headers, table.format, table.encoding, table.delimiter, table.rows)
+    facts = (
+        table.headers,
+        table.format,
+        table.encoding,
+        table.delimiter,
+        table.rows,
+        table.preamble,
+        table.header_row,
+        table.renamed_headers,
+        table.repaired_headers,
+        table.trailing_blank_rows,
+    )
     return (table.frame if not spill else table), facts
