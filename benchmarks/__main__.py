@@ -27,7 +27,14 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from benchmarks import check_vs_baseline, import_throughput, phone_parity, rate_limit, scale
+from benchmarks import (
+    check_vs_baseline,
+    emails_multilingual,
+    import_throughput,
+    phone_parity,
+    rate_limit,
+    scale,
+)
 from benchmarks._settings import Settings
 from benchmarks._table import PartResult, Row, build_table, goal_tally
 from benchmarks.check import measure_overhead
@@ -61,6 +68,10 @@ def _parts() -> list[Part]:
         Part("import vs bare httpx loop, no-change re-run", import_throughput.measure),
         Part("rate-limit adherence, 2 workers", rate_limit.measure),
         Part("phone engine vs phonenumbers", lambda settings, _: phone_parity.measure(settings)),
+        Part(
+            "emails: multilingual vs per-address path",
+            lambda settings, _: emails_multilingual.measure_part(settings),
+        ),
         # Not a goal of the issue, and a temporary Prefect server is slow to start.
         _opt_in(
             "Prefect start-up overhead",
