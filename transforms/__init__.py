@@ -14,6 +14,7 @@ import importlib
 from types import ModuleType
 
 __all__ = [
+    "cells",
     "dedupe",
     "diff",
     "emails",
@@ -27,6 +28,7 @@ __all__ = [
     "plan",
     "read",
     "reconcile",
+    "region",
     "report",
     "snapshot",
     "timezones",

@@ -20,7 +20,6 @@ __all__ = ["ERROR_FIELDS", "normalise", "normalise_target"]
 ERROR_FIELDS: tuple[str, ...] = (
     "email",
     "phone",
-    "country",
     "timezone",
     "value",
     "opted_out",

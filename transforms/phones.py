@@ -9,6 +9,13 @@ certainty to `phonenumbers` itself (`_parse_one`, also the reference the engine 
 against). A `PhoneBook` remembers results across runs (the flow persists it), so scheduled
 re-runs skip known numbers: reading them back costs less than deciding them again.
 
+Where a value is no valid number in its region (or has none) but was written as an
+international number without the `+` (after `00` or `011`, or as a calling code and the rest),
+it is read once more as `+<rest>` with no region; a valid answer is used and the row gets a
+note (`_warn_phone`, `assumed_international`). A number valid in its region is never read
+again: its E.164 stays libphonenumber's. When the mapper gives every phone value of a row
+(`_phone_candidates`), the first valid one is used and the others are kept in `custom`.
+
     >>> frame = pl.LazyFrame(
     ...     {"phone": ["'+1 212-555-0100 x12"], "country": [None], "phone_ext": [None]},
     ...     schema=dict.fromkeys(["phone", "country", "phone_ext"], pl.String),
@@ -19,15 +26,20 @@ re-runs skip known numbers: reading them back costs less than deciding them agai
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
+
 import phonenumbers
 import polars as pl
 from phonenumbers import NumberParseException, PhoneNumberFormat
 from phonenumbers import timezone as phone_timezone
 
+from schemas.fields import CUSTOM_ENTRY
 from transforms._lookup import attach_lookup, per_value
 from transforms._phone_engine import LEAST_GROUP, parse_keys
+from transforms.values import lost_digits, scientific_integer
 
 __all__ = [
+    "CANDIDATES",
     "KEY_COLUMNS",
     "PHONE_RESULT_SCHEMA",
     "PhoneBook",
@@ -67,9 +79,26 @@ _LOST_DIGITS = (
     "invalid_phone|'{}' is in scientific notation and has lost digits "
     "(format the column as text in the spreadsheet and export again)"
 )
+_ASSUMED = "assumed_international|{} was read as {} ({})"
+_SKIPPED = "first_phone_invalid|{} is not a valid phone number; the {} value {} was used"
 
+# Every phone value of a row, in column priority order (the mapper's; optional).
+CANDIDATES = "_phone_candidates"
+_OTHER_PHONES = "other_phones"  # the `custom` key of the values not used
 
-_SCIENTIFIC = r"^([1-9])\.([0-9]+)[eE]\+?([0-9]+)$"
+# The IDDs tried when a number fails in its region: most of the world's (`00`) and North
+# America's (`011`), each with the separators people put between its digits. A region's own
+# IDD is not among them: libphonenumber strips it when it reads the number in that region, so
+# reading the rest again could only give the same answer.
+_SEPARATORS = r"[ .\-()/]*"
+_IDDS = {idd: "^[^0-9+]*" + "".join(digit + _SEPARATORS for digit in idd) for idd in ("011", "00")}
+_FIRST_DIGITS = r"^[^0-9+]*([0-9][0-9 .\-()/]*)"  # the digits before any `+`, letter or `#`
+# A calling code and the rest, without `+`, is read as one only from this many digits on:
+# national numbers that do not start with a trunk `0` have at most 10 digits in most plans
+# (North America's 10-digit numbers would otherwise read as Norwegian or Danish ones).
+_LEAST_WITHOUT_PLUS = 11
+_KEY = pl.col("phone_key")
+_RESULTS = ("e164", "extension", "error", "zones")  # PHONE_RESULT_SCHEMA's, beside the keys
 
 
 def clean_phone(raw: str | pl.Expr) -> pl.Expr:
@@ -78,30 +107,16 @@ def clean_phone(raw: str | pl.Expr) -> pl.Expr:
     `14155550100.0` -> `14155550100`; `1.4155550100E+10` -> `14155550100`. Scientific notation
     that lost digits (`4.15556E+10`) gives null: see `lost_digits`.
     """
-    text = (pl.col(raw) if isinstance(raw, str) else raw).str.strip_chars()
+    source = pl.col(raw) if isinstance(raw, str) else raw
+    text = source.str.strip_chars()
     as_float = text.str.extract(r"^(\+?[0-9]+)\.0+$", 1)
-    mantissa = text.str.extract_groups(_SCIENTIFIC)
-    digits = mantissa.struct.field("2")
-    exponent = mantissa.struct.field("3").cast(pl.Int64, strict=False)
-    from_scientific = (
-        pl.when(digits.str.len_chars() == exponent)
-        .then(mantissa.struct.field("1") + digits)
-        .otherwise(None)
-    )
     blank = text.str.len_chars() == 0
+    # `lost_digits(source)` as the caller may spell it too: polars then computes it once
     return (
-        pl.when(lost_digits(text) | blank)
+        pl.when(lost_digits(source) | blank)
         .then(None)
-        .otherwise(pl.coalesce(as_float, from_scientific, text))
+        .otherwise(pl.coalesce(as_float, scientific_integer(source), text))
     )
-
-
-def lost_digits(raw: str | pl.Expr) -> pl.Expr:
-    """Scientific notation whose mantissa is shorter than the number: the digits are gone."""
-    text = (pl.col(raw) if isinstance(raw, str) else raw).str.strip_chars()
-    mantissa = text.str.extract_groups(_SCIENTIFIC)
-    digits = mantissa.struct.field("2").str.len_chars()
-    return (digits < mantissa.struct.field("3").cast(pl.Int64, strict=False)).fill_null(False)
 
 
 class PhoneBook:
@@ -116,13 +131,17 @@ class PhoneBook:
         self.added = pl.DataFrame(schema=PHONE_RESULT_SCHEMA)
 
     def resolve(self, keys: pl.DataFrame) -> pl.DataFrame:
-        """Results for every distinct key, parsing only those not already known."""
-        if self.known.is_empty():
+        """Results for every distinct key, parsing only those neither known nor added yet."""
+        seen = [table for table in (self.known, self.added) if not table.is_empty()]
+        if not seen or keys.is_empty():
             return self.parse(keys)
-        unknown = keys.join(self.known, on=list(KEY_COLUMNS), how="anti", nulls_equal=True)
-        fresh = self.parse(unknown)
-        known = self.known.join(keys, on=list(KEY_COLUMNS), how="semi", nulls_equal=True)
-        return pl.concat([known, fresh], rechunk=False)
+        # lazily, so that polars hashes the few keys rather than all the book holds
+        on = list(KEY_COLUMNS)
+        found = pl.concat(
+            [table.lazy().join(keys.lazy(), on=on, how="semi", nulls_equal=True) for table in seen]
+        ).collect()
+        fresh = self.parse(keys.join(found.select(on), on=on, how="anti", nulls_equal=True))
+        return pl.concat([found, fresh], rechunk=False)
 
     def parse(self, keys: pl.DataFrame) -> pl.DataFrame:
         """Parse distinct keys the caller knows to be unknown; remember the results."""
@@ -253,27 +272,284 @@ def _quote(value: str, limit: int = 40) -> str:
 def normalise_phones(
     lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None
 ) -> pl.LazyFrame:
-    """Replace `phone` with E.164; add `phone_raw`, `phone_ext`, `_phone_zones`, `_err_phone`.
+    """Replace `phone` with E.164; add `phone_raw`, `phone_ext`, `_phone_zones`, `_err_phone`
+    and the note `_warn_phone` (`assumed_international`, see the module docstring).
 
     The region of a row is its `country` (alpha-2, already normalised), else `default_region`.
+    With `_phone_candidates` (every phone value of the row, `phone` being the first), `phone`
+    is the first valid one (else the first, with its error); when that is not the first, the
+    note `_warn_phone.skipped` (`first_phone_invalid`) says so. The values not used become one
+    `custom` entry `other_phones` ("a; b"), and `_phone_candidates` is dropped.
     """
+    region = pl.coalesce(pl.col("country"), pl.lit(default_region, dtype=pl.String))
+    names = lf.collect_schema().names()
+    several = CANDIDATES in names
+    if several and "custom" not in names:
+        lf = lf.with_columns(pl.lit(None, pl.List(CUSTOM_ENTRY)).alias("custom"))
+    first = pl.coalesce(pl.col(CANDIDATES).list.first(), "phone") if several else pl.col("phone")
     keyed = lf.with_columns(
-        pl.col("phone").alias("phone_raw"),
-        clean_phone("phone").alias("phone_key"),
-        pl.coalesce(pl.col("country"), pl.lit(default_region, dtype=pl.String)).alias("region"),
+        first.alias("phone_raw"),
+        clean_phone(first).alias("phone_key"),
+        region.alias("region"),
+        lost_digits(first).alias("_lost"),
+    )
+    read = _read_numbers(keyed, book)
+    if several:
+        schema = read.collect_schema()
+        schema["_warn_phone.skipped"] = pl.String()
+        read = read.map_batches(partial(_first_valid, book), schema=schema).drop(CANDIDATES)
+    return read.with_columns(
+        pl.col("e164").alias("phone"),
+        pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias("phone_ext"),
+        pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_phone_zones"),
+        pl.when("_lost")
+        .then(pl.format(_LOST_DIGITS, pl.col("phone_raw").str.strip_chars()))
+        .otherwise(pl.col("error"))
+        .alias("_err_phone"),
+        pl.col("_note").alias("_warn_phone"),
+    ).drop(*_RESULTS, "phone_key", "region", "_lost", "_note")
+
+
+def _read_numbers(keyed: pl.LazyFrame, book: PhoneBook) -> pl.LazyFrame:
+    """`keyed` with PHONE_RESULT_SCHEMA's results for each row's (`phone_key`, `region`) and
+    `_note` (see `_read_rows`).
+
+    One eager step: a lazy plan would read the looked-up rows twice (for the keys that
+    failed, then to put their new results in place), and polars would then look every key
+    up twice and clean every value twice.
+    """
+    schema = keyed.collect_schema()
+    schema.update((c, PHONE_RESULT_SCHEMA[c]) for c in _RESULTS)
+    schema["_note"] = pl.String()
+    return keyed.map_batches(partial(_read_rows, book), schema=schema)
+
+
+def _read_rows(book: PhoneBook, keyed: pl.DataFrame, *, few: bool = False) -> pl.DataFrame:
+    """libphonenumber's answer for each row; where that is no valid number, the international
+    reading's if that is valid (`_read_again`). The keys of `few` rows are looked for in the
+    book (`PhoneBook.resolve`) rather than the rows joined to all it knows."""
+    looked = (
+        attach_lookup(keyed.lazy(), KEY_COLUMNS, book.resolve, PHONE_RESULT_SCHEMA)
+        if few
+        else attach_lookup(
+            keyed.lazy(), KEY_COLUMNS, book.parse, PHONE_RESULT_SCHEMA, known=book.known
+        )
+    )
+    # in memory, as the flow collects: the streaming engine runs these joins ~2x slower
+    return _read_again(book, looked.collect(engine="in-memory"))
+
+
+def _read_again(book: PhoneBook, looked: pl.DataFrame) -> pl.DataFrame:
+    """The rows with the international reading's results where libphonenumber's failed and
+    that one is valid, and `_note` saying so."""
+    rows = looked.select(pl.arg_where(pl.col("e164").is_null() & _KEY.is_not_null())).to_series()
+    keys = looked.select(pl.col(KEY_COLUMNS).gather(rows))
+    hits = keys.with_row_index("_failed").join(
+        _international_results(book, keys.unique()), on=KEY_COLUMNS, nulls_equal=True
+    )
+    if hits.is_empty():
+        return looked.with_columns(pl.lit(None, pl.String).alias("_note"))
+    # each row's place in `hits`, null for the rows it does not concern: few rows change,
+    # so their results are gathered into place rather than all rows joined
+    place = (
+        pl.Series("_place", dtype=pl.UInt32)
+        .extend_constant(None, looked.height)
+        .scatter(rows.gather(hits["_failed"]), pl.arange(hits.height, dtype=pl.UInt32, eager=True))
+    )
+    again = place.is_not_null()
+    return looked.with_columns(
+        *[
+            pl.when(again).then(hits[c].gather(place)).otherwise(pl.col(c)).alias(c)
+            for c in _RESULTS
+        ],
+        hits["_note"].gather(place).alias("_note"),
+    )
+
+
+def _international_results(book: PhoneBook, failed: pl.DataFrame) -> pl.DataFrame:
+    """For distinct keys that failed: the results of their international reading where that
+    is valid, and `_note`. The readings go through the book as (`+<rest>`, no region)."""
+    asked = _international(failed)
+    if asked.is_empty():
+        return pl.DataFrame(schema={**PHONE_RESULT_SCHEMA, "_note": pl.String()})
+    plus = asked.select(pl.col("_plus").alias("phone_key"), pl.lit(None, pl.String).alias("region"))
+    answers = book.resolve(plus.unique()).filter(pl.col("e164").is_not_null())
+    note = pl.format(_ASSUMED, _quoted(_KEY), pl.col("e164"), pl.col("_how"))
+    return asked.join(answers.drop("region").rename({"phone_key": "_plus"}), on="_plus").select(
+        *KEY_COLUMNS, *_RESULTS, note.alias("_note")
+    )
+
+
+def _international(failed: pl.DataFrame) -> pl.DataFrame:
+    """The keys that read as international numbers written without `+`: `_plus` (the text
+    as `+<rest>`) and `_how` (what was missing, for the note).
+
+    Digits that start with `011` or `00` lose it (`0044 20 7946 0958` -> `+44 20 7946 0958`);
+    other digits that start with a calling code, at least `_LEAST_WITHOUT_PLUS` of them, get
+    a `+` (`33 5 62 15 66 00` -> `+33 5 62 15 66 00`), unless they start with the region's
+    own trunk prefix (`1` in North America, `8` in Russia: a national number, mistyped).
+    Only the digits before any `+` count: a number written with `+` was read as written.
+    """
+    digits, idd = pl.col("_digits"), pl.col("_idd")
+    trunk = (
+        pl.col("region")
+        .str.to_uppercase()
+        .replace_strict(_trunk_prefixes(), default=None, return_dtype=pl.String)
+    )
+    coded = pl.any_horizontal(
+        digits.str.slice(0, length).is_in(codes) for length, codes in _calling_codes().items()
+    )
+    bare = (
+        (digits.str.len_chars() >= _LEAST_WITHOUT_PLUS)
+        & coded
+        & ~digits.str.starts_with(trunk).fill_null(False)
     )
     return (
-        attach_lookup(keyed, KEY_COLUMNS, book.parse, PHONE_RESULT_SCHEMA, known=book.known)
-        .with_columns(
-            pl.col("e164").alias("phone"),
-            pl.coalesce(pl.col("phone_ext").str.strip_chars(), pl.col("extension")).alias(
-                "phone_ext"
-            ),
-            pl.col("zones").fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_phone_zones"),
-            pl.when(lost_digits("phone_raw"))
-            .then(pl.format(_LOST_DIGITS, pl.col("phone_raw").str.strip_chars()))
-            .otherwise(pl.col("error"))
-            .alias("_err_phone"),
+        failed.with_columns(
+            _KEY.str.extract(_FIRST_DIGITS, 1).str.replace_all("[^0-9]", "").alias("_digits")
         )
-        .drop("phone_key", "region", "e164", "extension", "error", "zones")
+        .with_columns(
+            pl.when(digits.str.starts_with("011"))
+            .then(pl.lit("011"))
+            .when(digits.str.starts_with("00"))
+            .then(pl.lit("00"))
+            .alias("_idd")
+        )
+        .with_columns(
+            pl.when(idd == "011")
+            .then(_KEY.str.replace(_IDDS["011"], "+"))
+            .when(idd == "00")
+            .then(_KEY.str.replace(_IDDS["00"], "+"))
+            .when(bare)
+            .then(_KEY.str.replace("^[^0-9+]*", "+"))
+            .alias("_plus"),
+            pl.when(idd.is_not_null())
+            .then(pl.format("international prefix {}", idd))
+            .when(bare)
+            .then(pl.lit("country code without +"))
+            .alias("_how"),
+        )
+        .filter(pl.col("_plus").is_not_null())
+        .drop("_digits", "_idd")
     )
+
+
+@lru_cache(maxsize=1)
+def _calling_codes() -> dict[int, list[str]]:
+    """The calling codes libphonenumber knows, by length."""
+    codes: dict[int, list[str]] = {}
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        codes.setdefault(len(str(code)), []).append(str(code))
+    return codes
+
+
+@lru_cache(maxsize=1)
+def _trunk_prefixes() -> dict[str, str]:
+    """Region -> its national (trunk) prefix, where that does not start with 0."""
+    found = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = metadata.national_prefix if metadata is not None else None
+        if prefix and not prefix.startswith("0"):
+            found[region] = prefix
+    return found
+
+
+def _first_valid(book: PhoneBook, read: pl.DataFrame) -> pl.DataFrame:
+    """With `_phone_candidates`: the results of each row's first valid value (the first value
+    is read already; the others only of rows whose first failed), `phone_raw` its text,
+    `custom` with the values not used, and `_warn_phone.skipped`."""
+    values = pl.col(CANDIDATES)
+    rows = read.select(
+        "region", "custom", CANDIDATES, pl.col("e164").is_null().alias("_failed")
+    ).with_row_index("_row")
+    several = rows.filter(values.list.len() > 1)
+    if several.is_empty():
+        return read.with_columns(pl.lit(None, pl.String).alias("_warn_phone.skipped"))
+    picked = several.join(
+        _first_valid_other(several.filter("_failed"), book), on="_row", how="left"
+    )
+    found = (
+        rows.select("_row")
+        .join(_unused(picked), on="_row", how="left", maintain_order="left")
+        .drop("_row")
+    )
+    other = pl.col("_other_e164").is_not_null()
+    replaced = [(c, f"_other_{c}") for c in (*_RESULTS, "_note")] + [("phone_raw", "_other_raw")]
+    return (
+        pl.concat([read, found], how="horizontal")
+        .with_columns(
+            *[
+                pl.when(other).then(pl.col(new)).otherwise(pl.col(old)).alias(old)
+                for old, new in replaced
+            ],
+            pl.coalesce("_other_custom", "custom").alias("custom"),
+            (pl.col("_lost") & ~other).alias("_lost"),
+        )
+        .drop("_other_custom", *(new for _, new in replaced))
+    )
+
+
+def _first_valid_other(failed: pl.DataFrame, book: PhoneBook) -> pl.DataFrame:
+    """For rows whose first value failed: the first other value that is a valid number, its
+    position (`_pos`, 0 being the first value), `_other_raw` text and `_other_` results."""
+    values = pl.col(CANDIDATES)
+    others = (
+        failed.select(
+            "_row",
+            "region",
+            values.list.slice(1).alias("_raw"),
+            pl.int_ranges(1, values.list.len()).alias("_pos"),
+        )
+        .explode(["_raw", "_pos"])
+        .with_columns(clean_phone("_raw").alias("phone_key"))
+    )
+    read = _read_rows(book, others, few=True)
+    # rows come in value order, so the first valid value of a row is its first valid row
+    first = read.filter(pl.col("e164").is_not_null()).unique(
+        "_row", keep="first", maintain_order=True
+    )
+    return first.select(
+        "_row",
+        "_pos",
+        pl.col("_raw").alias("_other_raw"),
+        *[pl.col(c).alias(f"_other_{c}") for c in (*_RESULTS, "_note")],
+    )
+
+
+def _unused(picked: pl.DataFrame) -> pl.DataFrame:
+    """Per row with several values: the one picked, `_other_custom` (`custom` and the values
+    not used, as `other_phones`) and `_warn_phone.skipped` where the first was not used."""
+    values, position = pl.col(CANDIDATES), pl.col("_pos")
+    at = position.fill_null(0)
+    unused = pl.concat_list(values.list.slice(0, at), values.list.slice(at + 1))
+    entry = pl.struct(key=pl.lit(_OTHER_PHONES), value=unused.list.join("; "))
+    skipped = pl.format(
+        _SKIPPED,
+        _quoted(values.list.first()),
+        _ordinal(position + 1),
+        _quoted(pl.col("_other_raw")),
+    )
+    return picked.select(
+        "_row",
+        pl.col("^_other_.*$"),
+        pl.concat_list(pl.col("custom").fill_null([]), entry).alias("_other_custom"),
+        pl.when(position.is_not_null()).then(skipped).alias("_warn_phone.skipped"),
+    )
+
+
+def _ordinal(number: pl.Expr) -> pl.Expr:
+    """`2` -> `2nd`, `11` -> `11th`, `23` -> `23rd`."""
+    last, teen = number % 10, (number % 100).is_between(11, 13)
+    suffix = (
+        pl.when(teen)
+        .then(pl.lit("th"))
+        .when(last == 1)
+        .then(pl.lit("st"))
+        .when(last == 2)
+        .then(pl.lit("nd"))
+        .when(last == 3)
+        .then(pl.lit("rd"))
+        .otherwise(pl.lit("th"))
+    )
+    return pl.format("{}{}", number, suffix)

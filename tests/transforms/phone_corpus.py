@@ -58,6 +58,16 @@ class Case:
 
 
 def oracle(text: str, region: str | None) -> tuple[str | None, str | None]:
+    """(E.164, extension) as leadpipe should read the text: plain phonenumbers' answer, else
+    that of `international_reading` (see `plain_oracle`), or (None, None) when invalid."""
+    found = plain_oracle(text, region)
+    if found[0] is not None:
+        return found
+    plus = international_reading(text, region)
+    return plain_oracle(plus, None) if plus is not None else (None, None)
+
+
+def plain_oracle(text: str, region: str | None) -> tuple[str | None, str | None]:
     """(E.164, extension) as plain phonenumbers says, or (None, None) when invalid."""
     try:
         number = phonenumbers.parse(text, region)
@@ -66,6 +76,43 @@ def oracle(text: str, region: str | None) -> tuple[str | None, str | None]:
     if not phonenumbers.is_valid_number(number):
         return None, None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164), number.extension or None
+
+
+_ASCII_DIGITS = "0123456789"
+_SEPARATORS = " .-()/"
+
+
+def international_reading(text: str, region: str | None) -> str | None:
+    """The text as the international number it may have been written as without `+`, by
+    the rules `transforms.phones` documents, written out character by character: the digits
+    before any `+`, letter or `#`; `011` or `00` first is an IDD, dropped; else 11 digits or
+    more that start with a calling code (and not with the region's trunk prefix) get a `+`."""
+    start = next((i for i, ch in enumerate(text) if ch in _ASCII_DIGITS or ch == "+"), None)
+    if start is None or text[start] == "+":
+        return None
+    end = start
+    while end < len(text) and (text[end] in _ASCII_DIGITS or text[end] in _SEPARATORS):
+        end += 1
+    digits = "".join(ch for ch in text[start:end] if ch in _ASCII_DIGITS)
+    idd = next((p for p in ("011", "00") if digits.startswith(p)), None)
+    if idd is not None:
+        at, left = start, len(idd)
+        while left:  # past the IDD's digits and the separators between and after them
+            left -= text[at] in _ASCII_DIGITS
+            at += 1
+        while at < len(text) and text[at] in _SEPARATORS:
+            at += 1
+        return "+" + text[at:]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region((region or "").upper())
+    trunk = metadata.national_prefix if metadata is not None else None
+    coded = any(
+        int(digits[:n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        for n in (1, 2, 3)
+        if len(digits) >= n
+    )
+    if len(digits) >= 11 and coded and not (trunk and trunk[0] != "0" and digits.startswith(trunk)):
+        return "+" + text[start:]
+    return None
 
 
 def _examples() -> list[tuple[str, phonenumbers.PhoneNumber]]:
@@ -259,6 +306,9 @@ _FORMS: tuple[_Form, ...] = (
     lambda n, rng, caller: _E164(n)[: -rng.randint(1, 3)],
     lambda n, rng, caller: _NATIONAL(n) + str(rng.randint(0, 999)),
     lambda n, rng, caller: _change_a_digit(_INTERNATIONAL(n), rng),
+    # international numbers without their `+`: after another IDD, or bare
+    lambda n, rng, caller: rng.choice(("011 ", "00", "(00) ", "0-1-1 ")) + _INTERNATIONAL(n)[1:],
+    lambda n, rng, caller: _INTERNATIONAL(n)[1:].replace(" ", rng.choice((" ", "-", ".", ""))),
 )
 
 

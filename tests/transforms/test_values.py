@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
+import pycountry
 import pytest
 
 from schemas.fields import CANONICAL_FIELDS
 from transforms.values import (
+    guess_country,
     normalise_values,
     parse_bool,
     parse_money,
@@ -94,18 +98,113 @@ def _frame(**columns: list[str | None]) -> pl.LazyFrame:
         ("deu", "DE"),
         ("Korea, Republic of", "KR"),
         ("South Korea", "KR"),
+        ("Republic of Korea", "KR"),  # fuzzy search would say North Korea
+        ("Korea (North)", "KP"),
         ("Deutschland", "DE"),
         ("España", "ES"),
         ("Österreich", "AT"),
         ("Côte d'Ivoire", "CI"),
         ("Ivory Coast", "CI"),
+        # CRM pick-lists (Salesforce, Zoho) and what people type
+        ("Slovakia (Slovak Republic)", "SK"),
+        ("Micronesia", "FM"),
+        ("Saint Helena", "SH"),
+        ("Viet Nam", "VN"),
+        ("Russia", "RU"),
+        ("Türkiye", "TR"),
+        ("Czech Republic", "CZ"),
+        ("Holland", "NL"),
+        ("Netherlands, The", "NL"),
+        ("The Gambia", "GM"),
+        ("St Kitts & Nevis", "KN"),
+        ("St. Vincent and the Grenadines", "VC"),
+        ("Trinidad & Tobago", "TT"),
+        ("Bosnia-Herzegovina", "BA"),
+        ("Hong Kong SAR", "HK"),
+        ("Congo (Kinshasa)", "CD"),
+        ("Myanmar (Burma)", "MM"),
+        ("United Kingdom (Great Britain)", "GB"),
+        ("Vatican City", "VA"),  # fuzzy: one country's name holds it
+        ("Swiss", "CH"),
         ("Narnia", None),
+        ("Congo (DRC)", None),  # its two halves name two countries
+        ("Other", None),  # fuzzy search finds it in a UK subdivision only
+        ("California", None),  # a subdivision is not a country
+        ("Virgin Islands", None),  # two countries
     ],
 )
 def test_country_spellings(raw: str, alpha2: str | None) -> None:
     out = normalise_values(_frame(country=[raw])).collect()
     assert out["country"].item() == alpha2
-    assert (out["_err_country"].item() is None) == (alpha2 is not None)
+    assert (out["_warn_country"].item() is None) == (alpha2 is not None)
+    assert "_err_country" not in out.columns
+
+
+def test_an_unknown_country_is_a_note_and_left_blank_never_an_error() -> None:
+    out = normalise_values(_frame(country=["Atlantis", " ", None, "Narnia "])).collect()
+    assert out["country"].to_list() == [None, None, None, None]
+    assert out["_warn_country"].to_list() == [
+        "unknown_country|'Atlantis' is not a country leadpipe knows; the country was left blank",
+        None,
+        None,
+        "unknown_country|'Narnia' is not a country leadpipe knows; the country was left blank",
+    ]
+
+
+def test_fuzzy_search_runs_once_per_distinct_unknown_spelling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str] = []
+    search = pycountry.countries.search_fuzzy
+
+    def counting(query: str) -> list[Any]:
+        asked.append(query)
+        return search(query)
+
+    monkeypatch.setattr(pycountry.countries, "search_fuzzy", counting)
+    guess_country.cache_clear()
+    country = ["Vatican City", "Germany", "Vatican City", "Atlantis", None] * 1000
+    out = normalise_values(_frame(country=country)).collect()
+    assert out["country"].head(5).to_list() == ["VA", "DE", "VA", None, None]
+    assert sorted(asked) == ["atlantis", "vatican city"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept", "note"),
+    [
+        ("1.52533E+11", None, True),  # 6 digits left of 12
+        ("1.52533e11", None, True),
+        ("1.52533E+5", "152533", False),  # exact: written out
+        ("  A-1.5E+3 ", "A-1.5E+3", False),  # not a number
+        ("1.5E+0", "1.5E+0", False),  # a fraction: left as written
+        ("003101", "003101", False),
+        (None, None, False),
+    ],
+)
+def test_ids_a_spreadsheet_shortened_are_left_blank_with_a_note(
+    raw: str | None, kept: str | None, note: bool
+) -> None:
+    out = normalise_values(_frame(external_id=[raw], target_id=[raw])).collect()
+    row = out.row(0, named=True)
+    assert (row["external_id"], row["target_id"]) == (kept, kept)
+    if note:
+        assert row["_warn_external_id"] == (
+            f"mangled_id|'{raw}' was shortened by a spreadsheet (scientific notation) and "
+            "cannot identify a lead; export the column as text"
+        )
+        assert row["_warn_target_id"] == row["_warn_external_id"]
+    else:
+        assert row["_warn_external_id"] is None and row["_warn_target_id"] is None
+
+
+def test_guess_country_takes_only_one_country() -> None:
+    assert guess_country("Micronesia") == "FM"
+    assert guess_country("Korea") == "KR"  # an alias: the lookup knows it before fuzzy search
+    assert guess_country("Congo") == "CG"  # ISO's short name
+    assert guess_country("Guinea") == "GN"
+    assert guess_country("Island") is None  # many countries' names hold it
+    assert guess_country("ab") is None  # too short to search
+    assert guess_country("") is None
 
 
 def test_values_report_what_they_cannot_parse() -> None:

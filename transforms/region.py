@@ -1,0 +1,182 @@
+"""The region a file's numbers are written in, when the rows do not say it themselves.
+
+A phone without `+` is read in its row's country, else in a default region; exports of one
+country often have no country column at all (a Zoho export of US leads), and every such
+number would be invalid without `--default-region`. `infer_region` looks at the whole file's
+raw `country`, `phone` and `email` text and takes the first of:
+
+1. the country column: the most common country (read as `transforms.values.country_code`
+   reads it) when it is dominant among the rows that name a known country;
+2. numbers written with `+`: the main region of the most common calling code
+   (`phonenumbers.region_code_for_country_code`, so +1 is US) when it is dominant among
+   them and they are a fair share of the rows with a phone;
+3. email domains: the most common country-code top-level domain (`.de` -> DE, `.uk` and
+   `.co.uk` -> GB; generic ones such as `.com`, and country codes sold as generic such as
+   `.io`, `.co` and `.me`, do not count), on the same terms.
+
+Dominant means at least `DOMINANT_SHARE` of that kind of evidence and at least
+`LEAST_EVIDENCE` rows; a fair share is `LEAST_SHARE` of the rows with a phone (for numbers)
+or with an email (for domains), so that a few foreign numbers or addresses in a file of
+national ones decide nothing. A region must be one libphonenumber can read numbers in.
+
+    >>> phones = ["+1 212 555 0100", "+1 415 555 0132", "+1 646 555 0100", "(646) 555-0199"]
+    >>> infer_region(pl.LazyFrame({"phone": phones}))
+    RegionGuess(region='US', basis='numbers written with +', evidence=3, rows_decided=1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+import polars as pl
+
+from transforms.values import country_code
+
+__all__ = [
+    "BASES",
+    "DOMINANT_SHARE",
+    "LEAST_EVIDENCE",
+    "LEAST_SHARE",
+    "RegionGuess",
+    "infer_region",
+]
+
+COUNTRY_COLUMN = "country column"
+PLUS_NUMBERS = "numbers written with +"
+EMAIL_DOMAINS = "email domains"
+NO_BASIS = "none"
+BASES = (COUNTRY_COLUMN, PLUS_NUMBERS, EMAIL_DOMAINS, NO_BASIS)
+
+DOMINANT_SHARE = 0.8
+LEAST_EVIDENCE = 3
+LEAST_SHARE = 0.25
+
+# Country-code domains mostly bought for their letters, not their country.
+_GENERIC_CCTLDS = frozenset(
+    {"ac", "ai", "am", "cc", "co", "fm", "gg", "im", "io", "la", "ly", "me", "ms", "nu"}
+    | {"sh", "so", "st", "tk", "to", "tv", "vc", "ws"}
+)
+_TLD_REGIONS = {"uk": "GB"}  # the one ccTLD that is not its ISO code
+_PLUS_HEAD = r"^[^0-9+]*\+([0-9 ().\-]+)"  # what follows a leading `+`
+_EMAIL_CCTLD = r"@[^@\s]*\.([A-Za-z]{2})\s*>?\s*$"
+_COUNT = "_rows"
+
+
+@dataclass(frozen=True)
+class RegionGuess:
+    """The region `infer_region` found for a file, and what it rests on."""
+
+    region: str | None  # a region libphonenumber knows, or None when the file does not say
+    basis: str  # one of BASES: what decided it
+    evidence: int  # rows that supported it (0 for "none")
+    rows_decided: int  # rows with a phone not written with `+` and no country of their own
+
+
+def infer_region(frame: pl.LazyFrame) -> RegionGuess:
+    """The region the file's own `country`, `phone` and `email` text points to (see the
+    module docstring); a missing column counts as blank.
+
+    Collects one small frame: the rows counted per distinct (country, calling code, email
+    domain, has a phone), so the lookups run once per distinct value.
+    """
+    tally = _tally(frame).collect()
+    tally = tally.with_columns(
+        _alpha_2(tally["_country"]).alias("_alpha_2"),
+        _per_value(tally["_head"], _calling_region).alias("_plus_region"),
+        _per_value(tally["_tld"], _tld_region).alias("_mail_region"),
+    )
+    decided = _rows(
+        tally, pl.col("_has_phone") & pl.col("_alpha_2").is_null() & pl.col("_head").is_null()
+    )
+    phones, emails = _rows(tally, pl.col("_has_phone")), _rows(tally, pl.col("_has_email"))
+    for basis, column, rows in (
+        (COUNTRY_COLUMN, "_alpha_2", 0),
+        (PLUS_NUMBERS, "_plus_region", phones),
+        (EMAIL_DOMAINS, "_mail_region", emails),
+    ):
+        found = _dominant(tally, column, rows)
+        if found is not None:
+            return RegionGuess(found[0], basis, found[1], decided)
+    return RegionGuess(None, NO_BASIS, 0, decided)
+
+
+def _tally(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows counted per (country text, digits after `+`, email ccTLD, has phone/email)."""
+    names = frame.collect_schema().names()
+
+    def text(column: str) -> pl.Expr:
+        if column not in names:
+            return pl.lit(None, pl.String)
+        stripped = pl.col(column).cast(pl.String).str.strip_chars()
+        return pl.when(stripped.str.len_chars() > 0).then(stripped)
+
+    phone, email = text("phone"), text("email")
+    head = phone.str.extract(_PLUS_HEAD, 1).str.replace_all("[^0-9]", "").str.slice(0, 3)
+    return frame.group_by(
+        text("country").alias("_country"),
+        pl.when(head.str.len_chars() > 0).then(head).alias("_head"),
+        email.str.extract(_EMAIL_CCTLD, 1).str.to_lowercase().alias("_tld"),
+        phone.is_not_null().alias("_has_phone"),
+        email.is_not_null().alias("_has_email"),
+    ).agg(pl.len().alias(_COUNT))
+
+
+def _rows(tally: pl.DataFrame, which: pl.Expr) -> int:
+    return int(tally.filter(which)[_COUNT].sum())
+
+
+def _dominant(tally: pl.DataFrame, column: str, rows: int) -> tuple[str, int] | None:
+    """The value of `column` with the most rows, and that count, when it has at least
+    DOMINANT_SHARE of the rows with a value and LEAST_EVIDENCE of them, and (for `rows` > 0)
+    at least LEAST_SHARE of `rows`."""
+    counts = (
+        tally.filter(pl.col(column).is_not_null())
+        .group_by(column)
+        .agg(pl.col(_COUNT).sum())
+        .sort([_COUNT, column], descending=[True, False])
+    )
+    if counts.is_empty():
+        return None
+    region, top = counts.row(0)
+    total = int(counts[_COUNT].sum())
+    if top < LEAST_EVIDENCE or top < DOMINANT_SHARE * total or top < LEAST_SHARE * rows:
+        return None
+    return str(region), int(top)
+
+
+def _alpha_2(countries: pl.Series) -> pl.Series:
+    """Each country text as `normalise_values` reads it, where libphonenumber knows it."""
+    found = countries.to_frame("country").select(country_code("country")).to_series()
+    return found.replace_strict(_phone_regions(), default=None, return_dtype=pl.String)
+
+
+def _per_value(values: pl.Series, read: Callable[[str], str | None]) -> pl.Series:
+    """`read` of each distinct non-null value, mapped back onto `values`."""
+    found = {value: read(value) for value in values.drop_nulls().unique()}
+    return values.replace_strict(found, default=None, return_dtype=pl.String)
+
+
+def _calling_region(head: str) -> str | None:
+    """The first digits after `+` -> the main region of the calling code they start with
+    (non-geographic codes, such as +800, have none)."""
+    for length in (1, 2, 3):
+        code = int(head[:length])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            region = phonenumbers.region_code_for_country_code(code)
+            return region if region in _phone_regions() else None
+    return None
+
+
+def _tld_region(tld: str) -> str | None:
+    """A two-letter top-level domain -> the region it names, unless sold as generic."""
+    region = _TLD_REGIONS.get(tld, tld.upper())
+    return region if tld not in _GENERIC_CCTLDS and region in _phone_regions() else None
+
+
+@lru_cache(maxsize=1)
+def _phone_regions() -> dict[str, str]:
+    """libphonenumber's regions, as a lookup of themselves."""
+    return {region: region for region in phonenumbers.SUPPORTED_REGIONS}
