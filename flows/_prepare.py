@@ -14,20 +14,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import polars as pl
 
+from flows._memory import recall_mapping, remember_mapping
 from flows._partitions import PartMapper, Parts, StepClock, row_ranges
 from flows._phonebook import NormalisePart, PhoneBooks
 from flows._runner import Run
 from flows.options import CheckOptions
 from reports import PageRows, RunDir
 from schemas.frames import PLAN_COLUMNS
+from schemas.summary import RegionFacts
 from transforms.dedupe import DEDUPE_COLUMNS, dedupe, duplicate_marks
-from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
+from transforms.mapping import (
+    ResolvedMapping,
+    apply_mapping,
+    mapped_share,
+    resolve_mapping,
+    text_fields,
+)
 from transforms.read import SourceTable, read_source
+from transforms.region import infer_region
 from transforms.report import build_report
 from transforms.validate import validate
 
@@ -50,10 +60,12 @@ __all__ = [
 
 
 class Mapped(NamedTuple):
-    """The file's records in canonical columns, in partitions; the reader's facts."""
+    """The file's records in canonical columns, in partitions; the reader's facts, and the
+    region its numbers without a country code are read in."""
 
     table: SourceTable  # what the reader found out (its text is consumed: `frame` is empty)
     mapping: ResolvedMapping
+    region: RegionFacts
     parts: Parts
 
 
@@ -68,6 +80,7 @@ class FileFacts:
 
     table: SourceTable  # its text consumed: `frame` is empty
     mapping: ResolvedMapping
+    region: RegionFacts
     phones: dict[str, int]
 
 
@@ -90,14 +103,19 @@ class Reported:
 
 
 def read_rows(options: CheckOptions, rundir: RunDir) -> SourceTable:
-    return read_source(options.source, scratch=rundir.scratch, sheet=options.sheet, spill=True)
+    # Without --sheet, the sheet of a workbook whose headers the preset maps best.
+    score = functools.partial(mapped_share, preset=options.preset)
+    return read_source(
+        options.source, scratch=rundir.scratch, sheet=options.sheet, spill=True, header_score=score
+    )
 
 
 def map_rows(
     table: SourceTable, options: CheckOptions, rundir: RunDir, clock: StepClock, rows_per_part: int
 ) -> Mapped:
-    mapping = resolve_mapping(table.headers, preset=options.preset, mapping_file=options.mapping)
-    step = functools.partial(_mapped, mapping)
+    mapping = _resolve(table.headers, options)
+    region = _region(table, mapping, options)
+    step = functools.partial(_mapped, mapping, options.null_tokens)
     ranges = row_ranges(table.rows, rows_per_part)
     if len(ranges) == 1:
         parts = Parts.single(step(table.partition(*ranges[0])))
@@ -107,11 +125,39 @@ def map_rows(
         source = Parts.loaded(loaders, scratch=rundir.scratch / "parts", clock=clock)
         parts = source.map(step, "map")
     # The raw text is consumed: keep the table's facts, not a second copy of the file.
-    return Mapped(replace(table, frame=table.frame.clear()), mapping, parts)
+    return Mapped(replace(table, frame=table.frame.clear()), mapping, region, parts)
 
 
-def _mapped(mapping: ResolvedMapping, frame: pl.DataFrame) -> pl.DataFrame:
-    return apply_mapping(frame.lazy(), mapping).collect()
+def _resolve(headers: tuple[str, ...], options: CheckOptions) -> ResolvedMapping:
+    """The mapping of these headers: given (`--mapping`, remembered for the next file with the
+    same headers), else remembered from an earlier run, else the preset's (given or detected).
+    """
+    if options.mapping is not None:
+        if options.memory:
+            remember_mapping(options.home, headers, options.mapping, datetime.now(UTC))
+        return resolve_mapping(headers, preset=options.preset, mapping_file=options.mapping)
+    recalled = recall_mapping(options.home, headers) if options.memory else None
+    if recalled is None:
+        return resolve_mapping(headers, preset=options.preset)
+    mapping = resolve_mapping(headers, preset=options.preset, mapping_file=recalled.path)
+    return replace(mapping, mapping_file=recalled.original, remembered_at=recalled.remembered_at)
+
+
+def _region(table: SourceTable, mapping: ResolvedMapping, options: CheckOptions) -> RegionFacts:
+    """The region numbers without a country code are read in: `--default-region`, else the
+    file's home region as its countries, `+` numbers and email domains suggest (one pass over
+    those three columns of the whole file)."""
+    fields = text_fields(mapping, ("country", "phone", "email"), null_tokens=options.null_tokens)
+    guess = infer_region(table.scan().select(fields))
+    if options.default_region is not None:
+        return RegionFacts(options.default_region, "given", rows_decided=guess.rows_decided)
+    return RegionFacts(guess.region, guess.basis, guess.evidence, guess.rows_decided)
+
+
+def _mapped(
+    mapping: ResolvedMapping, null_tokens: tuple[str, ...], frame: pl.DataFrame
+) -> pl.DataFrame:
+    return apply_mapping(frame.lazy(), mapping, null_tokens=null_tokens).collect()
 
 
 def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
@@ -144,19 +190,18 @@ def prepare(options: CheckOptions, run: Run, rundir: RunDir) -> Prepared:
     rows replace the last's (`parts` rebound), so only the newest are held."""
     table = run.stage("read", read_rows, options, rundir)
     size = run.mapper.rows_per_part(options.partition_rows, table.rows)
-    table, mapping, parts = run.stage("map", map_rows, table, options, rundir, run.clock, size)
-    return checked(table, mapping, parts, options, run)
+    mapped = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    return checked(mapped, options, run)
 
 
-def checked(
-    table: SourceTable, mapping: ResolvedMapping, parts: Parts, options: CheckOptions, run: Run
-) -> Prepared:
+def checked(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
     """normalise -> validate -> dedupe of mapped rows (a migration rekeys them first)."""
-    region, mapper = options.default_region, run.mapper
-    parts, phones = run.fanned("normalise", normalise_rows, parts, options.home, region, mapper)
+    table, mapping, region, parts = mapped
+    home, mapper = options.home, run.mapper
+    parts, phones = run.fanned("normalise", normalise_rows, parts, home, region.region, mapper)
     parts = run.fanned("validate", validate_rows, parts, mapper)
     parts = run.stage("dedupe", dedupe_rows, parts, options.duplicates)
-    return Prepared(FileFacts(table, mapping, phones), parts)
+    return Prepared(FileFacts(table, mapping, region, phones), parts)
 
 
 def report_check(parts: Parts, rundir: RunDir) -> Reported:

@@ -16,6 +16,7 @@ from flows._prepare import FileFacts, Reported
 from flows._runner import Run
 from flows._targets import Target
 from flows.options import CheckOptions, MigrateOptions, SyncOptions
+from reports import file_notices
 from schemas.fields import CHECK_OUTCOMES, IMPORT_OUTCOMES, PLAN_OUTCOMES
 from schemas.summary import (
     MappingFacts,
@@ -29,7 +30,7 @@ from schemas.summary import (
 )
 from transforms.migrate import extra_counts
 from transforms.reconcile import field_difference_counts, recon_status_counts
-from transforms.report import count_outcomes, row_count, top_reasons
+from transforms.report import count_outcomes, row_count, top_reasons, warning_counts
 
 if TYPE_CHECKING:
     from flows._target import Pushed
@@ -160,28 +161,45 @@ def _basics(
 ) -> dict[str, Any]:
     """What every job's summary has: run, source, mapping, options, reasons, timings."""
     table, mapping = file.table, file.mapping
+    source = SourceFacts(
+        path=str(options.source),
+        format=table.format,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        sheet=table.sheet,
+        columns=len(table.headers),
+        ignored_columns=tuple(table.ignored_columns),
+        sheets=tuple(table.sheets),
+        preamble=tuple(table.preamble),
+        renamed_headers={new: old for old, new in table.renamed_headers},
+        repaired_headers=dict(table.repaired_headers),
+        trailing_blank_rows=table.trailing_blank_rows,
+    )
+    mapped = MappingFacts(
+        preset=mapping.preset,
+        detected=mapping.detected,
+        coverage=mapping.coverage,
+        mapping_file=mapping.mapping_file,
+        fields={k: tuple(v) for k, v in mapping.sources.items()},
+        custom_columns=tuple(mapping.custom_columns),
+        dropped_columns=tuple(mapping.dropped),
+        decided_by=mapping.decided_by,
+        remembered_at=mapping.remembered_at,
+    )
     return {
         "run_id": options.run_id,
         "engine": run.engine,
-        "source": SourceFacts(
-            path=str(options.source),
-            format=table.format,
-            encoding=table.encoding,
-            delimiter=table.delimiter,
-            sheet=table.sheet,
-            columns=len(table.headers),
-            ignored_columns=tuple(table.ignored_columns),
-        ),
-        "mapping": MappingFacts(
-            preset=mapping.preset,
-            detected=mapping.detected,
-            coverage=mapping.coverage,
-            mapping_file=mapping.mapping_file,
-            fields={k: tuple(v) for k, v in mapping.sources.items()},
-            custom_columns=tuple(mapping.custom_columns),
-            dropped_columns=tuple(mapping.dropped),
-        ),
-        "options": {"default_region": options.default_region, "duplicates": options.duplicates},
+        "source": source,
+        "mapping": mapped,
+        "region": file.region,
+        "notices": file_notices(source, mapped, file.region),
+        "warnings": warning_counts(rows),
+        "options": {
+            "default_region": options.default_region,
+            "duplicates": options.duplicates,
+            "memory": options.memory,
+            "null_tokens": list(options.null_tokens),
+        },
         "rows": row_count(rows),
         "reasons": tuple(Reason(**r) for r in top_reasons(rows)),
         "phones": file.phones,

@@ -591,10 +591,14 @@ def _show_summary(summary: RunSummary) -> None:
     source, mapping = summary.source, summary.mapping
     how = "detected" if mapping.detected else "chosen"
     encoding = f", {source.encoding}" if source.encoding else ""
+    sheet = f", sheet {source.sheet!r}" if source.sheet else ""
     _out.print(
-        f"[bold]{summary.rows}[/] rows from {source.path} ({source.format}{encoding}); "
-        f"preset [bold]{mapping.preset}[/] ({how}, {mapping.coverage:.0%} of columns mapped)"
+        f"[bold]{summary.rows}[/] rows from {source.path} ({source.format}{encoding}{sheet}); "
+        f"preset [bold]{mapping.preset}[/] ({how}, {_share(mapping.coverage)} of columns mapped)",
+        markup=True,
     )
+    for notice in summary.notices:
+        _out.print(f"  {notice}", markup=False, highlight=False)
     counts = Table(title="Outcomes", show_edge=False)
     counts.add_column("outcome")
     counts.add_column("rows", justify="right")
@@ -608,6 +612,13 @@ def _show_summary(summary: RunSummary) -> None:
         for r in summary.reasons:
             reasons.add_row(r.reason_code, str(r.count), str(r.example_row), r.example)
         _out.print(reasons)
+    if summary.warnings:
+        said = ", ".join(f"{code} {n}" for code, n in summary.warnings.items())
+        _out.print(
+            f"rows kept with warnings: {said} (the warnings column of rows.csv says which)",
+            markup=False,
+            highlight=False,
+        )
     if summary.target is not None:
         sent, planned = summary.requests, summary.planned_requests or 0
         retries = f"{sent['retried']} retried, {sent['throttled']} throttled"
@@ -617,6 +628,11 @@ def _show_summary(summary: RunSummary) -> None:
         )
     took = f"{summary.seconds:.1f} s, engine {summary.engine}"
     _out.print(f"Report: {summary.out_dir}/rows.csv  ({took})")
+
+
+def _share(share: float) -> str:
+    """A percentage that never rounds a non-zero share to 0%."""
+    return "under 1%" if 0 < share < 0.01 else f"{share:.0%}"
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import polars as pl
 from connectors import SnapshotStore, open_client
 from flows._partitions import Parts
 from flows._prefect import failing_quietly, lazy_flow
-from flows._prepare import checked, map_rows, read_rows
+from flows._prepare import Mapped, checked, map_rows, read_rows
 from flows._runner import Engine, Run, run_job
 from flows._summary import Clock, migrate_summary, sync_summary
 from flows._target import (
@@ -106,9 +106,11 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     pulled = run.stage("extract", extract, options)
     table = run.stage("read", read_rows, options, rundir)
     size = run.mapper.rows_per_part(options.partition_rows, table.rows)
-    table, mapping, parts = run.stage("map", map_rows, table, options, rundir, run.clock, size)
+    table, mapping, region, parts = run.stage(
+        "map", map_rows, table, options, rundir, run.clock, size
+    )
     parts, ids = run.stage("rekey", rekey, parts, mapping.preset, options)
-    file, parts = checked(table, mapping, parts, options, run)
+    file, parts = checked(Mapped(table, mapping, region, parts), options, run)
     target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
     vendor = VENDORS[target.profile.vendor]
     parts = run.stage("extras", carry_extras, parts, vendor, options)

@@ -12,7 +12,17 @@ raw `country`, `phone` and `email` text and takes the first of:
    them and they are a fair share of the rows with a phone;
 3. email domains: the most common country-code top-level domain (`.de` -> DE, `.uk` and
    `.co.uk` -> GB; generic ones such as `.com`, and country codes sold as generic such as
-   `.io`, `.co` and `.me`, do not count), on the same terms.
+   `.io`, `.co` and `.me`, do not count), on the same terms;
+4. national numbers: the region whose national format the file's numbers written without
+   `+` follow: a number counts for a region when libphonenumber reads it as valid there and
+   formats it nationally in the same groups of digits as written (`(305) 555-0176` is US;
+   `020 7946 0958` is GB). Validity alone says little (German numbers take almost any length;
+   every +1 region reads a US number), the grouping tells them apart. One region must account
+   for at least `DOMINANT_SHARE` of the grouped numbers, with no region of another calling
+   code as high; a tie within one calling code goes to its main region (US for +1), a tie
+   across calling codes (`0412 345 696` reads the same in AU, NL and UA) to the region the
+   few `+` numbers or email domains point to, if any. The most common `NATIONAL_SAMPLE`
+   distinct numbers are tried in every region.
 
 Dominant means at least `DOMINANT_SHARE` of that kind of evidence and at least
 `LEAST_EVIDENCE` rows; a fair share is `LEAST_SHARE` of the rows with a phone (for numbers)
@@ -26,6 +36,7 @@ national ones decide nothing. A region must be one libphonenumber can read numbe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +44,7 @@ from functools import lru_cache
 import phonenumbers
 import polars as pl
 
+from transforms.phones import clean_phone, parse_phone_values
 from transforms.values import country_code
 
 __all__ = [
@@ -40,6 +52,7 @@ __all__ = [
     "DOMINANT_SHARE",
     "LEAST_EVIDENCE",
     "LEAST_SHARE",
+    "NATIONAL_SAMPLE",
     "RegionGuess",
     "infer_region",
 ]
@@ -47,8 +60,10 @@ __all__ = [
 COUNTRY_COLUMN = "country column"
 PLUS_NUMBERS = "numbers written with +"
 EMAIL_DOMAINS = "email domains"
+NATIONAL_NUMBERS = "national numbers"
 NO_BASIS = "none"
-BASES = (COUNTRY_COLUMN, PLUS_NUMBERS, EMAIL_DOMAINS, NO_BASIS)
+BASES = (COUNTRY_COLUMN, PLUS_NUMBERS, EMAIL_DOMAINS, NATIONAL_NUMBERS, NO_BASIS)
+NATIONAL_SAMPLE = 200
 
 DOMINANT_SHARE = 0.8
 LEAST_EVIDENCE = 3
@@ -63,6 +78,9 @@ _TLD_REGIONS = {"uk": "GB"}  # the one ccTLD that is not its ISO code
 _PLUS_HEAD = r"^[^0-9+]*\+([0-9 ().\-]+)"  # what follows a leading `+`
 _EMAIL_CCTLD = r"@[^@\s]*\.([A-Za-z]{2})\s*>?\s*$"
 _COUNT = "_rows"
+_GROUPED = r"[0-9][^0-9]+[0-9]"  # at least two runs of digits
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#)\s*[0-9]+\s*$")
 
 
 @dataclass(frozen=True)
@@ -100,7 +118,92 @@ def infer_region(frame: pl.LazyFrame) -> RegionGuess:
         found = _dominant(tally, column, rows)
         if found is not None:
             return RegionGuess(found[0], basis, found[1], decided)
+    # Too little to decide alone, the + numbers and email domains still break a tie.
+    hints = [h for c in ("_plus_region", "_mail_region") if (h := _hint(tally, c)) is not None]
+    found = _national(frame, hints) if decided else None
+    if found is not None:
+        return RegionGuess(found[0], NATIONAL_NUMBERS, found[1], decided)
     return RegionGuess(None, NO_BASIS, 0, decided)
+
+
+def _national(frame: pl.LazyFrame, hints: list[str]) -> tuple[str, int] | None:
+    """The one region whose national format the file's numbers written without `+` follow
+    (see the module docstring), and the rows whose numbers it reads."""
+    if "phone" not in frame.collect_schema().names():
+        return None
+    text = pl.col("phone").cast(pl.String).str.strip_chars()
+    written = (
+        frame.select(text.alias("_written"))
+        .filter(
+            pl.col("_written").str.contains(_GROUPED)  # digits in groups: the format tells
+            & ~pl.col("_written").str.contains("+", literal=True)
+        )
+        .group_by("_written")
+        .agg(pl.len().alias(_COUNT))
+        .sort([_COUNT, "_written"], descending=[True, False])
+        .head(NATIONAL_SAMPLE)
+        .collect()
+    )
+    total = int(written[_COUNT].sum()) if written.height else 0
+    if total < LEAST_EVIDENCE:
+        return None
+    regions = pl.DataFrame({"region": sorted(phonenumbers.SUPPORTED_REGIONS)})
+    tried = written.join(regions, how="cross").with_columns(
+        clean_phone(pl.col("_written")).alias("phone_key")
+    )
+    answers = parse_phone_values(tried.select("phone_key", "region"))  # in the order given
+    valid = tried.with_columns(answers["e164"]).filter(pl.col("e164").is_not_null())
+    # A few thousand (number, region) pairs at most: each formatted by libphonenumber.
+    follows = [
+        _groups(written_text) in _national_groups(e164)
+        for written_text, e164 in valid.select("_written", "e164").iter_rows()
+    ]
+    matched = valid.filter(pl.Series(follows, dtype=pl.Boolean))
+    read = (
+        matched.group_by("region")
+        .agg(pl.col(_COUNT).sum())
+        .sort([_COUNT, "region"], descending=[True, False])
+    )
+    if read.is_empty():
+        return None
+    # Shares of the numbers some region reads in its format: junk decides nothing.
+    total = int(matched.unique("_written")[_COUNT].sum())
+    top = int(read[_COUNT][0])
+    leaders = read.filter(pl.col(_COUNT) == top)["region"].to_list()
+    if top < DOMINANT_SHARE * total:
+        return None
+    hinted = [h for h in hints if h in leaders]
+    codes = {phonenumbers.country_code_for_region(r) for r in leaders}
+    if len(codes) != 1:
+        return (hinted[0], top) if hinted else None
+    region = phonenumbers.region_code_for_country_code(codes.pop())
+    return (region, top) if region in leaders else None
+
+
+def _hint(tally: pl.DataFrame, column: str) -> str | None:
+    """The value of `column` with at least DOMINANT_SHARE of its rows, however few."""
+    counts = tally.filter(pl.col(column).is_not_null()).group_by(column).agg(pl.col(_COUNT).sum())
+    if counts.is_empty():
+        return None
+    top = counts.sort(_COUNT, descending=True).row(0)
+    return str(top[0]) if top[1] >= DOMINANT_SHARE * int(counts[_COUNT].sum()) else None
+
+
+def _groups(text: str) -> tuple[int, ...]:
+    """The lengths of the runs of digits before any extension: `(305) 555-0176 x12` ->
+    (3, 3, 4)."""
+    return tuple(len(run) for run in _DIGIT_RUN.findall(_EXTENSION.sub("", text)))
+
+
+def _national_groups(e164: str) -> tuple[tuple[int, ...], ...]:
+    """The digit groups of the number's national format, with and without its leading 0
+    (exports often leave the trunk prefix off: `98765 43210` for `098765 43210`)."""
+    number = phonenumbers.parse(e164)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    groups = _groups(national)
+    if national.lstrip(" (").startswith("0") and groups and groups[0] > 1:
+        return groups, (groups[0] - 1, *groups[1:])
+    return (groups,)
 
 
 def _tally(frame: pl.LazyFrame) -> pl.LazyFrame:

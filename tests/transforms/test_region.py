@@ -120,3 +120,23 @@ def test_rows_decided_counts_rows_the_region_will_read() -> None:
         phone=[US_NATIONAL, US_NATIONAL, "+1 212 555 0100", US_NATIONAL, None, "  ", "x"],
     )
     assert infer_region(frame).rows_decided == 3
+
+
+def test_national_numbers_decide_by_the_format_they_are_written_in() -> None:
+    us = ["(305) 555-0176", "617.555.0152", "(512) 555-0190 x12", "404-555-0137", "6175550152"]
+    assert infer_region(_file(phone=us)) == RegionGuess("US", "national numbers", 4, 5)
+    french = ["01 42 68 53 00", "06 12 34 56 78", "04 91 23 45 67"]
+    assert infer_region(_file(phone=french)) == RegionGuess("FR", "national numbers", 3, 3)
+    german = ["030 901820", "089 1234567", "0171 1234567"]
+    assert infer_region(_file(phone=german)).region == "DE"
+
+
+def test_national_numbers_that_read_alike_in_several_countries_take_a_hint_or_nothing() -> None:
+    # `0412 345 696` is an Australian mobile, and reads the same in the Netherlands and Ukraine.
+    australian = ["0412 345 696", "0412 345 536", "0412 345 550"]
+    assert infer_region(_file(phone=australian)) == RegionGuess(None, "none", 0, 3)
+    hinted = infer_region(_file(phone=[*australian, "+61 412 345 399"]))
+    assert hinted == RegionGuess("AU", "national numbers", 3, 3)
+    # Digits without groups, and too few numbers, say nothing.
+    assert infer_region(_file(phone=["6175550152"] * 5)).region is None
+    assert infer_region(_file(phone=["(305) 555-0176", "617.555.0152"])).region is None
