@@ -22,7 +22,8 @@ raw `country`, `phone` and `email` text and takes the first of:
    code as high; a tie within one calling code goes to its main region (US for +1), a tie
    across calling codes (`0412 345 696` reads the same in AU, NL and UA) to the region the
    few `+` numbers or email domains point to, if any. The most common `NATIONAL_SAMPLE`
-   distinct numbers are tried in every region.
+   distinct numbers are tried, by libphonenumber itself, in the `NATIONAL_REGIONS` where
+   exports mostly come from: a bounded number of calls per file, off the per-row path.
 
 Dominant means at least `DOMINANT_SHARE` of that kind of evidence and at least
 `LEAST_EVIDENCE` rows; a fair share is `LEAST_SHARE` of the rows with a phone (for numbers)
@@ -44,7 +45,6 @@ from functools import lru_cache
 import phonenumbers
 import polars as pl
 
-from transforms.phones import clean_phone, parse_phone_values
 from transforms.values import country_code
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "DOMINANT_SHARE",
     "LEAST_EVIDENCE",
     "LEAST_SHARE",
+    "NATIONAL_REGIONS",
     "NATIONAL_SAMPLE",
     "RegionGuess",
     "infer_region",
@@ -63,7 +64,16 @@ EMAIL_DOMAINS = "email domains"
 NATIONAL_NUMBERS = "national numbers"
 NO_BASIS = "none"
 BASES = (COUNTRY_COLUMN, PLUS_NUMBERS, EMAIL_DOMAINS, NATIONAL_NUMBERS, NO_BASIS)
-NATIONAL_SAMPLE = 200
+NATIONAL_SAMPLE = 40
+# Where exports mostly come from: the regions national numbers are tried in (with any region
+# the file's few `+` numbers or email domains point to). A file from elsewhere gets no region
+# this way: nothing is guessed rather than something wrong.
+NATIONAL_REGIONS: tuple[str, ...] = (
+    *("US", "CA", "GB", "IE", "AU", "NZ", "IN", "PK", "BD", "LK", "ZA", "NG", "KE", "EG"),
+    *("DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "ES", "PT", "DK", "SE", "NO", "FI"),
+    *("PL", "CZ", "SK", "HU", "RO", "GR", "TR", "RU", "UA", "IL", "AE", "SA", "SG", "MY"),
+    *("PH", "ID", "TH", "VN", "JP", "KR", "CN", "HK", "TW", "BR", "MX", "AR", "CO", "CL"),
+)
 
 DOMINANT_SHARE = 0.8
 LEAST_EVIDENCE = 3
@@ -131,9 +141,8 @@ def _national(frame: pl.LazyFrame, hints: list[str]) -> tuple[str, int] | None:
     (see the module docstring), and the rows whose numbers it reads."""
     if "phone" not in frame.collect_schema().names():
         return None
-    text = pl.col("phone").cast(pl.String).str.strip_chars()
     written = (
-        frame.select(text.alias("_written"))
+        frame.select(pl.col("phone").cast(pl.String).str.strip_chars().alias("_written"))
         .filter(
             pl.col("_written").str.contains(_GROUPED)  # digits in groups: the format tells
             & ~pl.col("_written").str.contains("+", literal=True)
@@ -144,32 +153,19 @@ def _national(frame: pl.LazyFrame, hints: list[str]) -> tuple[str, int] | None:
         .head(NATIONAL_SAMPLE)
         .collect()
     )
-    total = int(written[_COUNT].sum()) if written.height else 0
-    if total < LEAST_EVIDENCE:
+    regions = list(dict.fromkeys((*hints, *NATIONAL_REGIONS)))
+    read: dict[str, int] = {}
+    total = 0
+    # At most NATIONAL_SAMPLE x len(NATIONAL_REGIONS) libphonenumber calls, once per file.
+    for text, rows in written.iter_rows():
+        readers = [region for region in regions if _reads(text, region)]
+        total += rows if readers else 0  # a number no region reads is junk: it decides nothing
+        for region in readers:
+            read[region] = read.get(region, 0) + rows
+    if not read or total < LEAST_EVIDENCE:
         return None
-    regions = pl.DataFrame({"region": sorted(phonenumbers.SUPPORTED_REGIONS)})
-    tried = written.join(regions, how="cross").with_columns(
-        clean_phone(pl.col("_written")).alias("phone_key")
-    )
-    answers = parse_phone_values(tried.select("phone_key", "region"))  # in the order given
-    valid = tried.with_columns(answers["e164"]).filter(pl.col("e164").is_not_null())
-    # A few thousand (number, region) pairs at most: each formatted by libphonenumber.
-    follows = [
-        _groups(written_text) in _national_groups(e164)
-        for written_text, e164 in valid.select("_written", "e164").iter_rows()
-    ]
-    matched = valid.filter(pl.Series(follows, dtype=pl.Boolean))
-    read = (
-        matched.group_by("region")
-        .agg(pl.col(_COUNT).sum())
-        .sort([_COUNT, "region"], descending=[True, False])
-    )
-    if read.is_empty():
-        return None
-    # Shares of the numbers some region reads in its format: junk decides nothing.
-    total = int(matched.unique("_written")[_COUNT].sum())
-    top = int(read[_COUNT][0])
-    leaders = read.filter(pl.col(_COUNT) == top)["region"].to_list()
+    top = max(read.values())
+    leaders = [region for region, rows in read.items() if rows == top]
     if top < DOMINANT_SHARE * total:
         return None
     hinted = [h for h in hints if h in leaders]
@@ -178,6 +174,23 @@ def _national(frame: pl.LazyFrame, hints: list[str]) -> tuple[str, int] | None:
         return (hinted[0], top) if hinted else None
     region = phonenumbers.region_code_for_country_code(codes.pop())
     return (region, top) if region in leaders else None
+
+
+def _reads(text: str, region: str) -> bool:
+    """Whether libphonenumber reads `text` in `region` as a valid number whose national
+    format groups its digits as `text` does."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if not phonenumbers.is_valid_number(number):
+        return False
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    groups = _groups(national)
+    written = _groups(text)
+    # Exports often leave the trunk prefix off: `98765 43210` for `098765 43210`.
+    without_trunk = (groups[0] - 1, *groups[1:]) if national.lstrip(" (").startswith("0") else ()
+    return written == groups or (bool(groups) and groups[0] > 1 and written == without_trunk)
 
 
 def _hint(tally: pl.DataFrame, column: str) -> str | None:
@@ -193,17 +206,6 @@ def _groups(text: str) -> tuple[int, ...]:
     """The lengths of the runs of digits before any extension: `(305) 555-0176 x12` ->
     (3, 3, 4)."""
     return tuple(len(run) for run in _DIGIT_RUN.findall(_EXTENSION.sub("", text)))
-
-
-def _national_groups(e164: str) -> tuple[tuple[int, ...], ...]:
-    """The digit groups of the number's national format, with and without its leading 0
-    (exports often leave the trunk prefix off: `98765 43210` for `098765 43210`)."""
-    number = phonenumbers.parse(e164)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    groups = _groups(national)
-    if national.lstrip(" (").startswith("0") and groups and groups[0] > 1:
-        return groups, (groups[0] - 1, *groups[1:])
-    return (groups,)
 
 
 def _tally(frame: pl.LazyFrame) -> pl.LazyFrame:

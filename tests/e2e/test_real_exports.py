@@ -108,3 +108,67 @@ def test_a_real_export_is_checked_right_with_no_flags(
 def test_the_layouts_cover_at_least_fifteen_export_layouts() -> None:
     assert len(LAYOUTS) >= 15
     assert len({x["file"] for x in LAYOUTS}) == len(LAYOUTS)
+
+
+def _check(args: list[str], out: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        app, ["check", *args, "--engine", "local", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return summary
+
+
+def test_a_mapping_given_once_is_remembered_for_the_next_file_with_those_headers(
+    tmp_path: Path,
+) -> None:
+    mapping = tmp_path / "weekly.toml"
+    mapping.write_text('[fields]\nemail = "Courriel pro"\nphone = "Tél. bureau"\n', "utf-8")
+    week1, week2 = tmp_path / "week1.csv", tmp_path / "week2.csv"
+    week1.write_text("Courriel pro,Tél. bureau\nann@acme.example,+1 212 555 0100\n", "utf-8")
+    week2.write_text("courriel PRO,tél bureau\nbob@acme.example,+1 212 555 0199\n", "utf-8")
+
+    given = _check([str(week1), "--mapping", str(mapping)], tmp_path / "r1")
+    assert given["mapping"]["remembered_at"] is None
+    remembered = _check([str(week2)], tmp_path / "r2")
+    assert remembered["mapping"]["mapping_file"] == str(mapping.resolve())
+    assert remembered["mapping"]["remembered_at"]
+    assert remembered["mapping"]["fields"]["email"] == ["courriel PRO"]
+    assert remembered["counts"]["valid"] == 1
+    assert any(n.startswith("mapping: remembered from ") for n in remembered["notices"])
+    forgotten = _check([str(week2), "--no-memory"], tmp_path / "r3")
+    assert forgotten["mapping"]["mapping_file"] is None
+    assert forgotten["counts"].get("valid", 0) == 0  # generic knows neither column
+
+
+def test_a_workbook_without_a_table_of_leads_is_one_line_naming_its_sheets(
+    tmp_path: Path,
+) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "notes.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Notes").write(0, 0, "Exported from QuickBooks on 2026-12-01")
+    book.add_worksheet("Summary").write(0, 0, "Total: 26 leads")
+    book.close()
+    result = CliRunner().invoke(app, ["check", str(path), "--engine", "local"])
+    assert result.exit_code == 3
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "no sheet holds a table of leads (sheets: Notes, Summary)" in lines[0]
+    assert "--sheet" in lines[0]
+
+
+def test_the_summary_names_the_preset_the_deciding_headers_and_the_region(
+    tmp_path: Path,
+) -> None:
+    summary = _check([str(EXPORTS / "zoho_leads.csv")], tmp_path / "run")
+    assert summary["mapping"]["preset"] == "zoho"
+    assert summary["mapping"]["decided_by"]
+    assert summary["region"]["region"] == "US"
+    assert summary["region"]["basis"] == "national numbers"
+    assert summary["region"]["rows_decided"] > 0
+    assert any("read as US" in n for n in summary["notices"])
+    rows = pl.read_parquet(tmp_path / "run" / "rows.parquet")
+    codes = rows["warnings"].explode().struct.field("code").drop_nulls().to_list()
+    assert set(summary["warnings"]) == set(codes)
