@@ -331,9 +331,16 @@ def status_word(text: str | pl.Expr) -> pl.Expr:
 
 
 def split_tags(text: str | pl.Expr) -> pl.Expr:
-    """Split on `,`/`;`, trim, drop blanks (duplicates stay: see `dedupe_tags`)."""
+    """Split on `,`/`;`, trim, drop blanks (duplicates stay: see `dedupe_tags`). A tag in
+    double quotes loses them: Mailchimp writes its tags as `"Webinar","Customer"`.
+
+    >>> pl.select(split_tags(pl.lit('"Webinar","Customer"; vip'))).item().to_list()
+    ['Webinar', 'Customer', 'vip']
+    """
     expr = pl.col(text) if isinstance(text, str) else text
-    return expr.str.extract_all(r"[^,;\s](?:[^,;]*[^,;\s])?")
+    tags = expr.str.extract_all(r'"[^"]*"|[^,;\s](?:[^,;]*[^,;\s])?')
+    unquoted = tags.list.eval(pl.element().str.strip_chars('"').str.strip_chars())
+    return unquoted.list.filter(pl.element() != "")
 
 
 def dedupe_tags(lf: pl.LazyFrame, column: str = "tags") -> pl.LazyFrame:

@@ -239,3 +239,13 @@ def test_per_distinct_folds_each_value_once_and_maps_every_row_back() -> None:
     # The fold sees each distinct value once, in order of first appearance.
     numbered = frame.select(per_distinct("s", lambda v: pl.int_range(v.len())))
     assert numbered.to_series().to_list() == [0, 1, 2, 0, 1, 2]
+
+
+def test_quoted_tags_lose_their_quotes_as_mailchimp_writes_them() -> None:
+    frame = pl.DataFrame({"t": ['"Webinar","Customer"', '"a, b"; c', '""', None]})
+    assert frame.select(split_tags("t")).to_series().to_list() == [
+        ["Webinar", "Customer"],
+        ["a, b", "c"],
+        [],
+        None,
+    ]
