@@ -50,6 +50,7 @@ from transforms.values import country_code
 __all__ = [
     "BASES",
     "DOMINANT_SHARE",
+    "EVIDENCE_ROWS",
     "LEAST_EVIDENCE",
     "LEAST_SHARE",
     "NATIONAL_REGIONS",
@@ -65,6 +66,7 @@ NATIONAL_NUMBERS = "national numbers"
 NO_BASIS = "none"
 BASES = (COUNTRY_COLUMN, PLUS_NUMBERS, EMAIL_DOMAINS, NATIONAL_NUMBERS, NO_BASIS)
 NATIONAL_SAMPLE = 40
+EVIDENCE_ROWS = 100_000
 # Where exports mostly come from: the regions national numbers are tried in (with any region
 # the file's few `+` numbers or email domains point to). A file from elsewhere gets no region
 # this way: nothing is guessed rather than something wrong.
@@ -107,18 +109,19 @@ def infer_region(frame: pl.LazyFrame) -> RegionGuess:
     """The region the file's own `country`, `phone` and `email` text points to (see the
     module docstring); a missing column counts as blank.
 
-    Collects one small frame: the rows counted per distinct (country, calling code, email
-    domain, has a phone), so the lookups run once per distinct value.
+    The evidence is read from the first `EVIDENCE_ROWS` rows (a file's home region shows in
+    them), collected as one small frame: the rows counted per distinct (country, calling
+    code, email domain, has a phone), so the lookups run once per distinct value. The rows
+    the region decides are counted over the whole file.
     """
-    tally = _tally(frame).collect()
+    sample = frame.head(EVIDENCE_ROWS)
+    tally = _tally(sample).collect()
     tally = tally.with_columns(
         _alpha_2(tally["_country"]).alias("_alpha_2"),
         _per_value(tally["_head"], _calling_region).alias("_plus_region"),
         _per_value(tally["_tld"], _tld_region).alias("_mail_region"),
     )
-    decided = _rows(
-        tally, pl.col("_has_phone") & pl.col("_alpha_2").is_null() & pl.col("_head").is_null()
-    )
+    decided = _decided(frame)
     phones, emails = _rows(tally, pl.col("_has_phone")), _rows(tally, pl.col("_has_email"))
     for basis, column, rows in (
         (COUNTRY_COLUMN, "_alpha_2", 0),
@@ -130,7 +133,7 @@ def infer_region(frame: pl.LazyFrame) -> RegionGuess:
             return RegionGuess(found[0], basis, found[1], decided)
     # Too little to decide alone, the + numbers and email domains still break a tie.
     hints = [h for c in ("_plus_region", "_mail_region") if (h := _hint(tally, c)) is not None]
-    found = _national(frame, hints) if decided else None
+    found = _national(sample, hints) if decided else None
     if found is not None:
         return RegionGuess(found[0], NATIONAL_NUMBERS, found[1], decided)
     return RegionGuess(None, NO_BASIS, 0, decided)
@@ -206,6 +209,29 @@ def _groups(text: str) -> tuple[int, ...]:
     """The lengths of the runs of digits before any extension: `(305) 555-0176 x12` ->
     (3, 3, 4)."""
     return tuple(len(run) for run in _DIGIT_RUN.findall(_EXTENSION.sub("", text)))
+
+
+def _decided(frame: pl.LazyFrame) -> int:
+    """Rows with a phone not written with `+` and no known country of their own."""
+    names = frame.collect_schema().names()
+    if "phone" not in names:
+        return 0
+    phone = pl.col("phone").cast(pl.String).str.strip_chars()
+    # A `+` anywhere: written international (a literal search, not `_PLUS_HEAD`: all rows)
+    national = (phone.str.len_chars() > 0) & ~phone.str.contains("+", literal=True)
+    country = (
+        pl.col("country").cast(pl.String).str.strip_chars()
+        if "country" in names
+        else pl.lit(None, pl.String)
+    )
+    counted = (
+        frame.filter(national.fill_null(False))
+        .group_by(country.alias("_country"))
+        .agg(pl.len().alias(_COUNT))
+        .collect()
+    )
+    known = _alpha_2(counted["_country"]).is_not_null()
+    return int(counted.filter(~known)[_COUNT].sum())
 
 
 def _tally(frame: pl.LazyFrame) -> pl.LazyFrame:
