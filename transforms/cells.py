@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
-__all__ = ["MULTI_VALUE_FIELDS", "candidates", "cell", "null_words"]
+__all__ = ["MULTI_VALUE_FIELDS", "append_entries", "candidates", "cell", "null_words"]
 
 # Fields a lead may give several values of; `normalise` picks the first valid one.
 MULTI_VALUE_FIELDS: tuple[str, ...] = ("email", "phone")
@@ -68,3 +68,21 @@ def candidates(columns: Sequence[str], field: str, words: Sequence[str] = ()) ->
     value = pl.element().str.strip_chars()
     kept = (value != "") & ~value.is_in(list(words)) if words else value != ""
     return values.list.eval(value.filter(kept))
+
+
+def append_entries(frame: pl.DataFrame, column: str, entry: pl.Expr) -> pl.Series:
+    """`column` (a list of structs, e.g. `custom`) with `entry` (a struct, null for none)
+    appended to each row; a null list becomes the entry alone (or an empty list).
+
+    By explode and implode: `concat_list` of struct lists costs ~30x as much in polars 2.1
+    (3.7 s against 0.13 s for a million rows).
+    """
+    row = "_append_row"
+    numbered = frame.select(pl.col(column), entry.alias("_entry")).with_row_index(row)
+    items = numbered.select(row, pl.col(column)).explode(column, empty_as_null=True)
+    added = numbered.select(row, pl.col("_entry").alias(column)).filter(
+        pl.col(column).is_not_null()
+    )
+    both = pl.concat([items, added.cast(items.schema)]).sort(row, maintain_order=True)
+    lists = both.group_by(row, maintain_order=True).agg(pl.col(column).drop_nulls())
+    return lists.get_column(column)

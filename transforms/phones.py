@@ -36,6 +36,7 @@ from phonenumbers import timezone as phone_timezone
 from schemas.fields import CUSTOM_ENTRY
 from transforms._lookup import attach_lookup, per_value
 from transforms._phone_engine import LEAST_GROUP, parse_keys
+from transforms.cells import append_entries
 from transforms.values import lost_digits, scientific_integer
 
 __all__ = [
@@ -533,9 +534,8 @@ def _unused(picked: pl.DataFrame) -> pl.DataFrame:
     return picked.select(
         "_row",
         pl.col("^_other_.*$"),
-        pl.concat_list(pl.col("custom").fill_null([]), entry).alias("_other_custom"),
         pl.when(position.is_not_null()).then(skipped).alias("_warn_phone.skipped"),
-    )
+    ).with_columns(append_entries(picked, "custom", entry).alias("_other_custom"))
 
 
 def _ordinal(number: pl.Expr) -> pl.Expr:
