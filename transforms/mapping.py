@@ -136,18 +136,13 @@ def mapped_share(headers: tuple[str, ...], preset: str | None = None) -> float:
 def text_fields(
     mapping: ResolvedMapping, fields: Sequence[str], *, null_tokens: Sequence[str] = ()
 ) -> list[pl.Expr]:
-    """`fields` as `apply_mapping` first reads them (text, blanks null, email and phone their
-    first value), over the file's own columns: for a pass over a few fields of a whole file
-    (its home region, say) without mapping every column."""
+    """`fields` as `apply_mapping` first reads them (text, blanks and null words null; a cell
+    of several values whole), over the file's own columns: for a pass over a few fields of a
+    whole file (its home region, say) without mapping every column."""
     words = null_words(null_tokens)
-    exprs = []
-    for f in fields:
-        if f in MULTI_VALUE_FIELDS and mapping.sources.get(f):
-            expr = candidates(mapping.sources[f], f, words).list.first()
-        else:
-            expr = _field_expr(f, mapping, words)
-        exprs.append(expr.alias(f))
-    return exprs
+    # The first non-blank cell, not split into its values: a pass over a whole file wants
+    # no list per row, and a cell's first value starts it anyway.
+    return [_field_expr(f, mapping, words).alias(f) for f in fields]
 
 
 def _index(headers: tuple[str, ...]) -> dict[str, str]:

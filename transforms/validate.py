@@ -80,7 +80,7 @@ def collect_warnings(df: pl.DataFrame) -> pl.DataFrame:
     entries = [_warning_entry(c) for c in notes]
     # As for `_non_null_list`: an array filtered, not `concat_list` + `list.drop_nulls`.
     found = pl.concat_arr(entries).arr.to_list().list.filter(pl.element().is_not_null())
-    lists = df[noted].select(found.alias(WARNINGS)).to_series()
+    lists = df.select(notes)[noted].select(found.alias(WARNINGS)).to_series()
     # Each row's place in `lists` (null: none); a list of structs cannot be scattered into.
     where = (
         pl.Series(dtype=pl.UInt32)
