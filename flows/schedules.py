@@ -85,6 +85,9 @@ OPTION_KEYS = (
     "state_file",
     "out",
     "max_failed_ratio",
+    "sheet",
+    "memory",
+    "null_tokens",
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)

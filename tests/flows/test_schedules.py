@@ -138,6 +138,13 @@ def test_top_level_options_apply_unless_the_schedule_overrides_them(tmp_path: Pa
     assert options.targets["octanist-prod"]["api_key_env"] == "OCTANIST_API_KEY"
 
 
+def test_a_schedule_sets_the_sheet_the_memory_and_the_null_words(tmp_path: Path) -> None:
+    entry = _entry(sheet='"Leads"', memory="false", null_tokens='["-", "TBD"]')
+    (schedule,) = _load(tmp_path, 'sheet = "Notes"\n' + TARGETS + entry)
+    options = schedule.sync_options(tmp_path / "exports" / "a.xlsx", run_id="r1")
+    assert (options.sheet, options.memory, options.null_tokens) == ("Leads", False, ("-", "tbd"))
+
+
 def test_a_file_without_schedules_has_none(tmp_path: Path) -> None:
     assert _load(tmp_path, TARGETS) == []
     with pytest.raises(ConfigError, match="has no \\[\\[schedules\\]\\] entries to serve"):
