@@ -33,6 +33,7 @@ from rich.table import Table
 
 from flows._events import listening
 from flows.options import Engine, Flags, Job, SyncOptions, engine_choice, leadpipe_home, options_for
+from reports import share_text
 from schemas.exceptions import ImporterError
 from schemas.summary import RunSummary
 
@@ -592,10 +593,10 @@ def _show_summary(summary: RunSummary) -> None:
     how = "detected" if mapping.detected else "chosen"
     encoding = f", {source.encoding}" if source.encoding else ""
     sheet = f", sheet {source.sheet!r}" if source.sheet else ""
+    mapped = share_text(mapping.coverage)
     _out.print(
         f"[bold]{summary.rows}[/] rows from {source.path} ({source.format}{encoding}{sheet}); "
-        f"preset [bold]{mapping.preset}[/] ({how}, {_share(mapping.coverage)} of columns mapped)",
-        markup=True,
+        f"preset [bold]{mapping.preset}[/] ({how}, {mapped} of columns mapped)"
     )
     for notice in summary.notices:
         _out.print(f"  {notice}", markup=False, highlight=False)
@@ -628,11 +629,6 @@ def _show_summary(summary: RunSummary) -> None:
         )
     took = f"{summary.seconds:.1f} s, engine {summary.engine}"
     _out.print(f"Report: {summary.out_dir}/rows.csv  ({took})")
-
-
-def _share(share: float) -> str:
-    """A percentage that never rounds a non-zero share to 0%."""
-    return "under 1%" if 0 < share < 0.01 else f"{share:.0%}"
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "RunDir",
     "file_notices",
     "render_report",
+    "share_text",
     "write_report_html",
     "write_report_rows",
     "write_summary",
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         render_report,
         write_report_html,
     )
-    from reports.notices import LOW_COVERAGE, file_notices
+    from reports.notices import LOW_COVERAGE, file_notices, share_text
     from reports.rows import write_report_rows, write_summary
     from reports.rundir import RunDir
 else:
@@ -52,6 +53,7 @@ else:
         "write_report_html": "reports.html",
         "LOW_COVERAGE": "reports.notices",
         "file_notices": "reports.notices",
+        "share_text": "reports.notices",
         "write_report_rows": "reports.rows",
         "write_summary": "reports.rows",
         "RunDir": "reports.rundir",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from schemas.summary import MappingFacts, RegionFacts, SourceFacts
 
-__all__ = ["LOW_COVERAGE", "file_notices"]
+__all__ = ["LOW_COVERAGE", "file_notices", "share_text"]
 
 # Under this share of mapped columns the preset is probably wrong: say so.
 LOW_COVERAGE = 0.3
@@ -73,7 +73,7 @@ def _mapping(mapping: MappingFacts) -> list[str]:
         )
     if mapping.coverage < LOW_COVERAGE:
         said.append(
-            f"warning: only {_share(mapping.coverage)} of the columns map to lead fields; "
+            f"warning: only {share_text(mapping.coverage)} of the columns map to lead fields; "
             "choose a preset (--preset) or give a mapping (--mapping FILE)"
         )
     return said
@@ -101,7 +101,7 @@ def _count(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _share(share: float) -> str:
+def share_text(share: float) -> str:
     """A percentage that never rounds a non-zero share to 0%."""
     if 0 < share < 0.01:
         return "under 1%"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
-__all__ = ["MULTI_VALUE_FIELDS", "append_entries", "candidates", "cell", "null_words"]
+__all__ = ["MULTI_VALUE_FIELDS", "append_entries", "candidates", "cell", "null_words", "ordinal"]
 
 # Fields a lead may give several values of; `normalise` picks the first valid one.
 MULTI_VALUE_FIELDS: tuple[str, ...] = ("email", "phone")
@@ -86,3 +86,20 @@ def append_entries(frame: pl.DataFrame, column: str, entry: pl.Expr) -> pl.Serie
     both = pl.concat([items, added.cast(items.schema)]).sort(row, maintain_order=True)
     lists = both.group_by(row, maintain_order=True).agg(pl.col(column).drop_nulls())
     return lists.get_column(column)
+
+
+def ordinal(number: pl.Expr) -> pl.Expr:
+    """`2` -> `2nd`, `11` -> `11th`, `23` -> `23rd`: which of a cell's values a note means."""
+    last, teen = number % 10, (number % 100).is_between(11, 13)
+    suffix = (
+        pl.when(teen)
+        .then(pl.lit("th"))
+        .when(last == 1)
+        .then(pl.lit("st"))
+        .when(last == 2)
+        .then(pl.lit("nd"))
+        .when(last == 3)
+        .then(pl.lit("rd"))
+        .otherwise(pl.lit("th"))
+    )
+    return pl.format("{}{}", number, suffix)

@@ -39,6 +39,7 @@ import polars as pl
 
 from schemas.fields import CUSTOM_ENTRY
 from transforms._lookup import attach_lookup, per_value
+from transforms.cells import ordinal
 
 __all__ = [
     "CANDIDATES",
@@ -490,23 +491,10 @@ def _with_other_emails(has_custom: bool) -> pl.Expr:
 def _skipped_note() -> pl.Expr:
     """The note for a row whose first candidate was not used: "first_email_invalid|'<first>'
     is not a valid email; the 2nd value '<used>' was used"."""
-    n = pl.col(_POSITION) + 1
-    suffix = (
-        pl.when((n % 100).is_between(11, 13))
-        .then(pl.lit("th"))
-        .when(n % 10 == 1)
-        .then(pl.lit("st"))
-        .when(n % 10 == 2)
-        .then(pl.lit("nd"))
-        .when(n % 10 == 3)
-        .then(pl.lit("rd"))
-        .otherwise(pl.lit("th"))
-    )
     text = pl.format(
-        "first_email_invalid|'{}' is not a valid email; the {}{} value '{}' was used",
+        "first_email_invalid|'{}' is not a valid email; the {} value '{}' was used",
         "_email_first",
-        n,
-        suffix,
+        ordinal(pl.col(_POSITION) + 1),
         "_email_used",
     )
     return pl.when(pl.col(_POSITION) > 0).then(text)

@@ -36,7 +36,7 @@ from phonenumbers import timezone as phone_timezone
 from schemas.fields import CUSTOM_ENTRY
 from transforms._lookup import attach_lookup, per_value
 from transforms._phone_engine import LEAST_GROUP, parse_keys
-from transforms.cells import append_entries
+from transforms.cells import append_entries, ordinal
 from transforms.values import lost_digits, scientific_integer
 
 __all__ = [
@@ -528,7 +528,7 @@ def _unused(picked: pl.DataFrame) -> pl.DataFrame:
     skipped = pl.format(
         _SKIPPED,
         _quoted(values.list.first()),
-        _ordinal(position + 1),
+        ordinal(position + 1),
         _quoted(pl.col("_other_raw")),
     )
     return picked.select(
@@ -536,20 +536,3 @@ def _unused(picked: pl.DataFrame) -> pl.DataFrame:
         pl.col("^_other_.*$"),
         pl.when(position.is_not_null()).then(skipped).alias("_warn_phone.skipped"),
     ).with_columns(append_entries(picked, "custom", entry).alias("_other_custom"))
-
-
-def _ordinal(number: pl.Expr) -> pl.Expr:
-    """`2` -> `2nd`, `11` -> `11th`, `23` -> `23rd`."""
-    last, teen = number % 10, (number % 100).is_between(11, 13)
-    suffix = (
-        pl.when(teen)
-        .then(pl.lit("th"))
-        .when(last == 1)
-        .then(pl.lit("st"))
-        .when(last == 2)
-        .then(pl.lit("nd"))
-        .when(last == 3)
-        .then(pl.lit("rd"))
-        .otherwise(pl.lit("th"))
-    )
-    return pl.format("{}{}", number, suffix)
