@@ -5,7 +5,8 @@ by hand, so upgrading `phonenumbers` upgrades the engine. A `Plan` is one number
 region such as `US`, or a non-geographic calling code such as `800`) reduced to what parsing and
 validation read from it (`plan_for`); `plans_for_code` lists each calling code's plans in
 libphonenumber's order (the main region first); `zone_prefixes` is the prefix -> time zones
-map behind `phonenumbers.timezone`.
+map behind `phonenumbers.timezone`, with libphonenumber's legacy zone names (`Asia/Calcutta`)
+renamed to IANA's current ones (`Asia/Kolkata`, see `transforms._tzlinks`).
 
 The regular expressions are libphonenumber's own, run by polars (Rust's `regex`). Both engines
 agree on the syntax the metadata uses, and the engine only feeds them ASCII; a plan whose
@@ -26,6 +27,8 @@ from phonenumbers import PhoneMetadata, PhoneNumberDesc, PhoneNumberType
 from phonenumbers import phonenumberutil as util
 from phonenumbers.timezone import UNKNOWN_TIMEZONE
 from phonenumbers.tzdata import TIMEZONE_DATA
+
+from transforms._tzlinks import current_zones
 
 __all__ = [
     "Desc",
@@ -127,10 +130,11 @@ def geo_mobile_codes() -> frozenset[int]:
 
 @lru_cache(maxsize=1)
 def zone_prefixes() -> pl.DataFrame:
-    """`zone_prefix` (leading digits of an E.164 number, without `+`) -> `zones`, without
-    libphonenumber's unknown zone; a last row with a null prefix holds the empty list."""
+    """`zone_prefix` (leading digits of an E.164 number, without `+`) -> `zones`: canonical
+    names (`current_zones`), without libphonenumber's unknown zone; a last row with a null
+    prefix holds the empty list."""
     prefixes = sorted(TIMEZONE_DATA)
-    zones = [[z for z in TIMEZONE_DATA[p] if z != UNKNOWN_TIMEZONE] for p in prefixes]
+    zones = [current_zones(z for z in TIMEZONE_DATA[p] if z != UNKNOWN_TIMEZONE) for p in prefixes]
     return pl.DataFrame(
         {"zone_prefix": [*prefixes, None], "zones": [*zones, []]},
         schema={"zone_prefix": pl.String, "zones": pl.List(pl.String)},

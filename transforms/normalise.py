@@ -11,7 +11,7 @@ import polars as pl
 
 from transforms.emails import normalise_emails
 from transforms.phones import PhoneBook, normalise_phones
-from transforms.timezones import normalise_timezones
+from transforms.timezones import canonical_timezone, normalise_timezones
 from transforms.values import normalise_values
 
 __all__ = ["ERROR_FIELDS", "normalise", "normalise_target"]
@@ -41,8 +41,9 @@ def normalise(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) 
 def normalise_target(lf: pl.LazyFrame, book: PhoneBook) -> pl.LazyFrame:
     """The target's leads in the file's normal form, for `match` and `diff`.
 
-    Emails are cleaned and lower-cased; phones become E.164 where libphonenumber can read them
-    without a region (vendors store international numbers) and stay as stored otherwise.
+    Emails are cleaned and lower-cased; time zones get IANA's current names; phones become
+    E.164 where libphonenumber can read them without a region (vendors store international
+    numbers) and stay as stored otherwise.
 
     A stored phone that already is the E.164 form of a number the book knows to be valid is
     left as it is without parsing: E.164 of a valid number reads back as that number (the
@@ -69,6 +70,8 @@ def normalise_target(lf: pl.LazyFrame, book: PhoneBook) -> pl.LazyFrame:
         .with_columns(pl.when(pl.col("_as_is").is_null()).then(pl.col("phone")).alias("phone"))
         .pipe(normalise_phones, book, default_region=None)
     )
-    return phones.with_columns(pl.coalesce("_as_is", "phone", "phone_raw").alias("phone")).select(
-        schema.names()
-    )
+    # Time zones as IANA names them now (a vendor may store `Asia/Calcutta`), as the file's are.
+    zones = [canonical_timezone("timezone").alias("timezone")] if "timezone" in schema else []
+    return phones.with_columns(
+        pl.coalesce("_as_is", "phone", "phone_raw").alias("phone"), *zones
+    ).select(schema.names())

@@ -36,6 +36,7 @@ from phonenumbers import timezone as phone_timezone
 from schemas.fields import CUSTOM_ENTRY
 from transforms._lookup import attach_lookup, per_value
 from transforms._phone_engine import LEAST_GROUP, parse_keys
+from transforms._tzlinks import current_zones
 from transforms.cells import append_entries, ordinal
 from transforms.values import lost_digits, scientific_integer
 
@@ -155,9 +156,10 @@ def parse_phone_values(keys: pl.DataFrame, *, least_group: int = LEAST_GROUP) ->
     """Parse each (phone_key, region) row as libphonenumber does, in the order given.
 
     Returns PHONE_RESULT_SCHEMA: `e164` and `extension` for valid numbers, else `error` as
-    "code|message"; `zones` are the tz database zones the number belongs to. The engine decides
-    almost every row; `_parse_one` decides the rest, once per distinct key (for `least_group`
-    see `transforms._phone_engine.parse_keys`).
+    "code|message"; `zones` are the tz database zones the number belongs to, by their current
+    IANA names (`transforms.timezones`). The engine decides almost every row; `_parse_one`
+    decides the rest, once per distinct key (for `least_group` see
+    `transforms._phone_engine.parse_keys`).
     """
     found = parse_keys(keys, least_group=least_group)
     results = found.select(
@@ -261,7 +263,8 @@ def _parse_one(key: str, region: str | None) -> tuple[object, ...]:
             f"invalid_phone|{_quote(key)} is not a valid phone number{where}: {reason}",
             [],
         )
-    zones = [z for z in phone_timezone.time_zones_for_number(number) if z != _NO_ZONE]
+    # IANA's current names, as the engine's table has them (`transforms._phone_meta`)
+    zones = current_zones(z for z in phone_timezone.time_zones_for_number(number) if z != _NO_ZONE)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return (key, region, e164, number.extension or None, None, zones)
 
