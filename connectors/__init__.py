@@ -17,6 +17,7 @@ from connectors._budget import (
     ensure_rate_limit,
 )
 from connectors._client import LeadClient, RemoteLead, WriteResult, open_client
+from connectors._doctor import DOCTOR_LEAD_ID, Diagnosis, DoctorCheck, diagnose
 from connectors._http import RequestStats
 from connectors._payloads import to_wire
 from connectors._profile import TargetProfile, api_key_for, sandbox_profile
@@ -33,7 +34,7 @@ from connectors._ratelimit import AdaptiveRateLimiter
 from connectors._results import OpResult
 from connectors._retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after
 from connectors._secrets import Secret
-from connectors._snapshot import Snapshot, SnapshotStore
+from connectors._snapshot import BASE_SCHEMA, Snapshot, SnapshotStore
 from connectors.ops import ops_from_plan
 
 if TYPE_CHECKING:
@@ -46,10 +47,14 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "BASE_SCHEMA",
     "DEFAULT_RETRY",
+    "DOCTOR_LEAD_ID",
     "UNREACHABLE_AFTER",
     "AdaptiveRateLimiter",
     "BudgetStats",
+    "Diagnosis",
+    "DoctorCheck",
     "GroupCommit",
     "Journal",
     "LeadClient",
@@ -69,6 +74,7 @@ __all__ = [
     "api_key_for",
     "budget_name",
     "check_journal_url",
+    "diagnose",
     "earlier_attempts_frame",
     "earlier_results",
     "ensure_rate_limit",

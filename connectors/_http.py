@@ -11,6 +11,9 @@
   body that is not JSON, or a gateway's 502/504, behind which the vendor may have applied it):
   it raises `AmbiguousWriteError` so the caller can look before it re-creates.
 
+Which statuses mean a rejected key is the vendor's (`_profile.AUTH_STATUSES`): those raise
+`KeyRejected` (the run stops); any other 403 is `Forbidden`, one request's (one row's) failure.
+
 One INFO log line per request (method, path, status, time, attempt); never bodies or keys.
 """
 
@@ -21,7 +24,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +32,7 @@ from typing import Any
 import httpx
 
 from connectors._budget import LocalBudget, RateBudget
+from connectors._profile import AUTH_STATUSES
 from connectors._ratelimit import AdaptiveRateLimiter
 from connectors._retry import (
     DEFAULT_RETRY,
@@ -41,7 +45,8 @@ from connectors._retry import (
 from connectors._secrets import Secret
 from connectors.exceptions import (
     AmbiguousWriteError,
-    FatalVendorError,
+    Forbidden,
+    KeyRejected,
     LeadConflict,
     LeadNotFound,
     PermanentVendorError,
@@ -117,9 +122,14 @@ class VendorHTTP:
         key_hint: str = "check the API key for this target",
         verify_tls: bool = True,
         budget: RateBudget | None = None,
+        auth_statuses: Collection[int] | None = None,
     ) -> None:
         self.vendor = vendor
         self.key_hint = key_hint
+        # Answers that mean "bad or missing key" (default: the vendor's, else 401 and 403).
+        self.auth_statuses = frozenset(
+            auth_statuses or AUTH_STATUSES.get(vendor, frozenset({401, 403}))
+        )
         self.retry = retry
         self.attempt_timeout = attempt_timeout
         self.clock = clock or SystemClock()
@@ -305,10 +315,14 @@ class VendorHTTP:
             )
         if status >= 500:
             return TransientVendorError(message, **context)
-        if status in (401, 403):
-            return FatalVendorError(
-                f"the API key was rejected ({status} {message}). {self.key_hint}", **context
+        if status in self.auth_statuses:
+            return KeyRejected(
+                f"the API key was rejected ({status} {message}). {self.key_hint}",
+                reply=message,
+                **context,
             )
+        if status == 403:  # a valid key, refused this one thing (Octanist's filtering rules)
+            return Forbidden(message, **{**context, "code": code or "FORBIDDEN"})
         if status == 404:
             return LeadNotFound(message, **context)
         if status == 409:

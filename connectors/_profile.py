@@ -30,6 +30,7 @@ from schemas.exceptions import UsageError
 
 __all__ = [
     "APTEN_UPDATE_ROUTES",
+    "AUTH_STATUSES",
     "DEFAULT_BASE_URLS",
     "SANDBOX_API_KEY",
     "TargetProfile",
@@ -47,6 +48,15 @@ DEFAULT_BASE_URLS = {
 SANDBOX_PREFIXES = {"omni": "/omni", "apten": "/apten/v1", "octanist": "/octanist/api"}
 SANDBOX_API_KEY = "sandbox-key"
 AUTH_HEADERS = {"omni": "x-api-key", "apten": "x-api-key", "octanist": "X-API-KEY"}
+# The statuses by which each vendor says "this key is missing or wrong" (the run stops). Octanist
+# answers 401 for that and 403 FORBIDDEN for a valid key that may not do something (a lead its
+# filtering rules refuse): a row's failure. Apten's docs name 403 (API Gateway; third-party
+# clients also see 401). Omni's docs name 401 only; an undocumented 403 is taken as a key problem.
+AUTH_STATUSES: dict[str, frozenset[int]] = {
+    "omni": frozenset({401, 403}),
+    "apten": frozenset({401, 403}),
+    "octanist": frozenset({401}),
+}
 # Apten's docs do not show the update method and path; the sandbox accepts all three.
 APTEN_UPDATE_ROUTES = ("PATCH /leads/{id}", "PUT /leads/{id}", "POST /leads/{id}/update")
 logger = logging.getLogger(__name__)

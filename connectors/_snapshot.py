@@ -5,8 +5,13 @@
 stores the result atomically (write, then rename), so a kill never leaves half a snapshot.
 
 Omni cannot list what changed (see connectors/omni.py): its snapshot is what leadpipe itself
-wrote, updated from responses, and refreshed per id for the leads a plan touches
-(`state_source = "written"`; the others are `"listed"`).
+wrote, updated from responses, refreshed per id for the leads a plan writes to
+(`state_source = "written"`; the others are `"listed"`), and filled from Omni's analytics feed
+(`read_feed`: id, names, email, phone of every lead, 500 per page) when it is empty, when a
+plan would create leads (the feed since the newest creation it has seen), or on request.
+
+Beside the leads, `base.parquet` keeps each lead's base for the three-way diff: what the file
+said when leadpipe last synced the lead (`record_base`, field by field).
 """
 
 from __future__ import annotations
@@ -26,11 +31,16 @@ from connectors._client import LeadClient, RemoteLead
 from schemas.files import atomic_write
 from schemas.frames import TARGET_LEAD_SCHEMA
 
-__all__ = ["Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
+__all__ = ["BASE_SCHEMA", "Snapshot", "SnapshotStore", "leads_frame", "merge_leads"]
 
 logger = logging.getLogger(__name__)
 
 _UNLISTED_VENDORS = frozenset({"omni"})
+# A lead's base: its id and the canonical fields as the file said them when last synced.
+BASE_SCHEMA: dict[str, pl.DataType] = {
+    k: v for k, v in TARGET_LEAD_SCHEMA.items() if k != "updated_at"
+}
+_KEYS = ("external_id", "email", "phone", "first_name", "last_name")
 _CONCURRENCY = 16  # GETs in flight while refreshing by id (the sandbox profile's concurrency)
 
 
@@ -43,6 +53,8 @@ class Snapshot:
     state_source: str = "listed"
     fetched: int = 0
     facts: dict[str, Any] = field(default_factory=dict)
+    base: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BASE_SCHEMA))
+    feed_mark: str | None = None  # Omni: the newest `createdAt` its feed has shown us
 
 
 def leads_frame(leads: Iterable[RemoteLead]) -> pl.DataFrame:
@@ -71,6 +83,24 @@ def _fields(fields: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def merge_fields(old: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame:
+    """`old` with `fresh` laid over it field by field: a null in `fresh` keeps the old value."""
+    fresh = fresh.unique("id", keep="last", maintain_order=True)
+    names = [c for c in fresh.columns if c != "id"]
+    overlaid = fresh.join(old, on="id", how="left", suffix="_old").select(
+        "id",
+        *[
+            pl.coalesce(c, f"{c}_old").alias(c)
+            if f"{c}_old" in old.columns or c in old.columns
+            else pl.col(c)
+            for c in names
+        ],
+        *[c for c in old.columns if c != "id" and c not in names],
+    )
+    kept = old.filter(~pl.col("id").is_in(fresh["id"].implode()))
+    return pl.concat([kept, overlaid.select(old.columns)], how="vertical_relaxed")
+
+
 def merge_leads(
     old: pl.DataFrame, fresh: pl.DataFrame, deleted: Sequence[str] = ()
 ) -> pl.DataFrame:
@@ -88,12 +118,43 @@ class SnapshotStore:
         self.folder = home / "state" / re.sub(r"[^A-Za-z0-9_.-]+", "_", profile)
         self.state_source = "written" if vendor in _UNLISTED_VENDORS else "listed"
 
+    @property
+    def empty(self) -> bool:
+        """Nothing stored yet (a new target, or a lost LEADPIPE_HOME)."""
+        return not (self.folder / "leads.parquet").exists()
+
     def load(self) -> Snapshot:
         leads_path, meta_path = self.folder / "leads.parquet", self.folder / "state.json"
+        base = self.load_base()
         if not leads_path.exists():
-            return Snapshot(pl.DataFrame(schema=TARGET_LEAD_SCHEMA), state_source=self.state_source)
+            return Snapshot(
+                pl.DataFrame(schema=TARGET_LEAD_SCHEMA), state_source=self.state_source, base=base
+            )
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        return Snapshot(pl.read_parquet(leads_path), meta.get("high_water"), self.state_source)
+        return Snapshot(
+            pl.read_parquet(leads_path),
+            meta.get("high_water"),
+            self.state_source,
+            base=base,
+            feed_mark=meta.get("feed_mark"),
+        )
+
+    def load_base(self) -> pl.DataFrame:
+        path = self.folder / "base.parquet"
+        if not path.exists():
+            return pl.DataFrame(schema=BASE_SCHEMA)
+        return pl.read_parquet(path)
+
+    def record_base(self, synced: pl.DataFrame) -> None:
+        """Lay the bases of leads just synced (`id` and fields; a null keeps the stored value)
+        over the stored ones."""
+        if synced.is_empty():
+            return
+        fresh = synced.select("id", *[c for c in synced.columns if c in BASE_SCHEMA and c != "id"])
+        fresh = fresh.cast({c: BASE_SCHEMA[c] for c in fresh.columns}, strict=False)
+        base = merge_fields(self.load_base(), fresh)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.folder / "base.parquet", base.write_parquet)
 
     def save(self, snapshot: Snapshot) -> None:
         """Leads, then the high-water mark, each atomically. The order matters for a kill in
@@ -103,29 +164,55 @@ class SnapshotStore:
         atomic_write(self.folder / "leads.parquet", snapshot.leads.write_parquet)
         meta = {
             "high_water": snapshot.high_water,
+            "feed_mark": snapshot.feed_mark,
             "state_source": snapshot.state_source,
             "leads": snapshot.leads.height,
         }
         atomic_write(self.folder / "state.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
 
-    async def refresh(self, client: LeadClient) -> Snapshot:
-        """Fetch what changed since the high-water mark, merge, store, and return it."""
+    async def refresh(self, client: LeadClient, *, full: bool = False) -> Snapshot:
+        """Fetch what changed since the high-water mark (everything when `full`: leads the
+        listing no longer has are gone), merge, store, and return it. A `written` snapshot
+        (Omni) reads its feed instead (`read_feed`)."""
         stored = self.load()
         if self.state_source == "written":
-            return stored
-        fresh: list[RemoteLead] = [
-            lead async for lead in client.iter_leads(since=stored.high_water)
-        ]
-        if not fresh and (self.folder / "leads.parquet").exists():
+            return await self.read_feed(client, full=full)
+        since = None if full else stored.high_water
+        fresh: list[RemoteLead] = [lead async for lead in client.iter_leads(since=since)]
+        if not fresh and not full and not self.empty:
             # Nothing changed: no merge, and no rewrite of a million stored leads.
             return replace(stored, state_source="listed", fetched=0)
         deleted = [lead.id for lead in fresh if lead.deleted]
-        leads = merge_leads(stored.leads, leads_frame(fresh), deleted)
+        old = stored.leads.clear() if full else stored.leads
+        leads = merge_leads(old, leads_frame(fresh), deleted)
         stamps = [lead.updated_at for lead in fresh if lead.updated_at]
-        high_water = max(
-            [*stamps, *([stored.high_water] if stored.high_water else [])], default=None
+        marks = [] if full or not stored.high_water else [stored.high_water]
+        high_water = max([*stamps, *marks], default=None)
+        snapshot = replace(stored, leads=leads, high_water=high_water, fetched=len(fresh))
+        self.save(snapshot)
+        return snapshot
+
+    async def read_feed(self, client: LeadClient, *, full: bool = False) -> Snapshot:
+        """Omni: the leads its analytics feed lists (all when `full` or never read, else those
+        created since the newest it showed before) join the snapshot. A lead the snapshot has
+        keeps its stored copy; a new one comes with the feed's fields (id, names, email, phone,
+        opted out): enough to match it, and a plan that writes to it reads it first."""
+        stored = self.load()
+        since = None if full or stored.feed_mark is None else stored.feed_mark
+        feed = getattr(client, "iter_feed", None)
+        if feed is None:
+            return stored
+        fresh = [lead async for lead in feed(since=since)]
+        known = set(stored.leads["id"].to_list())
+        new = leads_frame(lead for lead in fresh if lead.id not in known)
+        stamps = [str(lead.raw.get("createdAt")) for lead in fresh if lead.raw.get("createdAt")]
+        mark = max([*stamps, *([stored.feed_mark] if stored.feed_mark else [])], default=None)
+        snapshot = replace(
+            stored,
+            leads=pl.concat([stored.leads, new], how="vertical_relaxed"),
+            fetched=len(fresh),
+            feed_mark=mark or _now(),
         )
-        snapshot = Snapshot(leads, high_water, "listed", fetched=len(fresh))
         self.save(snapshot)
         return snapshot
 
@@ -163,8 +250,8 @@ class SnapshotStore:
         return snapshot
 
     def remember(self, written: pl.DataFrame, echoed: Sequence[RemoteLead]) -> Snapshot:
-        """Keep what a push wrote (a `written` snapshot: Omni), so an immediate re-run plans
-        nothing.
+        """Keep what a push wrote, so a re-run matches it without reading the target (a listed
+        target's next listing reads it back all the same).
 
         `written` holds the rows whose lead exists after the push (`target_id` and the canonical
         columns; the caller picks them). The remembered lead is what the row sent, with the
@@ -176,7 +263,21 @@ class SnapshotStore:
         for row in written.iter_rows(named=True):
             answer = answers.get(row["target_id"])
             answered = {k: v for k, v in (answer.fields if answer else {}).items() if v is not None}
-            sent = {k: v for k, v in row.items() if k in TARGET_LEAD_SCHEMA}
+            # An update wrote its changed fields only; the others stay as stored. A create whose
+            # follow-up failed is known by its keys only: what else it holds is read next time.
+            outcome = row.get("outcome")
+            wrote = (
+                row.get("changed_fields")
+                if outcome == "updated"
+                else None
+                if outcome == "created"
+                else _KEYS
+            )
+            sent = {
+                k: v
+                for k, v in row.items()
+                if k in TARGET_LEAD_SCHEMA and (wrote is None or k in wrote)
+            }
             leads.append(
                 RemoteLead(
                     row["target_id"], {**sent, **answered}, answer.updated_at if answer else None
@@ -185,11 +286,15 @@ class SnapshotStore:
         return self.record_writes(leads)
 
     def record_writes(self, written: Iterable[RemoteLead]) -> Snapshot:
-        """Lay leads returned by writes (or fetched per id) over the stored snapshot."""
+        """Lay what writes sent or returned over the stored snapshot, field by field."""
         stored = self.load()
-        leads = list(written)
-        snapshot = Snapshot(
-            merge_leads(stored.leads, leads_frame(leads)), stored.high_water, stored.state_source
-        )
+        snapshot = replace(stored, leads=merge_fields(stored.leads, leads_frame(list(written))))
         self.save(snapshot)
         return snapshot
+
+
+def _now() -> str:
+    """The feed's mark when it showed no lead: leads created from now on are the new ones."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -1,7 +1,9 @@
 """Apten leads: POST /leads/create, update by id, GET by id, GET /leads as a cursor list.
 
 The update's method and path are not in the readable docs: the profile's `apten_update_route`
-chooses one of PATCH /leads/{id} (default), PUT /leads/{id} or POST /leads/{id}/update.
+chooses one of PATCH /leads/{id} (default), PUT /leads/{id} or POST /leads/{id}/update. API
+Gateway answers a route it does not know with 403 "Missing Authentication Token", the status
+of a bad key: a 403 to an update says both, and that `leadpipe doctor` finds the route.
 `iter_leads` uses `updatedSince` (inclusive), 1000 per page, follows `nextToken`, and yields
 each id once even when boundary rows come back twice; soft-deleted leads come with
 `deleted=True` for the caller to drop.
@@ -15,6 +17,8 @@ from urllib.parse import quote
 
 from connectors._client import LeadRef, RemoteLead, WriteResult, _Base, first_matches
 from connectors._payloads import from_wire, to_wire
+from connectors._profile import key_hint
+from connectors.exceptions import KeyRejected
 from schemas.vendors import APTEN
 
 __all__ = ["AptenClient"]
@@ -46,8 +50,29 @@ class AptenClient(_Base):
         path = template.format(id=quote(ref, safe=""))
         body = to_wire(APTEN, fields, on="update")
         idempotent = not (_NOT_IDEMPOTENT & set(fields))
-        reply = await self.http.send(method, path, json_body=body, idempotent=idempotent)
+        try:
+            reply = await self.http.send(method, path, json_body=body, idempotent=idempotent)
+        except KeyRejected as exc:
+            raise self._route_or_key(exc) from None
         return WriteResult(ref, reply.status, reply.request_id, reply.attempts)
+
+    def _route_or_key(self, exc: KeyRejected) -> KeyRejected:
+        """A 403 to an update: a bad key, or a route API Gateway does not know (still fatal:
+        every update would fail the same way)."""
+        if exc.status != 403:
+            return exc
+        name = self.profile.name
+        return KeyRejected(
+            "key rejected or update route not found: see apten_update_route "
+            f"(leadpipe doctor --target {name} checks it); {self.profile.apten_update_route} "
+            f"answered 403 {exc.reply}. {key_hint(self.profile)}",
+            reply=exc.reply,
+            vendor=exc.vendor,
+            status=exc.status,
+            code=exc.code,
+            request_id=exc.request_id,
+            attempts=exc.attempts,
+        )
 
     async def get(self, lead_id: str) -> RemoteLead:
         """GET /leads/{id}."""

@@ -8,14 +8,21 @@
         │                               (timeout or reset after sending): look before re-creating
         ├── PermanentVendorError        this row will not succeed as sent: record it, move on
         │   ├── LeadNotFound            404
-        │   └── LeadConflict            409 (e.g. Octanist: several leads match)
-        ├── FatalVendorError (exit 3)   the run cannot go on: 401/403, bad or missing key
+        │   ├── LeadConflict            409 (e.g. Octanist: several leads match)
+        │   └── Forbidden               403 that is not about the key (Octanist FORBIDDEN: a
+        │                               lead its organisation's filtering rules refuse)
+        ├── FatalVendorError (exit 3)   the run cannot go on
+        │   ├── KeyRejected             the vendor's auth-failure status (Octanist 401; Apten
+        │   │                           and Omni 401/403): bad or missing key
         │   └── BudgetUnavailable       the Prefect API holding the global rate budget fails
         └── PayloadRejected             refused before sending: the vendor cannot do this
     CannotProceedError (schemas.exceptions)
     └── JournalUnavailable (exit 3)     the journal database cannot be opened or written
 
-httpx's exceptions are translated into these in one place (`connectors._http`), the journal
+Which statuses mean "the key was rejected" is a vendor fact (`connectors._profile.AUTH_STATUSES`):
+a 403 means a bad key at Apten (API Gateway) but "not allowed" at Octanist, where it is a row's
+outcome, not a reason to stop. httpx's exceptions are translated into these in one place
+(`connectors._http`), the journal
 database's in `connectors._journal`. Messages never carry the API key, the journal's password or
 request bodies.
 """
@@ -28,7 +35,9 @@ __all__ = [
     "AmbiguousWriteError",
     "BudgetUnavailable",
     "FatalVendorError",
+    "Forbidden",
     "JournalUnavailable",
+    "KeyRejected",
     "LeadConflict",
     "LeadNotFound",
     "PayloadRejected",
@@ -89,10 +98,30 @@ class LeadConflict(PermanentVendorError):
     """The request matches several leads, or collides with another lead."""
 
 
+class Forbidden(PermanentVendorError):
+    """A valid key, but the vendor will not do this (Octanist 403 FORBIDDEN, e.g. a lead its
+    organisation's filtering rules reject): this row fails, the others go on."""
+
+    def __str__(self) -> str:
+        # Shown alone when a read is refused (the run stops): say what kind of no it was.
+        return f"{self.vendor}: refused ({self.status} {self.code}): {self.vendor_message}"
+
+
 class FatalVendorError(VendorError, CannotProceedError):
-    """Bad or missing API key, or access denied: stop the run after the first one."""
+    """The run cannot go on (a rejected key, a lost rate budget): stop after the first one."""
 
     exit_code = 3
+
+
+class KeyRejected(FatalVendorError):
+    """The vendor answered one of its auth-failure statuses: every request would fail alike.
+
+    `reply` is the vendor's own message (the exception's message adds what to do).
+    """
+
+    def __init__(self, message: str, *, reply: str, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.reply = reply
 
 
 class BudgetUnavailable(FatalVendorError):

@@ -5,6 +5,10 @@ several leads and the organisation has bulk updates off, Octanist answers 409 CO
 surfaces as `LeadConflict` (a per-row conflict, never a retry). `status` takes qualified, won
 or lost (a lead cannot be reopened), `lossReason` only with lost.
 
+Only 401 UNAUTHORIZED means a bad key (the run stops). 403 FORBIDDEN is a valid key refused one
+action, e.g. a lead the organisation's filtering rules reject: `Forbidden`, that row's failure
+with Octanist's message, while the other rows go on.
+
 `iter_leads` filters `updatedAt[gte]` and sorts `updatedAt:asc`. Offset pages shift when leads
 change while we read, so it moves its `updatedAt` cursor forward to the newest row it has seen
 and restarts at page 1, skipping ids it already yielded; it only turns pages while a whole

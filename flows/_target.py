@@ -5,6 +5,13 @@
 
 Each is one call into `transforms/`, `connectors/` or `reports/` plus the partitions it runs
 over, and returns a small frozen result.
+
+A plan or import reads the target only where it is about to write (DESIGN.md, "Sync"): it
+matches the rows against the stored snapshot, plans against it and the stored bases, and only
+when that plan writes does it read: a listed target (Apten, Octanist) lists what changed since
+its high-water mark; Omni reads its feed for leads created since (when the plan creates) and
+GETs each lead the plan updates. Then it matches and plans again on what it read. A re-run of
+an unchanged file reads and sends nothing. `reconcile` reads the target every time.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from connectors import (
+    BASE_SCHEMA,
     LeadClient,
     PlannedOp,
     PushReport,
@@ -45,14 +53,15 @@ from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
-from transforms.diff import diff
+from transforms.diff import diff, next_base
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.match import match_index, match_rows
 from transforms.normalise import normalise, normalise_target
 from transforms.outcomes import apply_outcomes, existing_leads, planned_requests, report_columns
-from transforms.plan import plan, requested
+from transforms.plan import pending_reads, plan, requested
 from transforms.read import read_source
-from transforms.snapshot import snapshot_from_export
+from transforms.snapshot import mark_live, snapshot_from_export
+from transforms.validate import collect_warnings
 
 if TYPE_CHECKING:
     from connectors import Journal
@@ -92,12 +101,19 @@ class Pushed:
     sent: bool = True  # False: a dry run, whose planned outcomes stand
 
 
-def read_target(options: SyncOptions, target: Target, rundir: RunDir) -> Snapshot:
-    """The target's leads: its stored snapshot brought up to date, or an export of it
-    (`--state-file`, read with the vendor's own preset: it is the target's export)."""
+def read_target(
+    options: SyncOptions, target: Target, rundir: RunDir, *, fresh: bool = False
+) -> Snapshot:
+    """The target's leads: its stored snapshot (brought up to date when `fresh`, or when
+    `--refresh-target` asks; Omni's filled from its feed when the snapshot is empty), or an
+    export of it (`--state-file`, read with the vendor's own preset: it is the target's
+    export)."""
     if options.state_file is None:
         store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
-        return asyncio.run(_refresh(target, store))
+        empty_feed = store.state_source == "written" and (store.empty or not store.load().feed_mark)
+        if fresh or options.refresh_target or empty_feed:
+            return asyncio.run(_refresh(target, store, full=options.refresh_target))
+        return store.load()
     table = read_source(options.state_file, scratch=rundir.scratch)
     mapping = resolve_mapping(table.headers, preset=target.profile.vendor)
     mapped = apply_mapping(table.frame.lazy(), mapping)
@@ -108,10 +124,10 @@ def read_target(options: SyncOptions, target: Target, rundir: RunDir) -> Snapsho
     return Snapshot(leads, state_source="file", facts=facts)
 
 
-async def _refresh(target: Target, store: SnapshotStore) -> Snapshot:
+async def _refresh(target: Target, store: SnapshotStore, *, full: bool = False) -> Snapshot:
     async with _client(target) as client:
-        snapshot = await store.refresh(client)
-        return replace(snapshot, facts={"reads": client.http.stats.sent})
+        snapshot = await store.refresh(client, full=full)
+        return replace(snapshot, facts={"reads": client.http.stats.sent, "live": True})
 
 
 def _client(target: Target) -> LeadClient:
@@ -119,33 +135,102 @@ def _client(target: Target) -> LeadClient:
 
 
 def match_rows_to_target(
-    parts: Parts, snapshot: Snapshot, options: SyncOptions, target: Target
+    parts: Parts,
+    snapshot: Snapshot,
+    options: SyncOptions,
+    target: Target,
+    mapping: ResolvedMapping | None = None,
+    *,
+    fresh: bool = False,
 ) -> Matched:
-    """Each row's lead in the target: per partition, against lookups of the target made once."""
+    """Each row's lead in the target: per partition, against lookups of the target made once.
+
+    `fresh` (reconcile): the snapshot was just read; Omni's matched leads are read by id.
+    Otherwise (a plan or import, whose `mapping` is given) the target is read only where the
+    plan against the stored state would write (see the module docstring)."""
     vendor = VENDORS[target.profile.vendor]
     # The target's leads in the file's normal form, computed once: `match` and `diff` both
     # read them (left lazy, the normalising ran twice: ~5 s of a 1M-lead plan).
-    leads = _normal_target(snapshot, options.home)
-    index = match_index(leads.lazy())
-    aliases = dict(vendor.status_aliases)
-    matched = parts.map(lambda frame: match_rows(frame, index, aliases), "match")
-    if snapshot.state_source == "written":
+    leads = _normal_target(snapshot, options.home, live=bool(snapshot.facts.get("live")))
+    matched = _matched(parts, leads, vendor)
+    if options.state_file is not None:
+        return Matched(matched, snapshot, leads)
+    if fresh:
+        if snapshot.state_source != "written":
+            return Matched(matched, snapshot, leads)
         # Omni: re-read the leads this plan matched (written once, then only their ids read).
         matched = matched.spill("match")
         ids = matched.columns(["matched_id"], "matched").collect()["matched_id"]
         snapshot = asyncio.run(_refresh_matched(target, snapshot, options.home, ids))
-        leads = _normal_target(snapshot, options.home)
-    return Matched(matched, snapshot, leads)
+        return Matched(matched, snapshot, _normal_target(snapshot, options.home, live=True))
+    assert mapping is not None, "a plan matches with its mapping: it plans to find its reads"
+    creates, ids = _planned_reads(matched, leads, snapshot.base, vendor, mapping, options, target)
+    if not creates and ids.is_empty():
+        return Matched(matched, snapshot, leads)  # nothing to write: nothing to read
+    snapshot = asyncio.run(_read_live(target, snapshot, options.home, creates, ids))
+    listed = snapshot.state_source != "written"
+    leads = _normal_target(snapshot, options.home, live=listed, live_ids=None if listed else ids)
+    return Matched(_matched(parts, leads, vendor), snapshot, leads)
 
 
-def _normal_target(snapshot: Snapshot, home: Path) -> pl.DataFrame:
-    """The snapshot's leads in the file's normal form; the numbers parsed for it join the phone
-    cache, so the next plan against the same target only looks them up."""
+def _matched(parts: Parts, leads: pl.DataFrame, vendor: VendorSpec) -> Parts:
+    index = match_index(leads.lazy())
+    aliases = dict(vendor.status_aliases)
+    return parts.map(lambda frame: match_rows(frame, index, aliases), "match")
+
+
+def _planned_reads(
+    matched: Parts,
+    leads: pl.DataFrame,
+    base: pl.DataFrame,
+    vendor: VendorSpec,
+    mapping: ResolvedMapping,
+    options: SyncOptions,
+    target: Target,
+) -> tuple[bool, pl.Series]:
+    """Whether the plan against the stored state creates, and the leads it updates (every
+    matched lead with --verify-target or --on-target-edit overwrite): what to read first."""
+    everything = options.verify_target or options.on_target_edit == "overwrite"
+    diffed = _diff_step(leads.lazy(), base.lazy(), vendor, mapping, options)
+    planned = _plan_step(vendor, options, target.profile.name)
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        return pending_reads(planned(diffed(frame)), every_match=everything)
+
+    pending = matched.map(step, "reads").collect()
+    ids = pending["ids"].explode().drop_nulls().unique()
+    return bool(pending["creates"].any()), ids
+
+
+async def _read_live(
+    target: Target, snapshot: Snapshot, home: Path, creates: bool, ids: pl.Series
+) -> Snapshot:
+    """The target's state where the plan writes: a listed target's changes since the stored
+    high-water mark; Omni's new leads (its feed, when the plan creates) and the leads it updates
+    (by id)."""
+    store = SnapshotStore(home, target.profile.name, target.profile.vendor)
+    async with _client(target) as client:
+        if store.state_source != "written":
+            read = await store.refresh(client)
+        else:
+            read = await store.read_feed(client) if creates else snapshot
+            if not ids.is_empty():
+                read = await store.refresh_ids(client, ids.to_list())
+        reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
+        return replace(read, facts={**snapshot.facts, "reads": reads})
+
+
+def _normal_target(
+    snapshot: Snapshot, home: Path, *, live: bool = False, live_ids: pl.Series | None = None
+) -> pl.DataFrame:
+    """The snapshot's leads in the file's normal form, `_live` where read this run (all when
+    `live`, else those of `live_ids`); the numbers parsed for it join the phone cache, so the
+    next plan against the same target only looks them up."""
     books = PhoneBooks(home, scratch=None)
     with books.book() as book:
         normal = normalise_target(snapshot.leads.lazy(), book).collect()
     books.save()
-    return normal
+    return mark_live(normal, live_ids if live_ids is not None else live)
 
 
 async def _refresh_matched(
@@ -163,37 +248,68 @@ async def _refresh_matched(
 def diff_rows(
     parts: Parts,
     target_leads: pl.DataFrame,
+    base: pl.DataFrame,
     vendor: VendorSpec,
     mapping: ResolvedMapping,
     options: SyncOptions,
 ) -> Parts:
-    target = target_leads.lazy()
-    fields = sorted(vendor.diffable)
+    step = _diff_step(target_leads.lazy(), base.lazy(), vendor, mapping, options)
+    return parts.map(step, "diff")
+
+
+def _diff_step(
+    target: pl.LazyFrame,
+    base: pl.LazyFrame,
+    vendor: VendorSpec,
+    mapping: ResolvedMapping,
+    options: SyncOptions,
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    fields = sorted(vendor.synced)
     mapped = {*mapping.sources, *mapping.constants}
     blanks = options.blanks
 
     def step(frame: pl.DataFrame) -> pl.DataFrame:
-        changed = diff(frame.lazy(), target, fields, blanks=blanks, mapped=mapped)
+        changed = diff(
+            frame.lazy(),
+            target,
+            fields,
+            blanks=blanks,
+            mapped=mapped,
+            base=base,
+            send_once=vendor.send_once,
+            on_target_edit=options.on_target_edit,
+            status_locks=vendor.status_locks,
+            outreach=vendor.outreach,
+            allow_reopen=options.allow_reopen,
+            target_name=vendor.name,
+        )
         return changed.collect(engine="in-memory")
 
-    return parts.map(step, "diff")
+    return step
 
 
 def plan_rows(parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: str) -> Parts:
-    mode = options.mode
-
-    def step(frame: pl.DataFrame) -> pl.DataFrame:
-        # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
-        # here (a string view index out of bounds in a `when` chain of `plan`).
-        return plan(frame.lazy(), vendor, mode=mode, profile=profile).collect(engine="in-memory")
-
-    planned = parts.map(step, "plan")
+    planned = parts.map(_plan_step(vendor, options, profile), "plan")
     if not options.dry_run:
         # On disk, each partition is validated, matched, diffed and planned here in one pass
         # and written once: the push reads the requests, the report every row. A dry run has
         # only the report to make, and makes it in that one pass.
         planned = planned.spill("plan")
     return planned
+
+
+def _plan_step(
+    vendor: VendorSpec, options: SyncOptions, profile: str
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    mode = options.mode
+
+    def step(frame: pl.DataFrame) -> pl.DataFrame:
+        # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
+        # here (a string view index out of bounds in a `when` chain of `plan`).
+        planned = plan(frame.lazy(), vendor, mode=mode, profile=profile)
+        return collect_warnings(planned.collect(engine="in-memory"), into="warnings")
+
+    return step
 
 
 def push_plan(
@@ -344,16 +460,19 @@ def report_sync(
     report = pushed.report
     results = push_results_frame(report) if pushed.sent else None
     earlier = earlier_attempts_frame(report) if pushed.sent and report.earlier else None
-    # Listed targets need nothing here: every write lands after the stored high-water mark,
-    # so the next refresh reads it back. A state file is the user's, never written to.
-    remember = pushed.sent and snapshot.state_source == "written"
+    # What the push wrote joins the snapshot (a re-run matches it without reading), and each
+    # synced lead's base the stored bases. A state file is the user's, never written to.
+    remember = pushed.sent and snapshot.state_source != "file"
     plans: list[pl.DataFrame] = []
     writes: list[pl.DataFrame] = []
+    bases: list[pl.DataFrame] = []
+    fields = sorted(BASE_SCHEMA)
 
     def rows_of(frame: pl.DataFrame) -> pl.DataFrame:
         frame = apply_outcomes(frame, results, earlier)
         if remember:
             writes.append(existing_leads(frame))
+            bases.append(next_base(frame, fields))
         plans.append(planned_requests(frame))
         rows = report_columns(frame)
         return rows if extra is None else extra(rows)
@@ -361,18 +480,27 @@ def report_sync(
     rows, page = write_rows(parts, rows_of, rundir)
     if writes:
         store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
-        store.remember(pl.concat(writes, how="vertical"), report.leads)
+        store.remember(pl.concat(writes, how="vertical_relaxed"), report.leads)
+        store.record_base(pl.concat(bases, how="vertical_relaxed"))
     return Reported(rows, page, pl.concat(plans, how="vertical"))
 
 
 def reach_target(
-    parts: Parts, options: SyncOptions, run: Run, rundir: RunDir
+    parts: Parts,
+    options: SyncOptions,
+    run: Run,
+    rundir: RunDir,
+    mapping: ResolvedMapping | None = None,
 ) -> tuple[Target, Matched]:
     """snapshot -> match: the target (resolved, under its rate budget in a Prefect run), its
-    leads, and which of them each row is."""
+    leads, and which of them each row is. A plan/import/migrate gives its `mapping`, and reads
+    the target only where it writes; without one (reconcile) the target is read fresh."""
     target = with_rate_budget(resolve_target(options.target, options.targets, options.home))
-    snapshot = run.stage("snapshot", read_target, options, target, rundir)
-    matched = run.stage("match", match_rows_to_target, parts, snapshot, options, target)
+    fresh = mapping is None
+    snapshot = run.stage("snapshot", read_target, options, target, rundir, fresh=fresh)
+    matched = run.stage(
+        "match", match_rows_to_target, parts, snapshot, options, target, mapping, fresh=fresh
+    )
     return target, matched
 
 

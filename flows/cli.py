@@ -84,6 +84,38 @@ BlanksOpt = Annotated[
     str | None, typer.Option(help="leave (default) or clear fields blank in the file.")
 ]
 OutOpt = Annotated[Path | None, typer.Option(help="Run directory (default runs/<run_id>).")]
+TargetEditOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--on-target-edit",
+        help="keep (default): a field changed in the target but not in the file is left "
+        "alone; overwrite: the file wins everywhere.",
+    ),
+]
+ReopenOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--allow-reopen/--no-allow-reopen",
+        help="Send changes that take a lead out of opted-out, not-interested or closed.",
+        show_default=False,
+    ),
+]
+VerifyOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--verify-target/--no-verify-target",
+        help="Read every matched lead, not only those the plan writes to.",
+        show_default=False,
+    ),
+]
+RefreshOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--refresh-target/--no-refresh-target",
+        help="Read the whole target again instead of what changed since the last run.",
+        show_default=False,
+    ),
+]
 StateFileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -175,6 +207,10 @@ def plan_command(
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
     null_tokens: NullTokensOpt = None,
+    on_target_edit: TargetEditOpt = None,
+    allow_reopen: ReopenOpt = None,
+    verify_target: VerifyOpt = None,
+    refresh_target: RefreshOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -184,6 +220,10 @@ def plan_command(
 ) -> None:
     """Dry run: what an import would create, update or skip, and its requests. Sends nothing."""
     flags = Flags(
+        on_target_edit=on_target_edit,
+        allow_reopen=allow_reopen,
+        verify_target=verify_target,
+        refresh_target=refresh_target,
         source=source,
         config=config,
         target=target,
@@ -224,6 +264,10 @@ def import_command(
         float | None,
         typer.Option("--max-failed-ratio", help="Exit 1 when more than this share of rows failed."),
     ] = None,
+    on_target_edit: TargetEditOpt = None,
+    allow_reopen: ReopenOpt = None,
+    verify_target: VerifyOpt = None,
+    refresh_target: RefreshOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -233,6 +277,10 @@ def import_command(
 ) -> None:
     """Send the minimal creates and updates to the target; report every row."""
     flags = Flags(
+        on_target_edit=on_target_edit,
+        allow_reopen=allow_reopen,
+        verify_target=verify_target,
+        refresh_target=refresh_target,
         source=source,
         config=config,
         target=target,
@@ -326,6 +374,10 @@ def migrate_command(
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
     ] = None,
+    on_target_edit: TargetEditOpt = None,
+    allow_reopen: ReopenOpt = None,
+    verify_target: VerifyOpt = None,
+    refresh_target: RefreshOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -335,6 +387,10 @@ def migrate_command(
 ) -> None:
     """Copy every lead of one CRM (its API or an export) into another, without duplicates."""
     flags = Flags(
+        on_target_edit=on_target_edit,
+        allow_reopen=allow_reopen,
+        verify_target=verify_target,
+        refresh_target=refresh_target,
         origin=origin,
         config=config,
         target=to,
@@ -478,6 +534,32 @@ def serve_command(
         serve(config)
 
     _guard(_serve)
+
+
+@app.command("doctor")
+def doctor_command(
+    target: TargetOpt,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the checks as JSON to stdout, nothing else.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Check a target without changing any lead: the key, listing, the update route."""
+
+    def _doctor() -> None:
+        from flows.doctor import run_doctor
+
+        diagnosis = run_doctor(target, config)
+        if as_json:
+            sys.stdout.write(json.dumps(diagnosis.as_json()) + "\n")
+        else:
+            _out.print(f"target {diagnosis.target} ({diagnosis.vendor})", markup=False)
+            for check in diagnosis.checks:
+                _out.print(check.line(), markup=False, highlight=False, soft_wrap=True)
+        if not diagnosis.ok:
+            raise typer.Exit(3)  # the target cannot be used as configured
+
+    _guard(_doctor)
 
 
 @app.command("sandbox")

@@ -111,10 +111,11 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     )
     parts, ids = run.stage("rekey", rekey, parts, mapping.preset, options)
     file, parts = checked(Mapped(table, mapping, region, parts), options, run)
-    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
+    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir, file.mapping)
     vendor = VENDORS[target.profile.vendor]
     parts = run.stage("extras", carry_extras, parts, vendor, options)
-    parts = run.stage("diff", diff_rows, parts, leads, vendor, file.mapping, options)
+    base = snapshot.base
+    parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
     del leads  # the target's leads in the file's normal form were for `diff` alone
     parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
     pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from flows._partitions import DEFAULT_PARTITION_ROWS
 from flows.exceptions import ConfigError
 from transforms.dedupe import DuplicatePolicy
-from transforms.diff import Blanks
+from transforms.diff import Blanks, OnTargetEdit
 from transforms.plan import Mode
 
 __all__ = [
@@ -174,9 +174,21 @@ class SyncOptions(CheckOptions):
     # may carry a password: SecretStr shows as ****, in reprs and in Prefect's flow parameters
     journal_url: SecretStr | None = None
     state_file: Path | None = None  # an export of the target, instead of reading the target
+    # three-way sync: `keep` leaves fields only the target changed; `overwrite`: the file wins
+    on_target_edit: OnTargetEdit = "keep"
+    allow_reopen: bool = False  # send changes that leave opted-out / not-interested / closed
+    verify_target: bool = False  # read every matched lead, not only those a plan writes to
+    refresh_target: bool = False  # read the whole target again (a listing, Omni's feed)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.on_target_edit not in ("keep", "overwrite"):
+            raise ConfigError(
+                f"--on-target-edit must be keep or overwrite, not {self.on_target_edit!r}"
+            )
+        for name in ("allow_reopen", "verify_target", "refresh_target"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}")
         if not self.target:
             raise ConfigError(
                 "--target is required (a [targets.NAME] profile, or sandbox:octanist etc.)"
@@ -350,6 +362,10 @@ def sync_options(
         journal_url=_journal_url(conf.get("journal_url")),
         state_file=Path(state_file) if state_file else None,
         max_failed_ratio=pick(flags.get("max_failed_ratio"), conf, "max_failed_ratio", 1.0),
+        on_target_edit=pick(flags.get("on_target_edit"), conf, "on_target_edit", "keep"),
+        allow_reopen=pick(flags.get("allow_reopen"), conf, "allow_reopen", False),
+        verify_target=pick(flags.get("verify_target"), conf, "verify_target", False),
+        refresh_target=pick(flags.get("refresh_target"), conf, "refresh_target", False),
     )
 
 
@@ -401,6 +417,10 @@ class Flags:
     state_file: Path | None = None
     resume: str | None = None
     max_failed_ratio: float | None = None
+    on_target_edit: str | None = None
+    allow_reopen: bool | None = None
+    verify_target: bool | None = None
+    refresh_target: bool | None = None
     origin: str | None = None  # migrate --from
     carry_extras: bool = False
     dry_run: bool = False  # migrate --dry-run (plan is the dry run of import)

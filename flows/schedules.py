@@ -88,6 +88,10 @@ OPTION_KEYS = (
     "sheet",
     "memory",
     "null_tokens",
+    "on_target_edit",
+    "allow_reopen",
+    "verify_target",
+    "refresh_target",
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)

@@ -37,9 +37,10 @@ def sync(options: SyncOptions, engine: Engine) -> RunSummary:
     refuse_unknown_resume(options)
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     file, parts = prepare(options, run, rundir)
-    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir)
+    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir, file.mapping)
     vendor = VENDORS[target.profile.vendor]
-    parts = run.stage("diff", diff_rows, parts, leads, vendor, file.mapping, options)
+    base = snapshot.base
+    parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
     del leads  # the target's leads in the file's normal form were for `diff` alone
     parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
     pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)

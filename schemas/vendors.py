@@ -41,6 +41,15 @@ class VendorSpec:
     clearable: Mapping[str, Any] = field(default_factory=dict)
     # a field that is only taken together with another (Octanist: lossReason needs status)
     companions: Mapping[str, str] = field(default_factory=dict)
+    # fields sent once (on create, or when the file changes them since leadpipe last wrote
+    # them) and never diffed against the live lead: the vendor does not echo them (a time
+    # zone), or a write may append rather than replace (Octanist's note)
+    send_once: frozenset[str] = frozenset()
+    # a lead's status -> the statuses it may move to without --allow-reopen: leaving opted-out
+    # or not-interested, or re-opening a closed lead, is never sent by default
+    status_locks: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # fields that restart outreach: never sent to a lead that opted out (without --allow-reopen)
+    outreach: frozenset[str] = frozenset()
     notes: str = ""
 
     @property
@@ -53,6 +62,11 @@ class VendorSpec:
         return self.updatable & frozenset(self.read.values()) | (
             {"status"} if "status" in self.updatable and self.read_statuses else set()
         )
+
+    @property
+    def synced(self) -> frozenset[str]:
+        """Fields an update may send: the diffable ones, and the send-once ones it updates."""
+        return self.diffable | (self.send_once & self.updatable)
 
 
 def _frozen(mapping: dict[str, str]) -> Mapping[str, str]:
@@ -138,6 +152,16 @@ OMNI = VendorSpec(
     match_keys=("external_id", "email", "phone"),
     initial_status="in_progress",
     status_aliases=_frozen({"new": "in_progress", "open": "in_progress"}),
+    # No documented lead object returns `timezone` (api-contracts.md 1.3).
+    send_once=frozenset({"timezone"}),
+    # IN_PROGRESS re-opens a lead (reverting COMPLETED's auto-skips); OPTED_OUT is consent.
+    status_locks=MappingProxyType(
+        {
+            "opted_out": frozenset(),
+            "not_interested": frozenset({"opted_out"}),
+            "completed": frozenset({"opted_out", "not_interested"}),
+        }
+    ),
     notes="status is update-only and must agree with didOptOut; no list endpoint",
 )
 
@@ -175,6 +199,10 @@ APTEN = VendorSpec(
     ),
     updatable=frozenset({"email", "timezone", "custom", "follow_up_config", "follow_up_step"}),
     create_required=("first_name", "last_name", "phone", "customer_profile"),
+    # The lead object returns neither a time zone nor its follow-up settings.
+    send_once=frozenset({"timezone", "follow_up_config", "follow_up_step"}),
+    # followUpStep / followUpConfig schedule messages: not to a lead that unsubscribed
+    outreach=frozenset({"follow_up_config", "follow_up_step"}),
     notes="names and phone cannot be updated; no status; additionalInfo merges, null deletes",
 )
 
@@ -212,6 +240,9 @@ OCTANIST = VendorSpec(
     initial_status="open",
     status_aliases=_frozen({"new": "open", "in_progress": "open"}),
     companions=_frozen({"loss_reason": "status"}),
+    send_once=frozenset({"note"}),  # "note to attach": append or replace is undocumented
+    # won and lost are closed; `qualified` would re-open one (`open` cannot be set at all)
+    status_locks=MappingProxyType({"won": frozenset({"lost"}), "lost": frozenset({"won"})}),
     notes="create needs name/email/phone/custom; lossReason only with lost; open is not settable",
 )
 

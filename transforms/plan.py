@@ -7,10 +7,11 @@ From the check outcome, the match and the diff, each row becomes:
 - `would_create` (op `create`): new, allowed by the mode, with every field the vendor requires;
 - `would_update` (op `update`): matched and something the vendor can update changed;
 - `unchanged`: matched and nothing changed;
-- `skipped`: the mode forbids it (`update` never creates, `create` never updates), the row asks
-  for a status the vendor cannot set, a create lacks a field the vendor requires, or a new
-  row has no key the vendor keeps (Octanist stores no external id): creating it would create it
-  again on every run.
+- `skipped`: the mode forbids it (`update` never creates, `create` never updates), everything
+  it would change is held back by a guard (`reopen_blocked`: the lead opted out or is closed),
+  the row asks for a status the vendor cannot set, a create lacks a field the vendor requires,
+  or a new row has no key the vendor keeps (Octanist stores no external id): creating it
+  would create it again on every run.
 
 Each operation has a deterministic `op_id` (a hash of the target profile, the row's identity
 and the payload), so a resumed run, which plans again, recognises work it has already done.
@@ -25,7 +26,7 @@ import polars as pl
 from schemas.frames import SEND
 from schemas.vendors import VendorSpec
 
-__all__ = ["Mode", "plan", "requested"]
+__all__ = ["Mode", "pending_reads", "plan", "requested"]
 
 Mode = Literal["upsert", "update", "create"]
 
@@ -35,6 +36,8 @@ def plan(
 ) -> pl.LazyFrame:
     """Add `op`, `outcome`, `reason_code`, `reason` and `op_id` (see the module docstring)."""
     rows = rows.pipe(_drop_unclearable, vendor)
+    if "_blocked" not in rows.collect_schema():
+        rows = rows.with_columns(pl.lit([], pl.List(pl.String)).alias("_blocked"))
     status = pl.col("match_status")
     changed = pl.col("changed_fields").list.len().fill_null(0) > 0
     skip = _skip_reason(vendor, mode)
@@ -88,6 +91,18 @@ def requested(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("op").is_not_null())
 
 
+def pending_reads(planned: pl.DataFrame, *, every_match: bool = False) -> pl.DataFrame:
+    """What a plan made against the stored state must read first, as one row: `creates`
+    (whether it creates: a lead made meanwhile may exist) and `ids` (the leads it updates;
+    every matched lead when `every_match`). Invalid rows read nothing."""
+    valid = planned.filter(pl.col("outcome") != "invalid")
+    writes = (pl.col("op") == "update") | (pl.lit(every_match) & pl.col("matched_id").is_not_null())
+    return valid.select(
+        (pl.col("op") == "create").any().alias("creates"),
+        pl.col("matched_id").filter(writes).implode().alias("ids"),
+    )
+
+
 def _drop_unclearable(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
     """Clears (blank cells under --blanks clear) the vendor cannot make leave the change list;
     `_uncleared` names them for the reason. A row that only wanted such clears is skipped."""
@@ -100,14 +115,14 @@ def _drop_unclearable(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
         [pl.when(changed.list.contains(f) & pl.col(f).is_null()).then(pl.lit(f)) for f in fields]
     ).list.drop_nulls()
     return (
-        rows.with_columns(blocked.alias("_blocked"))
+        rows.with_columns(blocked.alias("_unclear"))
         .with_columns(
-            changed.list.set_difference(pl.col("_blocked")).alias("changed_fields"),
-            pl.when(pl.col("_blocked").list.len() > 0)
-            .then(pl.col("_blocked").list.join(", "))
+            changed.list.set_difference(pl.col("_unclear")).alias("changed_fields"),
+            pl.when(pl.col("_unclear").list.len() > 0)
+            .then(pl.col("_unclear").list.join(", "))
             .alias("_uncleared"),
         )
-        .drop("_blocked")
+        .drop("_unclear")
     )
 
 
@@ -134,8 +149,18 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
     only_clears = (
         matched & pl.col("_uncleared").is_not_null() & (pl.col("changed_fields").list.len() == 0)
     )
+    only_blocked = (
+        matched & (pl.col("_blocked").list.len() > 0) & (pl.col("changed_fields").list.len() == 0)
+    ).fill_null(False)
     return (
-        pl.when(only_clears)
+        pl.when(only_blocked)
+        .then(
+            pl.lit(f"reopen_blocked|not sent: the lead opted out or is closed in {vendor.name}, ")
+            + pl.lit("and the file would change that (")
+            + pl.col("_blocked").list.join(", ")
+            + pl.lit("); --allow-reopen sends it")
+        )
+        .when(only_clears)
         .then(pl.lit(f"not_clearable|{vendor.name} offers no way to clear ") + pl.col("_uncleared"))
         .when(new & (mode == "update"))
         .then(pl.lit("mode_update|mode update never creates: no target lead matches this row"))

@@ -19,7 +19,7 @@ import polars as pl
 
 from schemas.frames import TARGET_LEAD_SCHEMA
 
-__all__ = ["snapshot_from_export"]
+__all__ = ["mark_live", "snapshot_from_export"]
 
 
 def snapshot_from_export(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -37,3 +37,10 @@ def snapshot_from_export(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         ],
     )
     return leads, frame.height - leads.height
+
+
+def mark_live(leads: pl.DataFrame, read: bool | pl.Series) -> pl.DataFrame:
+    """`_live`: whether each lead was read from the target this run (all or none, or the ids
+    of `read`); the diff notes target edits only where it was."""
+    live = pl.lit(read) if isinstance(read, bool) else pl.col("id").is_in(read.implode())
+    return leads.with_columns(live.alias("_live"))

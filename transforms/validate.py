@@ -69,27 +69,30 @@ def validate(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def collect_warnings(df: pl.DataFrame) -> pl.DataFrame:
-    """`_warn_*` columns gathered into `_warnings` (added to any the frame already has)."""
+def collect_warnings(df: pl.DataFrame, into: str = WARNINGS) -> pl.DataFrame:
+    """`_warn_*` columns gathered into `into` (added to any the frame already has): `_warnings`
+    while checking, the report's `warnings` for the notes of later stages (diff)."""
     notes = [c for c in df.columns if c.startswith(_WARN_PREFIX)]
-    earlier = pl.col(WARNINGS) if WARNINGS in df.columns else _NO_WARNINGS
+    earlier = pl.col(into) if into in df.columns else _NO_WARNINGS
     if not notes:
-        return df.with_columns(earlier.alias(WARNINGS))
+        return df.with_columns(earlier.alias(into))
     # Most rows have no note: the lists are built for the rows that have one, then placed.
     noted = df.select(pl.arg_where(pl.any_horizontal(pl.col(notes).is_not_null()))).to_series()
+    if noted.is_empty():
+        return df.with_columns(earlier.alias(into)).drop(notes)
     entries = [_warning_entry(c) for c in notes]
     # As for `_non_null_list`: an array filtered, not `concat_list` + `list.drop_nulls`.
     found = pl.concat_arr(entries).arr.to_list().list.filter(pl.element().is_not_null())
-    lists = df.select(notes)[noted].select(found.alias(WARNINGS)).to_series()
+    lists = df.select(notes)[noted].select(found.alias(into)).to_series()
     # Each row's place in `lists` (null: none); a list of structs cannot be scattered into.
     where = (
         pl.Series(dtype=pl.UInt32)
         .extend_constant(None, df.height)
         .scatter(noted, pl.int_range(len(noted), dtype=pl.UInt32, eager=True))
     )
-    placed = lists.gather(where).fill_null(pl.lit([], pl.List(WARNING_ENTRY))).alias(WARNINGS)
-    if WARNINGS in df.columns:  # `concat_list` of structs is slow (~1.5 s at 1M rows): rare
-        return df.with_columns(pl.concat_list(earlier, pl.lit(placed)).alias(WARNINGS)).drop(notes)
+    placed = lists.gather(where).fill_null(pl.lit([], pl.List(WARNING_ENTRY))).alias(into)
+    if into in df.columns:  # `concat_list` of structs is slow (~1.5 s at 1M rows): rare
+        return df.with_columns(pl.concat_list(earlier, pl.lit(placed)).alias(into)).drop(notes)
     return df.with_columns(placed).drop(notes)
 
 

@@ -56,7 +56,11 @@ def _write(path: Path, rows: list[tuple[str, ...]]) -> Path:
     return path
 
 
-def _run(command: str, source: Path, vendor: str, out: Path) -> dict[str, Any]:
+def _counts(summary: dict[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in summary["counts"].items() if v}
+
+
+def _run(command: str, source: Path, vendor: str, out: Path, *extra: str) -> dict[str, Any]:
     result = runner.invoke(
         app,
         [
@@ -69,6 +73,7 @@ def _run(command: str, source: Path, vendor: str, out: Path) -> dict[str, Any]:
             "--out",
             str(out),
             "--json",
+            *extra,
         ],
     )
     assert result.exit_code == 0, result.output
@@ -118,22 +123,37 @@ def test_import_reimport_edit_and_plan_back(sandbox_url: str, tmp_path: Path, ve
     )  # minimal payloads
 
 
-def test_a_lead_edited_in_the_target_is_planned_back(sandbox_url: str, tmp_path: Path) -> None:
+def test_a_lead_edited_in_the_target_is_left_alone_unless_the_file_wins(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    """Three-way: a field changed in the target and not in the file is not reverted (and not
+    even read for); --verify-target notes it; --on-target-edit overwrite plans it back."""
     source = _write(tmp_path / "leads.csv", ROWS)
     _run("import", source, "octanist", tmp_path / "r1")
     lead = pl.read_parquet(tmp_path / "r1" / "rows.parquet").row(0, named=True)
     httpx.patch(
         f"{sandbox_url}/octanist/api/leads",
         headers=KEY,
-        json={"id": lead["target_id"], "note": "changed by hand"},
+        json={"id": lead["target_id"], "value": 999},
     ).raise_for_status()
-    planned = _run("plan", source, "octanist", tmp_path / "p")
-    rows = pl.read_parquet(tmp_path / "p" / "rows.parquet")
-    assert planned["counts"]["would_update"] == 1 and planned["planned_requests"] == 1
+    httpx.delete(f"{sandbox_url}/_sandbox/requests").raise_for_status()
+
+    plain = _run("plan", source, "octanist", tmp_path / "p")
+    assert _counts(plain) == {"unchanged": 5} and plain["planned_requests"] == 0
+    assert httpx.get(f"{sandbox_url}/_sandbox/requests").json() == []  # not a single read
+
+    verified = _run("plan", source, "octanist", tmp_path / "v", "--verify-target")
+    assert _counts(verified) == {"unchanged": 5}
+    row = pl.read_parquet(tmp_path / "v" / "rows.parquet").row(0, named=True)
+    assert [(w["field"], w["code"]) for w in row["warnings"]] == [("value", "target_edit")]
+    assert "'999.0'" in row["warnings"][0]["message"]
+
+    mirrored = _run("plan", source, "octanist", tmp_path / "m", "--on-target-edit", "overwrite")
+    rows = pl.read_parquet(tmp_path / "m" / "rows.parquet")
+    assert mirrored["counts"]["would_update"] == 1 and mirrored["planned_requests"] == 1
     assert rows.filter(pl.col("outcome") == "would_update")["changed_fields"].to_list() == [
-        ["note"]
+        ["value"]
     ]
-    assert (tmp_path / "p" / "plan.parquet").exists()
 
 
 def test_two_target_leads_sharing_an_email_are_a_conflict_not_a_write(
