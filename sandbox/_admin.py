@@ -5,7 +5,8 @@
 - ``GET``/``PUT /faults``: per-vendor ``FaultSettings``; PUT replaces the named vendors'.
 - ``GET /requests[?vendor=]`` (a list), ``DELETE /requests``.
 - ``GET``/``PUT /settings``: ``{"omni": {"api_key", "checklist"}, "apten": {"api_key",
-  "customer_profiles", "org_email_enabled"}, "octanist": {"api_key", "bulk_updates"}}``.
+  "customer_profiles", "org_email_enabled", "update_route", "timezone_key"}, "octanist":
+  {"api_key", "bulk_updates", "filter_rules"}}``; PUT changes only the keys it names.
 - ``GET /{vendor}/leads/{id}``: the stored record, internal fields included.
 - ``POST /{vendor}/leads/{id}/delete``: soft delete (Omni, Apten; Octanist has no deletes).
 - ``GET /omni/analytics.csv``: where Omni's ``format=csv`` download URL points.
@@ -163,10 +164,13 @@ def _settings(sandbox: Sandbox) -> JSON:
             "api_key": sandbox.key_of("apten"),
             "customer_profiles": store.get_setting("apten.profiles"),
             "org_email_enabled": store.get_setting("apten.org_email_enabled"),
+            "update_route": store.get_setting("apten.update_route"),
+            "timezone_key": store.get_setting("apten.timezone_key"),
         },
         "octanist": {
             "api_key": sandbox.key_of("octanist"),
             "bulk_updates": store.get_setting("octanist.bulk_updates"),
+            "filter_rules": store.get_setting("octanist.filter_rules"),
         },
     }
 
@@ -181,8 +185,14 @@ def _apply_settings(sandbox: Sandbox, vendor: Vendor, values: JSON) -> None:
             sandbox.apten.set_profiles(value)
         elif (vendor, key) == ("apten", "org_email_enabled") and isinstance(value, bool):
             sandbox.store.put_setting("apten.org_email_enabled", value)
+        elif (vendor, key) == ("apten", "update_route"):
+            sandbox.apten.set_update_route(value)
+        elif (vendor, key) == ("apten", "timezone_key"):
+            sandbox.apten.set_timezone_key(value)
         elif (vendor, key) == ("octanist", "bulk_updates") and isinstance(value, bool):
             sandbox.octanist.set_bulk_updates(value)
+        elif (vendor, key) == ("octanist", "filter_rules"):
+            sandbox.octanist.set_filter_rules(value)
         else:
             raise InvalidInput(f"unknown or invalid setting {vendor}.{key}")
 

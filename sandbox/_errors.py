@@ -6,6 +6,7 @@ Each vendor's ``routes`` turns them into that vendor's status codes and error bo
     ├── InvalidInput        bad or missing parameters (HTTP 400 at every vendor)
     ├── NotFound            no such lead (404)
     ├── Conflict            several leads match where one is needed (Octanist 409)
+    ├── Forbidden           a valid key, but the organisation refuses it (Octanist 403)
     └── Unauthorized        missing or wrong API key (Omni/Octanist 401, Apten 403)
 
 ``code`` carries a vendor error code where the vendor has them (Octanist's
@@ -45,6 +46,12 @@ class Conflict(BackendError):
     """The request is ambiguous or clashes with existing state."""
 
     default_code = "CONFLICT"
+
+
+class Forbidden(BackendError):
+    """The organisation refuses the request (e.g. Octanist's lead filtering rules)."""
+
+    default_code = "FORBIDDEN"
 
 
 class Unauthorized(BackendError):

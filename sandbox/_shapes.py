@@ -10,7 +10,7 @@ from typing import Protocol
 
 from starlette.responses import HTMLResponse, Response
 
-from sandbox._errors import BackendError, Conflict, NotFound, Unauthorized
+from sandbox._errors import BackendError, Conflict, Forbidden, NotFound, Unauthorized
 
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
@@ -38,9 +38,11 @@ def gateway_page(status: int) -> Response:
 
 
 def status_for(exc: BackendError) -> int:
-    """The HTTP status for a backend error class (400/401/404/409; Apten overrides 401)."""
+    """The HTTP status for a backend error class (400/401/403/404/409; Apten overrides 401)."""
     if isinstance(exc, Unauthorized):
         return 401
+    if isinstance(exc, Forbidden):
+        return 403
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Conflict):

@@ -10,6 +10,10 @@ Choices where Apten's docs are silent (also in ``sandbox/ARCHITECTURE.md``):
   stays null (the sandbox holds no conversations); ``isAiOn`` starts true.
 - list: when both ``updatedSince`` and ``createdSince`` are sent, both filter and
   ``updatedAt`` orders; ``nextToken`` is null when the page was the last one.
+- update: the docs do not show its method and path nor the casing of its time-zone key, so
+  by default every candidate route and both keys are accepted; the admin settings
+  ``update_route`` and ``timezone_key`` ("strict mode") pin one route (the others then do
+  not exist) and one key (the other is then an unknown field, ignored).
 - update: ``timezone`` and ``timeZone`` are both accepted (400 if both disagree);
   ``email: null`` clears; ``additionalInfo`` merges (null deletes a key);
   ``followUpConfig`` replaces; ``updatedAt`` moves only when a stored value changed
@@ -47,6 +51,8 @@ _PUBLIC_KEYS = (
     "additionalInfo hasReplied isHot isQualified isUnsubscribed isAiOn tags summary "
     "externalLeadId deleted deletedAt"
 ).split()
+UPDATE_ROUTES = ("PATCH /leads/{id}", "PUT /leads/{id}", "POST /leads/{id}/update")
+TIMEZONE_KEYS = ("timezone", "timeZone")
 DEFAULT_PROFILE = {"name": "Default", "voiceEnabled": True, "emailEnabled": True}
 
 
@@ -68,6 +74,23 @@ class AptenBackend(VendorBackend):
             raise InvalidInput("customer_profiles must be a non-empty array")
         parsed = [_profile(entry) for entry in profiles]
         self.store.put_setting("apten.profiles", parsed)
+
+    def set_update_route(self, route: Any) -> None:
+        """Strict mode (admin): serve only this update route; None serves every candidate."""
+        if route is not None and route not in UPDATE_ROUTES:
+            raise InvalidInput(f"apten.update_route must be null or one of {UPDATE_ROUTES}")
+        self.store.put_setting("apten.update_route", route)
+
+    def set_timezone_key(self, key: Any) -> None:
+        """Strict mode (admin): the update's only time-zone key; None accepts both."""
+        if key is not None and key not in TIMEZONE_KEYS:
+            raise InvalidInput(f"apten.timezone_key must be null or one of {TIMEZONE_KEYS}")
+        self.store.put_setting("apten.timezone_key", key)
+
+    def serves_update_route(self, route: str) -> bool:
+        """Whether "Update lead" answers on ``route`` (one of ``UPDATE_ROUTES``)."""
+        pinned = self.store.get_setting("apten.update_route")
+        return pinned is None or pinned == route
 
     def create(self, body: JSON) -> str:
         """``POST /leads/create``: a new lead; its id."""
@@ -137,6 +160,8 @@ class AptenBackend(VendorBackend):
         for key in SEED_EXTRAS:
             if key in entry:
                 record[key] = entry[key]
+        if not all(isinstance(record[flag], bool) for flag in FLAGS):
+            raise InvalidInput(f"{', '.join(FLAGS)} must be booleans")
         record["lastActivityAt"] = seed_timestamp(entry.get("lastActivityAt"), "lastActivityAt")
         if deleted:
             record["deleted"] = True
@@ -193,7 +218,7 @@ class AptenBackend(VendorBackend):
     def _apply_update(self, record: JSON, body: JSON) -> None:
         if "email" in body:
             record["email"] = _email(body["email"])
-        zone = _update_zone(body)
+        zone = _update_zone(body, self.store.get_setting("apten.timezone_key"))
         if zone is not None:
             record["_timeZone"] = zone[0]
         if "additionalInfo" in body:
@@ -284,8 +309,9 @@ def _zone(value: Any, name: str) -> str | None:
     return value
 
 
-def _update_zone(body: JSON) -> tuple[str | None] | None:
-    given = {key: body[key] for key in ("timezone", "timeZone") if key in body}
+def _update_zone(body: JSON, pinned: str | None) -> tuple[str | None] | None:
+    keys = TIMEZONE_KEYS if pinned is None else (pinned,)
+    given = {key: body[key] for key in keys if key in body}
     if len(set(map(str, given.values()))) > 1:
         raise InvalidInput("timezone and timeZone disagree")
     if not given:

@@ -4,7 +4,10 @@ Endpoints: ``POST /leads/create``, ``GET /leads``, ``GET /leads/{id}``, the unof
 ``GET /leads/lookup?phone=`` (seen only in third-party code) and "Update lead", whose method
 and path Apten's readable docs do not show: ``PATCH /leads/{id}``, ``PUT /leads/{id}`` and
 ``POST /leads/{id}/update`` are all accepted and behave identically (connectors default to
-PATCH). Auth: header ``x-api-key`` (403 when wrong).
+PATCH), unless the admin setting ``apten.update_route`` pins one. The others then answer as
+API Gateway answers a route it does not have, 403 ``{"message": "Missing Authentication
+Token"}``, and that is decided before the key is checked, as at the gateway. Auth: header
+``x-api-key`` (403 ``{"message": "Forbidden"}`` when wrong).
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from sandbox._http import api_key_check, json_object
-from sandbox.apten.backend import AptenBackend, public_lead
+from sandbox._http import KeyCheck, api_key_check, json_object
+from sandbox.apten.backend import UPDATE_ROUTES, AptenBackend, public_lead
 from sandbox.apten.errors import AptenErrors, install_handlers
 
 CREATED = "Lead created successfully."
@@ -24,8 +28,8 @@ UPDATED = "Lead updated successfully."
 
 def build_apten_app(backend: AptenBackend, api_key: Callable[[], str]) -> FastAPI:
     """The Apten sub-application (to mount at ``/apten/v1``)."""
-    check = api_key_check("x-api-key", api_key)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(check)])
+    gate = _gateway(backend, api_key_check("x-api-key", api_key))
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(gate)])
     install_handlers(app, AptenErrors())
 
     @app.post("/leads/create")
@@ -46,10 +50,26 @@ def build_apten_app(backend: AptenBackend, api_key: Callable[[], str]) -> FastAP
     async def get_lead(lead_id: str) -> JSONResponse:
         return JSONResponse(public_lead(backend.get(lead_id)))
 
-    @app.api_route("/leads/{lead_id}", methods=["PATCH", "PUT"])
-    @app.post("/leads/{lead_id}/update")
     async def update_lead(lead_id: str, request: Request) -> JSONResponse:
         backend.update(lead_id, await json_object(request))
         return JSONResponse({"message": UPDATED})
 
+    for route in UPDATE_ROUTES:  # named by the route, so the gateway can tell them apart
+        method, path = route.split(" ", 1)
+        path = path.replace("{id}", "{lead_id}")
+        app.add_api_route(path, update_lead, methods=[method], name=route)
+
     return app
+
+
+def _gateway(backend: AptenBackend, check_key: KeyCheck) -> KeyCheck:
+    """API Gateway's order: an update route strict mode does not serve is a routing miss
+    (403 "Missing Authentication Token" via the 404 handler) before any key check."""
+
+    async def gate(request: Request) -> None:
+        route = getattr(request.scope.get("route"), "name", None)
+        if route in UPDATE_ROUTES and not backend.serves_update_route(route):
+            raise HTTPException(404)
+        await check_key(request)
+
+    return gate

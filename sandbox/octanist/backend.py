@@ -14,6 +14,9 @@ Choices where Octanist's docs are silent (also in ``sandbox/ARCHITECTURE.md``):
   ``qualifiedAt`` is set the first time the lead becomes ``qualified`` or ``won``.
 - an update with an identifier but nothing to change succeeds with no effect;
   ``updatedAt`` moves only when a field changed.
+- filtering rules (an org setting, ``_filters.py``) are checked on create only, after the
+  body is validated: a match is 403 ``FORBIDDEN``. Updates are not screened (the rules judge
+  incoming leads; an update brings none in) and neither is the admin seed.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from typing import Any
 
 from sandbox._backend import VendorBackend, seed_timestamp
 from sandbox._contacts import email_key, phone_digits
-from sandbox._errors import Conflict, InvalidInput, NotFound
+from sandbox._errors import Conflict, Forbidden, InvalidInput, NotFound
 from sandbox._fields import opt_str
 from sandbox._types import JSON
+from sandbox.octanist import _filters as filters
 from sandbox.octanist import _query as query
 from sandbox.octanist._fields import (
     CONSENT,
@@ -44,6 +48,7 @@ from sandbox.octanist._fields import (
 
 logger = logging.getLogger(__name__)
 
+REJECTED = "Lead rejected by the organisation's filtering rules"
 SEED_EXTRAS = ("status", "value", "lossReason", "conversionName", "source", "labelId")
 
 
@@ -73,18 +78,25 @@ class OctanistBackend(VendorBackend):
     vendor = "octanist"
 
     def install_defaults(self) -> None:
-        """Bulk updates off, when unset."""
+        """Bulk updates off and no filtering rules, when unset."""
         if self.store.get_setting("octanist.bulk_updates") is None:
             self.store.put_setting("octanist.bulk_updates", False)
+        if self.store.get_setting("octanist.filter_rules") is None:
+            self.store.put_setting("octanist.filter_rules", [])
 
     def set_bulk_updates(self, enabled: bool) -> None:
         """The organisation's "allow bulk updates" setting (admin only, as at Octanist)."""
         self.store.put_setting("octanist.bulk_updates", bool(enabled))
 
+    def set_filter_rules(self, rules: Any) -> None:
+        """The organisation's lead filtering rules (admin only; see ``_filters.py``)."""
+        self.store.put_setting("octanist.filter_rules", filters.parse_rules(rules))
+
     def create(self, body: JSON) -> str:
-        """``POST /api/leads``: a new lead; its id."""
+        """``POST /api/leads``: a new lead; its id. Refused when a filtering rule matches."""
         with self.store.transaction():
             record = self._build(body, self.new_id(), self.timestamp())
+            self._screen(record)
             self.save(record, new=True)
         return str(record["id"])
 
@@ -154,6 +166,12 @@ class OctanistBackend(VendorBackend):
             record[key] = _consent(body, key)
         record.update(id=lead_id, status="open", source="api", createdAt=stamp, updatedAt=stamp)
         return record
+
+    def _screen(self, record: JSON) -> None:
+        rules = self.store.get_setting("octanist.filter_rules")
+        index = filters.rejecting_rule(rules, record)
+        if index is not None:
+            raise Forbidden(REJECTED, details={"rule": index, "conditions": rules[index]})
 
     def _match(self, body: JSON) -> list[JSON]:
         lead_id, email, phone = (opt_str(body, k) for k in ("id", "email", "phone"))

@@ -6,10 +6,21 @@ start with ``_`` and never leave the sandbox: ``_autoSkippedFrom`` remembers wha
 ``COMPLETED`` transition overwrote so ``IN_PROGRESS`` can restore it, ``_updatedAt`` and
 ``_source`` feed the analytics breakdown.
 
+Values are typed by the item's ``fieldType``, as Omni documents them (a string, a number, or
+for addresses an object): ``NUMBER`` holds a JSON number, ``ADDRESS`` an object
+``{street, city, state, postalCode, country}`` (or text), every other type text.
+
 Choices where Omni's docs are silent:
 - an unknown item ``code`` is rejected (400), not ignored;
 - a non-null ``value`` sent without ``status`` marks the item ``COMPLETED``; a null value
-  without status resets it to ``TODO``; values are stored as given (no validation);
+  without status resets it to ``TODO``;
+- a value is read as its type or rejected (400 naming the code and type), never stored
+  half-typed: a ``NUMBER`` takes a finite number or a string that reads as one (``"5000"``,
+  ``" 12.5 "``, ``"1e3"``; not ``"5,000"``) and stores integral values as integers; an
+  ``ADDRESS`` takes text or an object with only the five address keys (string or null
+  values); other types take text, and numbers become their JSON text (``7`` -> ``"7"``);
+  booleans, arrays and other objects are rejected. The content is not checked further
+  (no email, phone, date or select-option validation);
 - computed status: opted out > not interested > required items all ``COMPLETED``/``SKIPPED``
   (``COMPLETED``) > required items all done or ``NEEDS_REVIEW`` (``REVIEW``) >
   ``IN_PROGRESS``.
@@ -18,6 +29,8 @@ Choices where Omni's docs are silent:
 from __future__ import annotations
 
 import copy
+import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +43,7 @@ FIELD_TYPES = frozenset(
     {"TEXT", "NUMBER", "EMAIL", "PHONE", "ADDRESS", "EIN", "BANK_STATEMENT", "TOOL", "FILE"}
     | {"ID", "TAX_RETURN", "DATE", "SELECT"}
 )
+ADDRESS_KEYS = frozenset({"street", "city", "state", "postalCode", "country"})
 DONE = frozenset({"COMPLETED", "SKIPPED"})
 REVIEWABLE = DONE | {"NEEDS_REVIEW"}
 
@@ -133,7 +147,61 @@ def _parse_update(entry: Any, by_code: dict[str, JSON]) -> tuple[str, JSON]:
     status = entry.get("status")
     if status is not None and status not in ITEM_STATUSES:
         raise InvalidInput(f"Invalid checklist item status: {status}")
+    if "value" in entry:
+        entry = {**entry, "value": typed_value(entry["value"], by_code[code]["checklistItem"])}
     return code, entry
+
+
+def typed_value(value: Any, spec: JSON) -> Any:
+    """``value`` as an item of ``spec["fieldType"]`` holds it (``InvalidInput`` if unreadable)."""
+    if value is None:
+        return None
+    field_type = spec["fieldType"]
+    read, expected = _READERS.get(field_type, (_text, "text"))
+    typed = read(value)
+    if typed is None:
+        raise InvalidInput(
+            f"Invalid value for checklist item {spec['code']} ({field_type}): "
+            f"expected {expected}, got {json.dumps(value)}"
+        )
+    return typed
+
+
+def _number(value: Any) -> int | float | None:
+    """A finite JSON number (integral ones as ``int``) from a number or numeric text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def _text(value: Any) -> str | None:
+    """Text as sent; a number as its JSON text."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value) if _number(value) is not None else None
+
+
+def _address(value: Any) -> str | JSON | None:
+    """Text, or an object of the documented address parts (string or null values)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or set(value) - ADDRESS_KEYS:
+        return None
+    return value if all(p is None or isinstance(p, str) for p in value.values()) else None
+
+
+_READERS = {
+    "NUMBER": (_number, "a number"),
+    "ADDRESS": (_address, "text or an address object {street, city, state, postalCode, country}"),
+}
 
 
 def _apply_one(item: JSON, entry: JSON, stamp: str) -> None:

@@ -14,6 +14,9 @@ Choices where Omni's docs are silent (also listed in ``sandbox/ARCHITECTURE.md``
   ``didOptOut: true``) keeps the first timestamp.
 - ``status`` ``IN_PROGRESS`` also clears an opt-out (it "reopens" the lead); applied after
   ``checklistItems`` when both are sent. ``REVIEW`` or an unknown status -> 400.
+- ``notInterestedAt`` (documented on the update reply's lead) works like ``optOutAt``: set
+  the first time the lead goes ``NOT_INTERESTED``, kept while it stays so, cleared when
+  ``COMPLETED`` or ``IN_PROGRESS`` re-opens it (an opt-out leaves it alone).
 - ``updatedAt`` moves only when a lead field or checklist item actually changed; every
   update still writes an ``API_ACTIVITY`` action log ("Lead updated").
 - Deleted leads (only the admin API deletes) answer 404 on GET and PUT.
@@ -39,6 +42,7 @@ TEXT_FIELDS = ("lastName", "middleName", "businessName", "externalLeadId")
 ASSIGNEE_TYPES = {"agent": "AI_AGENT", "manual": "HUMAN_AGENT"}
 SETTABLE_STATUSES = frozenset({"COMPLETED", "IN_PROGRESS", "NOT_INTERESTED", "OPTED_OUT"})
 SEED_EXTRAS = ("isTest", "source", "activitySummary", "externalPortalLink", "website")
+SEED_STAMPS = ("optOutAt", "notInterestedAt")
 MAX_ACTION_LOGS = 100
 
 
@@ -100,7 +104,7 @@ class OmniBackend(VendorBackend):
         """The computed lead status (``OPTED_OUT`` ... ``IN_PROGRESS``)."""
         if record["didOptOut"]:
             return "OPTED_OUT"
-        if record["_notInterested"]:
+        if _not_interested(record):
             return "NOT_INTERESTED"
         return checklist.checklist_status(record["_checklist"])
 
@@ -134,14 +138,20 @@ class OmniBackend(VendorBackend):
 
     def _seed_one(self, entry: JSON) -> str:
         """Bulk-load leads: create fields plus ``id``, ``createdAt``, ``updatedAt``,
-        ``status``, ``isTest``, ``deletedAt``, ``source``, ``activitySummary``, ``website``."""
+        ``status``, ``isTest``, ``deletedAt``, ``source``, ``activitySummary``, ``website``,
+        and ``optOutAt``/``notInterestedAt`` (a time opts out / marks not interested, so a
+        lead can be both, as two real updates would leave it)."""
         lead_id = self.seed_id(entry)
         created, updated = self.seed_times(entry, "createdAt", "updatedAt")
         record = self._build(entry, lead_id, created)
         status = _requested_status(entry)
         if status is not None:
             self._transition(record, status, created)
-            self._track_completion(record, created)
+        for key in SEED_STAMPS:
+            if entry.get(key) is not None:
+                record[key] = seed_timestamp(entry[key], key)
+        record["didOptOut"] = record["optOutAt"] is not None
+        self._track_completion(record, created)
         for key in SEED_EXTRAS:
             if key in entry:
                 record[key] = entry[key]
@@ -179,7 +189,6 @@ class OmniBackend(VendorBackend):
             createdAt=stamp,
             updatedAt=stamp,
             _checklist=checklist.lead_checklist(self.rng, template),
-            _notInterested=False,
             _completedAt=None,
             _actionLogs=[],
         )
@@ -240,13 +249,13 @@ class OmniBackend(VendorBackend):
         groups = record["_checklist"]
         if status == "COMPLETED":
             checklist.auto_skip(groups)
-            record["_notInterested"] = False
+            _set_not_interested(record, False, stamp)
         elif status == "IN_PROGRESS":
             checklist.undo_auto_skip(groups)
-            record["_notInterested"] = False
+            _set_not_interested(record, False, stamp)
             _set_opt_out(record, False, stamp)
         elif status == "NOT_INTERESTED":
-            record["_notInterested"] = True
+            _set_not_interested(record, True, stamp)
         else:
             _set_opt_out(record, True, stamp)
 
@@ -269,15 +278,17 @@ class OmniBackend(VendorBackend):
 
 _LEAD_KEYS = (
     "id firstName lastName middleName businessName website email phoneNumber externalLeadId "
-    "externalPortalLink assigneeType didOptOut optOutAt emailVerifiedAt phoneVerifiedAt source "
-    "tags activitySummary isTest submittedAt workspaceId timezone createdAt updatedAt deletedAt"
+    "externalPortalLink assigneeType didOptOut optOutAt notInterestedAt emailVerifiedAt "
+    "phoneVerifiedAt source tags activitySummary isTest submittedAt workspaceId timezone "
+    "createdAt updatedAt deletedAt"
 ).split()
 _MATCH_KEYS = ("id", "firstName", "lastName", "email", "phoneNumber", "createdAt")
 
 
 def public_lead(record: JSON) -> JSON:
-    """The lead object as Omni returns it (internal ``_`` keys dropped)."""
-    return {key: record[key] for key in _LEAD_KEYS}
+    """The lead object as Omni returns it (internal ``_`` keys dropped; keys a record stored
+    by an older sandbox lacks come back null)."""
+    return {key: record.get(key) for key in _LEAD_KEYS}
 
 
 def _comparable(record: JSON) -> str:
@@ -316,3 +327,13 @@ def _assignee(body: JSON) -> str:
 def _set_opt_out(record: JSON, opted_out: bool, stamp: str) -> None:
     record["didOptOut"] = opted_out
     record["optOutAt"] = (record["optOutAt"] or stamp) if opted_out else None
+
+
+def _set_not_interested(record: JSON, flag: bool, stamp: str) -> None:
+    record.pop("_notInterested", None)  # the flag older sandboxes stored instead
+    record["notInterestedAt"] = (record.get("notInterestedAt") or stamp) if flag else None
+
+
+def _not_interested(record: JSON) -> bool:
+    """Set by ``notInterestedAt``, or by the ``_notInterested`` flag of an older record."""
+    return record.get("notInterestedAt") is not None or bool(record.get("_notInterested"))

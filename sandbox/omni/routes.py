@@ -2,9 +2,12 @@
 
 Endpoints: ``POST``/``PUT /api/v1/leads``, ``GET /api/v1/leads/{id}``,
 ``GET /api/v1/leads/{id}/checklist`` (a bare array of groups: an emulator choice) and
-``GET /api/v0/analytics``. Auth: header ``x-api-key``. Create and update answer 200 (Omni
-documents no 201). ``format=csv`` analytics answers ``{downloadUrl}`` pointing at the
-sandbox's own ``/_sandbox/omni/analytics.csv``.
+``GET /api/v0/analytics``. Replies: create ``{success, lead, checklistItems}`` (its example);
+update adds the computed ``status`` and the "standardized" keys of the current update page;
+get is ``{lead, status, checklistItems, documents}`` plus the same standardized keys.
+Auth: header ``x-api-key``. Create and update answer 200 (Omni documents no 201).
+``format=csv`` analytics answers ``{downloadUrl}`` pointing at the sandbox's own
+``/_sandbox/omni/analytics.csv``.
 """
 
 from __future__ import annotations
@@ -32,12 +35,12 @@ def build_omni_app(backend: OmniBackend, api_key: Callable[[], str]) -> FastAPI:
     @app.post("/api/v1/leads")
     async def create_lead(request: Request) -> JSONResponse:
         record = backend.create(await json_object(request))
-        return JSONResponse(_write_reply(record))
+        return JSONResponse(_create_reply(record))
 
     @app.put("/api/v1/leads")
     async def update_lead(request: Request) -> JSONResponse:
         record = backend.update(await json_object(request))
-        return JSONResponse(_write_reply(record))
+        return JSONResponse(_update_reply(backend, record))
 
     @app.get("/api/v1/leads/{lead_id}")
     async def get_lead(lead_id: str) -> JSONResponse:
@@ -59,11 +62,21 @@ def build_omni_app(backend: OmniBackend, api_key: Callable[[], str]) -> FastAPI:
     return app
 
 
-def _write_reply(record: JSON) -> JSON:
+def _create_reply(record: JSON) -> JSON:
     return {
         "success": True,
         "lead": public_lead(record),
         "checklistItems": public_groups(record["_checklist"]),
+    }
+
+
+def _update_reply(backend: OmniBackend, record: JSON) -> JSON:
+    return {
+        "success": True,
+        "status": backend.status_of(record),
+        "lead": public_lead(record),
+        "checklistItems": public_groups(record["_checklist"]),
+        **_standardized(backend, record),
     }
 
 
@@ -73,6 +86,14 @@ def _read_reply(backend: OmniBackend, record: JSON) -> JSON:
         "status": backend.status_of(record),
         "checklistItems": public_groups(record["_checklist"]),
         "documents": [],
+        **_standardized(backend, record),
+    }
+
+
+def _standardized(backend: OmniBackend, record: JSON) -> JSON:
+    """The keys Omni's get and update pages share. The sandbox sends no messages and runs
+    no follow-ups, so the last action, next follow-up and draft awaiting approval are null."""
+    return {
         "actionLogs": record["_actionLogs"],
         "matchingLeads": backend.matching(record),
         "lastAction": None,

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.support import FakeClock, seed
+from tests.sandbox.support import FakeClock, requests_log, seed
 
 pytestmark = pytest.mark.anyio
 
@@ -309,3 +309,100 @@ async def test_auth_is_403_and_unknown_routes_look_like_api_gateway(
     unknown = await client.get("/apten/v1/nothing-here")
     assert unknown.status_code == 403
     assert unknown.json() == {"message": "Missing Authentication Token"}
+
+
+UPDATE_ROUTES = [("PATCH", ""), ("PUT", ""), ("POST", "/update")]
+MISSING_TOKEN = {"message": "Missing Authentication Token"}
+
+
+async def apten_settings(client: httpx.AsyncClient, **values: Any) -> httpx.Response:
+    return await client.put("/_sandbox/settings", json={"apten": values})
+
+
+@pytest.mark.parametrize("pinned", range(3))
+async def test_strict_mode_serves_only_the_configured_update_route(
+    client: httpx.AsyncClient, pinned: int
+) -> None:
+    method, suffix = UPDATE_ROUTES[pinned]
+    route = f"{method} /leads/{{id}}{suffix}"
+    settings = (await apten_settings(client, update_route=route)).json()["apten"]
+    assert settings["update_route"] == route
+    lead_id = await create(client)
+    for other_method, other_suffix in UPDATE_ROUTES:
+        url = f"{LEADS}/{lead_id}{other_suffix}"
+        response = await client.request(other_method, url, json={"email": "a@example.com"})
+        if (other_method, other_suffix) == (method, suffix):
+            assert response.status_code == 200
+            assert response.json() == {"message": "Lead updated successfully."}
+        else:
+            assert (response.status_code, response.json()) == (403, MISSING_TOKEN)
+    served = f"{LEADS}/{{}}{suffix}"
+    missing = await client.request(method, served.format("room_nope"), json={})
+    assert (missing.status_code, missing.json()) == (404, {"message": "Lead not found"})
+    bad_key = await client.request(
+        method, served.format(lead_id), json={}, headers={"x-api-key": "wrong"}
+    )
+    assert (bad_key.status_code, bad_key.json()) == (403, {"message": "Forbidden"})
+
+
+async def test_strict_mode_unserved_route_ignores_the_key_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    await apten_settings(client, update_route="PATCH /leads/{id}")
+    lead_id = await create(client, email="old@example.com")
+    for headers in ({}, {"x-api-key": "wrong"}):  # API Gateway: no route, no key check
+        response = await client.put(
+            f"{LEADS}/{lead_id}", json={"email": "new@example.com"}, headers=headers
+        )
+        assert (response.status_code, response.json()) == (403, MISSING_TOKEN)
+    assert (await client.get(f"{LEADS}/{lead_id}")).json()["email"] == "old@example.com"
+    log = await requests_log(client, "apten")
+    assert [e["status"] for e in log if e["method"] == "PUT"] == [403, 403]
+    await apten_settings(client, update_route=None)  # lenient again
+    assert (await client.put(f"{LEADS}/{lead_id}", json={})).status_code == 200
+
+
+async def test_strict_time_zone_key_ignores_the_other_spelling(client: httpx.AsyncClient) -> None:
+    await apten_settings(client, timezone_key="timezone")
+    lead_id = await create(client, timeZone="America/Denver")
+    ignored = await client.patch(f"{LEADS}/{lead_id}", json={"timeZone": "Asia/Tokyo"})
+    assert ignored.status_code == 200  # an unknown field, as any other
+    assert (await raw(client, lead_id))["_timeZone"] == "America/Denver"
+    both = {"timeZone": "Asia/Tokyo", "timezone": "Europe/Paris"}
+    assert (await client.patch(f"{LEADS}/{lead_id}", json=both)).status_code == 200
+    assert (await raw(client, lead_id))["_timeZone"] == "Europe/Paris"
+    await apten_settings(client, timezone_key="timeZone")
+    await client.patch(f"{LEADS}/{lead_id}", json={"timezone": "Asia/Tokyo"})
+    assert (await raw(client, lead_id))["_timeZone"] == "Europe/Paris"
+
+
+async def test_strict_mode_defaults_and_bad_values(client: httpx.AsyncClient) -> None:
+    settings = (await client.get("/_sandbox/settings")).json()["apten"]
+    assert (settings["update_route"], settings["timezone_key"]) == (None, None)
+    for bad in (
+        {"update_route": "PATCH /leads/{leadId}"},
+        {"update_route": "DELETE /leads/{id}"},
+        {"timezone_key": "tz"},
+        {"timezone_key": True},
+    ):
+        response = await apten_settings(client, **bad)
+        assert response.status_code == 400 and "apten." in response.json()["detail"]
+    await apten_settings(client, update_route="PUT /leads/{id}", timezone_key="timeZone")
+    await client.post("/_sandbox/reset")
+    settings = (await client.get("/_sandbox/settings")).json()["apten"]
+    assert (settings["update_route"], settings["timezone_key"]) == (None, None)
+
+
+async def test_is_unsubscribed_is_seedable_and_readable(client: httpx.AsyncClient) -> None:
+    seeded = {**lead_body(), "isUnsubscribed": True, "updatedAt": "2026-05-01T00:00:00Z"}
+    [lead_id] = await seed(client, "apten", [seeded])
+    other = await create(client, phone="+15555550101")
+    lead = (await client.get(f"{LEADS}/{lead_id}")).json()
+    assert lead["isUnsubscribed"] is True and lead["isAiOn"] is True
+    assert (await client.get(f"{LEADS}/{other}")).json()["isUnsubscribed"] is False
+    page = (await client.get(LEADS, params={"updatedSince": "2026-01-01T00:00:00Z"})).json()
+    flags = {item["id"]: item["isUnsubscribed"] for item in page["leads"]}
+    assert flags == {lead_id: True, other: False}
+    bad = {**lead_body(phone="+15555550102"), "isUnsubscribed": "yes"}
+    response = await client.post("/_sandbox/seed", json={"vendor": "apten", "leads": [bad]})
+    assert response.status_code == 400 and "isUnsubscribed" in response.json()["detail"]

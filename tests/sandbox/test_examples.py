@@ -32,11 +32,12 @@ async def test_omni_update_and_get_examples(client: httpx.AsyncClient) -> None:
         "id"
     ]
     updated = await client.put("/omni/api/v1/leads", json={"leadId": lead_id, "tags": ["VIP"]})
-    assert set(updated.json()) == {"success", "lead", "checklistItems"}
+    standardized = {"actionLogs", "matchingLeads", "lastAction", "nextFollowUp", "nextDraftMessage"}
+    # the current update page, not the older {success, lead, checklistItems} example
+    assert set(updated.json()) == {"success", "status", "lead", "checklistItems"} | standardized
+    assert updated.json()["status"] == "IN_PROGRESS"
     got = (await client.get(f"/omni/api/v1/leads/{lead_id}")).json()
-    assert "success" not in got
-    expected = {"lead", "status", "checklistItems", "documents", "actionLogs", "matchingLeads"}
-    assert expected | {"lastAction", "nextFollowUp"} <= set(got)
+    assert set(got) == {"lead", "status", "checklistItems", "documents"} | standardized
     assert got["status"] in {"IN_PROGRESS", "COMPLETED", "REVIEW", "NOT_INTERESTED", "OPTED_OUT"}
 
 

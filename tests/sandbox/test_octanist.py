@@ -159,6 +159,81 @@ async def test_updated_at_moves_only_on_change(client: httpx.AsyncClient, clock:
     assert (await get(client, lead_id))["updatedAt"] == "2026-05-14T15:32:00.000Z"
 
 
+async def set_filter_rules(client: httpx.AsyncClient, rules: Any) -> httpx.Response:
+    return await client.put("/_sandbox/settings", json={"octanist": {"filter_rules": rules}})
+
+
+async def test_filter_rules_reject_matching_creates_with_403(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/_sandbox/settings")).json()["octanist"]["filter_rules"] == []
+    rules = [{"email_domain": "blocked.example"}, {"phone_prefix": "+44"}]
+    assert (await set_filter_rules(client, rules)).json()["octanist"]["filter_rules"] == rules
+    response = await client.post(LEADS, json={"name": "Spam", "email": "x@Blocked.Example"})
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "error": {
+            "code": "FORBIDDEN",
+            "message": "Lead rejected by the organisation's filtering rules",
+            "details": {"rule": 0, "conditions": {"email_domain": "blocked.example"}},
+        },
+        "meta": {
+            "requestId": response.headers["x-request-id"],
+            "timestamp": "2026-05-14T15:30:00.000Z",
+        },
+    }
+    by_phone = await client.post(LEADS, json={"phone": "0044 7911 123456"})
+    assert by_phone.status_code == 403
+    assert by_phone.json()["error"]["details"] == {
+        "rule": 1,
+        "conditions": {"phone_prefix": "+44"},
+    }
+    for allowed in ({"email": "x@sub.blocked.example"}, {"phone": "+31612345678"}, {"name": "A"}):
+        assert (await client.post(LEADS, json=allowed)).status_code == 200
+    total = (await client.get(LEADS)).json()["meta"]["pagination"]["total"]
+    assert total == 3  # nothing rejected was stored
+
+
+async def test_filter_rule_conditions_must_all_hold(client: httpx.AsyncClient) -> None:
+    await set_filter_rules(client, [{"email_domain": "@spam.example", "phone_prefix": "1555"}])
+    both = {"email": "a@spam.example", "phone": "+1 555 0100"}
+    assert_error(await client.post(LEADS, json=both), 403, "FORBIDDEN")
+    assert (await client.post(LEADS, json={"email": "a@spam.example"})).status_code == 200
+    assert (await client.post(LEADS, json={"phone": "+1 555 0100"})).status_code == 200
+
+
+async def test_filter_rules_leave_auth_validation_updates_and_seeds_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    await set_filter_rules(client, [{"email_domain": "blocked.example"}])
+    blocked = {"email": "a@blocked.example"}
+    bad_key = await client.post(LEADS, json=blocked, headers={"X-API-KEY": "wrong"})
+    assert_error(bad_key, 401, "UNAUTHORIZED")
+    assert_error(await client.post(LEADS, json={"note": "x"}), 400, "VALIDATION_ERROR")
+    [lead_id] = await seed(client, "octanist", [blocked])  # the admin seed is not screened
+    updated = await patch(client, email="a@blocked.example", status="won")
+    assert updated.status_code == 200 and updated.json()["data"]["leadId"] == lead_id
+    await set_filter_rules(client, [])
+    assert (await client.post(LEADS, json=blocked)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"email_domain": "x.example"},
+        [{}],
+        [{"domain": "x.example"}],
+        [{"email_domain": ""}],
+        [{"phone_prefix": "+"}],
+        [{"email_domain": 1}],
+        ["x.example"],
+    ],
+)
+async def test_bad_filter_rules_are_400(client: httpx.AsyncClient, rules: Any) -> None:
+    response = await set_filter_rules(client, rules)
+    assert response.status_code == 400 and "filter_rules" in response.json()["detail"]
+    assert (await client.get("/_sandbox/settings")).json()["octanist"]["filter_rules"] == []
+
+
 def listing_leads() -> list[dict[str, Any]]:
     return [
         {

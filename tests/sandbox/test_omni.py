@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.support import FakeClock, seed
+from sandbox import create_app
+from tests.sandbox.support import FakeClock, client_for, seed
 
 pytestmark = pytest.mark.anyio
 
@@ -363,3 +364,250 @@ async def test_analytics_csv_gives_a_download_url(client: httpx.AsyncClient) -> 
     text = (await client.get(url)).text
     assert text.splitlines()[0].startswith("leadId,firstName,lastName")
     assert "Csv" in text
+
+
+STANDARDIZED = ["actionLogs", "matchingLeads", "lastAction", "nextFollowUp", "nextDraftMessage"]
+
+
+def without_ids(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert all(len(log["id"]) == 36 for log in logs)
+    return [{k: v for k, v in log.items() if k != "id"} for log in logs]
+
+
+async def test_update_reply_has_status_and_standardized_keys(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    lead = (await create(client, email="ann@example.com"))["lead"]
+    twin = (await create(client, firstName="Twin", email="ANN@example.com"))["lead"]
+    clock.advance(minutes=1)
+    items = [{"code": "tax_id", "status": "NEEDS_REVIEW"}, {"code": "loan_amount", "value": 5}]
+    response = await update(client, lead["id"], checklistItems=items)
+    body = response.json()
+    assert list(body) == ["success", "status", "lead", "checklistItems", *STANDARDIZED]
+    assert body["success"] is True and body["status"] == "REVIEW"
+    assert without_ids(body["actionLogs"]) == [
+        {
+            "type": "API_ACTIVITY",
+            "description": "Lead updated",
+            "createdAt": "2026-05-14T15:31:00.000Z",
+        },
+        {
+            "type": "API_ACTIVITY",
+            "description": "Lead created",
+            "createdAt": "2026-05-14T15:30:00.000Z",
+        },
+    ]
+    assert body["matchingLeads"] == [
+        {
+            "id": twin["id"],
+            "firstName": "Twin",
+            "lastName": None,
+            "email": "ANN@example.com",
+            "phoneNumber": None,
+            "createdAt": "2026-05-14T15:30:00.000Z",
+        }
+    ]
+    assert (body["lastAction"], body["nextFollowUp"], body["nextDraftMessage"]) == (None,) * 3
+    got = (await client.get(f"{LEADS}/{lead['id']}")).json()
+    assert {key: got[key] for key in ("status", *STANDARDIZED)} == {
+        key: body[key] for key in ("status", *STANDARDIZED)
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"status": "COMPLETED"}, "COMPLETED"),
+        ({"status": "NOT_INTERESTED"}, "NOT_INTERESTED"),
+        ({"status": "OPTED_OUT"}, "OPTED_OUT"),
+        ({"didOptOut": True}, "OPTED_OUT"),
+        ({"lastName": "Lee"}, "IN_PROGRESS"),
+    ],
+)
+async def test_update_reply_status_is_the_status_after_the_update(
+    client: httpx.AsyncClient, body: dict[str, Any], status: str
+) -> None:
+    lead_id = (await create(client))["lead"]["id"]
+    assert (await update(client, lead_id, **body)).json()["status"] == status
+
+
+async def test_action_logs_keep_the_newest_100(client: httpx.AsyncClient, clock: FakeClock) -> None:
+    lead_id = (await create(client))["lead"]["id"]
+    for _ in range(101):
+        clock.advance(seconds=1)
+        last = await update(client, lead_id, lastName="Lee")
+    logs = last.json()["actionLogs"]
+    assert len(logs) == 100 and logs[0]["createdAt"] == "2026-05-14T15:31:41.000Z"
+    stamps = [log["createdAt"] for log in logs]
+    assert stamps == sorted(stamps, reverse=True)
+    assert {log["description"] for log in logs} == {"Lead updated"}  # "Lead created" fell off
+
+
+async def test_test_leads_have_no_matching_leads(client: httpx.AsyncClient) -> None:
+    [test_id, real_id] = await seed(
+        client,
+        "omni",
+        [
+            {"firstName": "T", "email": "a@example.com", "isTest": True},
+            {"firstName": "R", "email": "a@example.com"},
+        ],
+    )
+    assert (await update(client, test_id, lastName="X")).json()["matchingLeads"] == []
+    matches = (await client.get(f"{LEADS}/{real_id}")).json()["matchingLeads"]
+    assert [m["id"] for m in matches] == [test_id]
+
+
+async def test_not_interested_at_is_set_kept_and_cleared(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    lead = (await create(client))["lead"]
+    assert lead["notInterestedAt"] is None
+    clock.advance(minutes=1)
+    cold = (await update(client, lead["id"], status="NOT_INTERESTED")).json()["lead"]
+    assert cold["notInterestedAt"] == "2026-05-14T15:31:00.000Z"
+    clock.advance(minutes=1)
+    again = (await update(client, lead["id"], status="NOT_INTERESTED")).json()["lead"]
+    assert again["notInterestedAt"] == "2026-05-14T15:31:00.000Z"  # the first time is kept
+    opted = (await update(client, lead["id"], status="OPTED_OUT")).json()
+    assert opted["status"] == "OPTED_OUT"
+    assert opted["lead"]["notInterestedAt"] == "2026-05-14T15:31:00.000Z"
+    assert opted["lead"]["optOutAt"] == "2026-05-14T15:32:00.000Z"
+    reopened = (await update(client, lead["id"], status="IN_PROGRESS")).json()
+    assert reopened["status"] == "IN_PROGRESS"
+    assert (reopened["lead"]["notInterestedAt"], reopened["lead"]["optOutAt"]) == (None, None)
+    await update(client, lead["id"], status="NOT_INTERESTED")
+    completed = (await update(client, lead["id"], status="COMPLETED")).json()
+    assert completed["status"] == "COMPLETED" and completed["lead"]["notInterestedAt"] is None
+    got = (await client.get(f"{LEADS}/{lead['id']}")).json()["lead"]
+    assert "notInterestedAt" in got and got["notInterestedAt"] is None
+
+
+async def test_seed_opted_out_and_not_interested_leads(client: httpx.AsyncClient) -> None:
+    created = {"createdAt": "2026-01-01T00:00:00Z"}
+    leads = [
+        {"firstName": "Opted", "status": "OPTED_OUT", "didOptOut": True, **created},
+        {"firstName": "Cold", "status": "NOT_INTERESTED", **created},
+        {"firstName": "Both", "didOptOut": True, "notInterestedAt": "2026-02-01T00:00:00Z"},
+        {"firstName": "Stamped", "optOutAt": "2026-03-01T00:00:00Z"},
+    ]
+    ids = await seed(client, "omni", leads)
+    got = [(await client.get(f"{LEADS}/{lead_id}")).json() for lead_id in ids]
+    seen = [
+        (g["status"], g["lead"]["didOptOut"], g["lead"]["optOutAt"], g["lead"]["notInterestedAt"])
+        for g in got
+    ]
+    assert seen == [
+        ("OPTED_OUT", True, "2026-01-01T00:00:00.000Z", None),
+        ("NOT_INTERESTED", False, None, "2026-01-01T00:00:00.000Z"),
+        ("OPTED_OUT", True, "2026-05-14T15:30:00.000Z", "2026-02-01T00:00:00.000Z"),
+        ("OPTED_OUT", True, "2026-03-01T00:00:00.000Z", None),
+    ]
+    reopened = (await update(client, ids[2], status="IN_PROGRESS", didOptOut=False)).json()
+    assert reopened["status"] == "IN_PROGRESS"
+    assert (reopened["lead"]["didOptOut"], reopened["lead"]["notInterestedAt"]) == (False, None)
+    contradiction = {"firstName": "X", "status": "NOT_INTERESTED", "didOptOut": True}
+    response = await client.post(
+        "/_sandbox/seed", json={"vendor": "omni", "leads": [contradiction]}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "leads[0]: didOptOut=true contradicts status NOT_INTERESTED"
+    }
+
+
+TYPED_CHECKLIST = [
+    {"code": "amount", "fieldType": "NUMBER"},
+    {"code": "note", "fieldType": "TEXT"},
+    {"code": "home", "fieldType": "ADDRESS"},
+    {"code": "ein", "fieldType": "EIN"},
+]
+ADDRESS = {
+    "street": "1 Main St",
+    "city": "Austin",
+    "state": "TX",
+    "postalCode": "78701",
+    "country": None,
+}
+
+AN_ADDRESS = "text or an address object {street, city, state, postalCode, country}"
+
+
+@pytest.mark.parametrize(
+    ("code", "sent", "stored"),
+    [
+        ("amount", 50000, 50000),
+        ("amount", "50000", 50000),
+        ("amount", " 12.5 ", 12.5),
+        ("amount", "1e3", 1000),
+        ("amount", 7.0, 7),
+        ("amount", -0.25, -0.25),
+        ("note", "abc", "abc"),
+        ("note", 123, "123"),
+        ("note", 1.5, "1.5"),
+        ("home", ADDRESS, ADDRESS),
+        ("home", {"city": "Austin"}, {"city": "Austin"}),
+        ("home", "1 Main St, Austin", "1 Main St, Austin"),
+        ("ein", "12-3456789", "12-3456789"),
+    ],
+)
+async def test_checklist_values_are_typed_by_field_type(
+    client: httpx.AsyncClient, code: str, sent: Any, stored: Any
+) -> None:
+    await client.put("/_sandbox/settings", json={"omni": {"checklist": TYPED_CHECKLIST}})
+    payload = await create(client, checklistItems=[{"code": code, "value": sent}])
+    value = items_by_code(payload)[code]["value"]
+    assert value == stored and type(value) is type(stored)
+    got = await client.get(f"{LEADS}/{payload['lead']['id']}")
+    assert items_by_code(got.json())[code]["value"] == stored
+
+
+@pytest.mark.parametrize(
+    ("code", "sent", "expected"),
+    [
+        ("amount", "abc", 'a number, got "abc"'),
+        ("amount", "5,000", 'a number, got "5,000"'),
+        ("amount", "NaN", 'a number, got "NaN"'),
+        ("amount", True, "a number, got true"),
+        ("amount", [1], "a number, got [1]"),
+        ("note", False, "text, got false"),
+        ("note", {"a": 1}, 'text, got {"a": 1}'),
+        ("ein", ["12"], 'text, got ["12"]'),
+        ("home", 5, f"{AN_ADDRESS}, got 5"),
+        ("home", {"zip": "1"}, f'{AN_ADDRESS}, got {{"zip": "1"}}'),
+        ("home", {"city": 5}, f'{AN_ADDRESS}, got {{"city": 5}}'),
+    ],
+)
+async def test_unreadable_checklist_values_are_400_and_change_nothing(
+    client: httpx.AsyncClient, code: str, sent: Any, expected: str
+) -> None:
+    await client.put("/_sandbox/settings", json={"omni": {"checklist": TYPED_CHECKLIST}})
+    lead_id = (await create(client))["lead"]["id"]
+    field_type = {item["code"]: item["fieldType"] for item in TYPED_CHECKLIST}[code]
+    items = [{"code": "note", "value": "first"}, {"code": code, "value": sent}]
+    response = await update(client, lead_id, lastName="Lee", checklistItems=items)
+    assert response.status_code == 400
+    assert response.json() == {
+        "success": False,
+        "error": f"Invalid value for checklist item {code} ({field_type}): expected {expected}",
+    }
+    got = (await client.get(f"{LEADS}/{lead_id}")).json()
+    assert got["lead"]["lastName"] is None and items_by_code(got)["note"]["value"] is None
+    assert len(got["actionLogs"]) == 1
+
+
+async def test_records_from_an_older_sandbox_keep_their_not_interested_flag(
+    clock: FakeClock,
+) -> None:
+    app = create_app(now=clock)
+    async with client_for(app) as client:
+        lead_id = (await create(client))["lead"]["id"]
+        sandbox = app.state.sandbox
+        record = sandbox.store.get("omni", lead_id)
+        del record["notInterestedAt"]  # as stored before notInterestedAt existed
+        record["_notInterested"] = True
+        sandbox.omni.save(record)
+        got = (await client.get(f"{LEADS}/{lead_id}")).json()
+        assert (got["status"], got["lead"]["notInterestedAt"]) == ("NOT_INTERESTED", None)
+        reopened = (await update(client, lead_id, status="IN_PROGRESS")).json()
+        assert (reopened["status"], reopened["lead"]["notInterestedAt"]) == ("IN_PROGRESS", None)
+        assert "_notInterested" not in sandbox.store.get("omni", lead_id)
