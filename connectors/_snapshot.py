@@ -114,9 +114,14 @@ def merge_leads(
 class SnapshotStore:
     """The stored snapshot of one target profile."""
 
-    def __init__(self, home: Path, profile: str, vendor: str) -> None:
-        self.folder = home / "state" / re.sub(r"[^A-Za-z0-9_.-]+", "_", profile)
+    def __init__(self, home: Path, profile: str, vendor: str, base_url: str | None = None) -> None:
+        """`base_url`: the target's address; each address has its own snapshot and bases, so a
+        profile pointed elsewhere (staging to production) never trusts the other's leads."""
+        self.folder = home / "state" / _segment(profile)
+        if base_url:
+            self.folder = self.folder / _target_key(base_url)
         self.state_source = "written" if vendor in _UNLISTED_VENDORS else "listed"
+        self.damaged: list[str] = []  # stored files that could not be read (and were ignored)
 
     @property
     def empty(self) -> bool:
@@ -124,15 +129,21 @@ class SnapshotStore:
         return not (self.folder / "leads.parquet").exists()
 
     def load(self) -> Snapshot:
+        """The stored snapshot. A file that cannot be read (a disk filled mid-write by another
+        tool, a hand edit) is ignored with a warning: the snapshot is then empty, so the next
+        plan reads the whole target again rather than trust a part of it."""
         leads_path, meta_path = self.folder / "leads.parquet", self.folder / "state.json"
         base = self.load_base()
-        if not leads_path.exists():
+        meta = self._read(meta_path, lambda p: json.loads(p.read_text()), {})
+        leads = self._read(leads_path, pl.read_parquet, None)
+        if not isinstance(meta, dict) or leads is None or leads.schema != TARGET_LEAD_SCHEMA:
+            if leads is not None:
+                self._damaged(leads_path, "not a snapshot of this leadpipe")
             return Snapshot(
                 pl.DataFrame(schema=TARGET_LEAD_SCHEMA), state_source=self.state_source, base=base
             )
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return Snapshot(
-            pl.read_parquet(leads_path),
+            leads,
             meta.get("high_water"),
             self.state_source,
             base=base,
@@ -141,9 +152,27 @@ class SnapshotStore:
 
     def load_base(self) -> pl.DataFrame:
         path = self.folder / "base.parquet"
-        if not path.exists():
+        base = self._read(path, pl.read_parquet, None)
+        if not isinstance(base, pl.DataFrame) or base.schema != BASE_SCHEMA:
+            if base is not None:
+                self._damaged(path, "not a base of this leadpipe")
             return pl.DataFrame(schema=BASE_SCHEMA)
-        return pl.read_parquet(path)
+        return base
+
+    def _read(self, path: Path, read: Any, missing: Any) -> Any:
+        if not path.exists():
+            return missing
+        try:
+            return read(path)
+        except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+            self._damaged(path, type(exc).__name__)
+            return missing
+
+    def _damaged(self, path: Path, why: str) -> None:
+        self.damaged.append(path.name)
+        logger.warning(
+            "ignored %s (%s): the target will be read again instead of trusting it", path, why
+        )
 
     def record_base(self, synced: pl.DataFrame) -> None:
         """Lay the bases of leads just synced (`id` and fields; a null keeps the stored value)
@@ -203,18 +232,37 @@ class SnapshotStore:
         if feed is None:
             return stored
         fresh = [lead async for lead in feed(since=since)]
-        known = set(stored.leads["id"].to_list())
+        kept = stored.leads
+        if since is None:  # the whole feed: a lead it does not list is gone (or a test lead)
+            kept = kept.filter(pl.col("id").is_in([lead.id for lead in fresh]))
+        known = set(kept["id"].to_list())
         new = leads_frame(lead for lead in fresh if lead.id not in known)
         stamps = [str(lead.raw.get("createdAt")) for lead in fresh if lead.raw.get("createdAt")]
         mark = max([*stamps, *([stored.feed_mark] if stored.feed_mark else [])], default=None)
         snapshot = replace(
             stored,
-            leads=pl.concat([stored.leads, new], how="vertical_relaxed"),
+            leads=pl.concat([kept, new], how="vertical_relaxed"),
             fetched=len(fresh),
             feed_mark=mark or _now(),
         )
         self.save(snapshot)
         return snapshot
+
+    async def lost(self, client: LeadClient, sample: int = 3) -> bool:
+        """Whether the target no longer has some of the stored leads (a wiped or replaced
+        target, another account behind the same address): a GET of a few of them, the oldest,
+        the middle one and the newest. One that is gone means the whole target is read again."""
+        from connectors.exceptions import LeadNotFound
+
+        ids = self.load().leads["id"]
+        picks = sorted({0, ids.len() // 2, ids.len() - 1})[:sample] if ids.len() else []
+        for at in picks:
+            try:
+                await client.get(str(ids[at]))
+            except LeadNotFound:
+                logger.warning("the target no longer has lead %s: reading all of it again", ids[at])
+                return True
+        return False
 
     async def refresh_ids(
         self, client: LeadClient, ids: Sequence[str], *, concurrency: int = _CONCURRENCY
@@ -245,7 +293,12 @@ class SnapshotStore:
         gone = [f for f in found if isinstance(f, str)]
         stored = self.load()
         fresh = leads_frame(f for f in found if isinstance(f, RemoteLead))
-        snapshot = replace(stored, leads=merge_leads(stored.leads, fresh, gone), fetched=len(found))
+        snapshot = replace(
+            stored,
+            leads=merge_leads(stored.leads, fresh, gone),
+            fetched=len(found),
+            facts={**stored.facts, "gone": len(gone)},
+        )
         self.save(snapshot)
         return snapshot
 
@@ -291,6 +344,20 @@ class SnapshotStore:
         snapshot = replace(stored, leads=merge_fields(stored.leads, leads_frame(list(written))))
         self.save(snapshot)
         return snapshot
+
+
+def _segment(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _target_key(base_url: str) -> str:
+    """A folder name per target address: its host, readable, and a hash of the whole URL."""
+    from hashlib import sha256
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or "target"
+    digest = sha256(base_url.rstrip("/").encode()).hexdigest()[:8]
+    return f"{_segment(host)}-{digest}"
 
 
 def _now() -> str:

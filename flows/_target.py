@@ -109,11 +109,14 @@ def read_target(
     export of it (`--state-file`, read with the vendor's own preset: it is the target's
     export)."""
     if options.state_file is None:
-        store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
+        store = _store(options.home, target)
         empty_feed = store.state_source == "written" and (store.empty or not store.load().feed_mark)
         if fresh or options.refresh_target or empty_feed:
-            return asyncio.run(_refresh(target, store, full=options.refresh_target))
-        return store.load()
+            # reconcile reads the whole target: its answer must not rest on what we stored
+            full = fresh or options.refresh_target
+            return asyncio.run(_refresh(target, store, full=full))
+        snapshot = store.load()
+        return replace(snapshot, facts={"damaged": store.damaged}) if store.damaged else snapshot
     table = read_source(options.state_file, scratch=rundir.scratch)
     mapping = resolve_mapping(table.headers, preset=target.profile.vendor)
     mapped = apply_mapping(table.frame.lazy(), mapping)
@@ -128,6 +131,12 @@ async def _refresh(target: Target, store: SnapshotStore, *, full: bool = False) 
     async with _client(target) as client:
         snapshot = await store.refresh(client, full=full)
         return replace(snapshot, facts={"reads": client.http.stats.sent, "live": True})
+
+
+def _store(home: Path, target: Target) -> SnapshotStore:
+    """The target's stored snapshot: its profile's, at its address."""
+    profile = target.profile
+    return SnapshotStore(home, profile.name, profile.vendor, profile.base_url)
 
 
 def _client(target: Target) -> LeadClient:
@@ -208,14 +217,20 @@ async def _read_live(
     """The target's state where the plan writes: a listed target's changes since the stored
     high-water mark; Omni's new leads (its feed, when the plan creates) and the leads it updates
     (by id)."""
-    store = SnapshotStore(home, target.profile.name, target.profile.vendor)
+    store = _store(home, target)
     async with _client(target) as client:
+        # A target wiped or replaced since the last run would make every stored match a lie:
+        # a lead that is gone (one the plan reads, or a sample of the stored ones) means the
+        # whole target is read again.
         if store.state_source != "written":
-            read = await store.refresh(client)
+            read = await store.refresh(client, full=await store.lost(client))
         else:
-            read = await store.read_feed(client) if creates else snapshot
+            read = snapshot
             if not ids.is_empty():
                 read = await store.refresh_ids(client, ids.to_list())
+            gone = bool(read.facts.get("gone")) or (ids.is_empty() and await store.lost(client))
+            if creates or gone:
+                read = await store.read_feed(client, full=gone)
         reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
         return replace(read, facts={**snapshot.facts, "reads": reads})
 
@@ -238,7 +253,7 @@ async def _refresh_matched(
 ) -> Snapshot:
     """A `written` snapshot (Omni) re-reads the leads this plan touches, by id."""
     ids = matched.drop_nulls().unique().to_list()
-    store = SnapshotStore(home, target.profile.name, target.profile.vendor)
+    store = _store(home, target)
     async with _client(target) as client:
         refreshed = await store.refresh_ids(client, ids)
         reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
@@ -479,7 +494,7 @@ def report_sync(
 
     rows, page = write_rows(parts, rows_of, rundir)
     if writes:
-        store = SnapshotStore(options.home, target.profile.name, target.profile.vendor)
+        store = _store(options.home, target)
         store.remember(pl.concat(writes, how="vertical_relaxed"), report.leads)
         store.record_base(pl.concat(bases, how="vertical_relaxed"))
     return Reported(rows, page, pl.concat(plans, how="vertical"))

@@ -76,7 +76,8 @@ def extract(options: MigrateOptions) -> int | None:
         )
 
     async def pull() -> pl.DataFrame:
-        store = SnapshotStore(options.home, origin.profile.name, origin.profile.vendor)
+        profile = origin.profile
+        store = SnapshotStore(options.home, profile.name, profile.vendor, profile.base_url)
         async with open_client(origin.profile, transport=origin.transport) as client:
             return (await store.refresh(client)).leads
 
