@@ -19,8 +19,9 @@ a million leads through the API would take longer than the whole benchmark. It h
 rows of the ``BENCH_ROWS`` check (its ``rows.parquet``) but one in ten (those plan as creates),
 topped up with leads the file does not have (no updates: Octanist updates only status, value,
 note and loss reason, which this export leaves blank); its high-water mark is newer than
-anything in the target, so the plan still makes its usual incremental refresh call (to the in-
-process sandbox), which finds nothing new.
+anything in the target, so the plan, which creates and so reads the target first, makes its
+usual incremental refresh call (to the in-process sandbox), which finds nothing new. The three
+stored leads a plan checks are still in the target (`SnapshotStore.lost`) are seeded there.
 
 ``measure(settings, log)`` is ``make bench``'s part (10x and 1x ``BENCH_ROWS``, and the plan);
 ``python -m benchmarks.scale`` prints ``measure_scale(rows)``'s three sizes and the plan alone,
@@ -49,6 +50,9 @@ __all__ = ["ScalePart", "ScaleResult", "measure", "measure_scale", "scaled_expor
 _COPY_ID_STEP = 1_000_000_000
 _VENDOR = "octanist"
 _HIGH_WATER = "2030-01-01T00:00:00.000Z"  # newer than anything the sandbox holds
+# The address of the in-process sandbox a `sandbox:*` target uses without LEADPIPE_SANDBOX_URL
+# (flows._targets): its snapshot is stored under this address.
+_IN_PROCESS_URL = "http://sandbox.local"
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def measure_plans(rows: int, checked: Path, seed: int = 7) -> tuple[Measurement,
     """``leadpipe plan`` of the ``rows``-row export against a ``rows``-lead snapshot: in a
     fresh home (cold phone cache), again in that home (warm: an analyst's next plan), and in
     a fresh home with the file in one partition (``LEADPIPE_PARTITION_ROWS`` = ``rows``)."""
-    from connectors import Snapshot, SnapshotStore
+    from connectors import Snapshot, SnapshotStore, sandbox_profile
 
     source = scaled_export(rows, rows, seed)
     leads = snapshot_leads(checked, rows)
@@ -166,8 +170,10 @@ def measure_plans(rows: int, checked: Path, seed: int = 7) -> tuple[Measurement,
         for number, (name, same_home, partition) in enumerate(_PLAN_RUNS):
             home = Path(tmp) / f"home{number - 1 if same_home else number}"
             if not same_home:
-                store = SnapshotStore(home, f"sandbox:{_VENDOR}", _VENDOR)
+                profile = sandbox_profile(_VENDOR, _IN_PROCESS_URL)
+                store = SnapshotStore(home, profile.name, _VENDOR, profile.base_url)
                 store.save(Snapshot(leads, high_water=_HIGH_WATER))
+                _seed_sample(home, leads)
             env = {**os.environ, "LEADPIPE_HOME": str(home), "LEADPIPE_ENGINE": "local"}
             env.pop("LEADPIPE_SANDBOX_URL", None)
             if partition:
@@ -176,6 +182,32 @@ def measure_plans(rows: int, checked: Path, seed: int = 7) -> tuple[Measurement,
             command += ["--out", f"{tmp}/out{number}", "--json"]
             found.append(_plan_measurement(name, rows, leads.height, command, env))
     return tuple(found)
+
+
+def _seed_sample(home: Path, leads: pl.DataFrame) -> None:
+    """The stored leads a plan checks are still there before it trusts the snapshot (the
+    oldest, middle and newest, `SnapshotStore.lost`): seeded into the in-process sandbox, so
+    the plan trusts the rest as a real target would let it."""
+    import asyncio
+
+    import httpx
+
+    from sandbox import create_app
+
+    home.mkdir(parents=True, exist_ok=True)
+    transport = httpx.ASGITransport(app=create_app(home / "sandbox.db"))
+    picks = sorted({0, leads.height // 2, leads.height - 1})
+    seeds = [
+        {"id": row["id"], "email": row["email"], "phone": row["phone"], "name": "Bench Lead"}
+        for row in leads[picks].iter_rows(named=True)
+    ]
+
+    async def seed() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url=_IN_PROCESS_URL) as c:
+            reply = await c.post("/_sandbox/seed", json={"vendor": _VENDOR, "leads": seeds})
+            reply.raise_for_status()
+
+    asyncio.run(seed())
 
 
 def _plan_measurement(
