@@ -130,7 +130,9 @@ def read_target(
 async def _refresh(target: Target, store: SnapshotStore, *, full: bool = False) -> Snapshot:
     async with _client(target) as client:
         snapshot = await store.refresh(client, full=full)
-        return replace(snapshot, facts={"reads": client.http.stats.sent, "live": True})
+        # A listing is the target's state; Omni's feed is only a lead's keys and names.
+        live = store.state_source != "written"
+        return replace(snapshot, facts={"reads": client.http.stats.sent, "live": live})
 
 
 def _store(home: Path, target: Target) -> SnapshotStore:
