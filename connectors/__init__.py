@@ -31,6 +31,7 @@ from connectors._push import (
     push_results_frame,
 )
 from connectors._ratelimit import AdaptiveRateLimiter
+from connectors._redact import SecretFilter, redact
 from connectors._results import OpResult
 from connectors._retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after
 from connectors._secrets import Secret
@@ -67,6 +68,7 @@ __all__ = [
     "RequestStats",
     "RetryPolicy",
     "Secret",
+    "SecretFilter",
     "Snapshot",
     "SnapshotStore",
     "TargetProfile",
@@ -84,6 +86,7 @@ __all__ = [
     "parse_retry_after",
     "push",
     "push_results_frame",
+    "redact",
     "sandbox_profile",
     "sqlite_url",
     "to_wire",

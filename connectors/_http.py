@@ -14,6 +14,11 @@
 Which statuses mean a rejected key is the vendor's (`_profile.AUTH_STATUSES`): those raise
 `KeyRejected` (the run stops); any other 403 is `Forbidden`, one request's (one row's) failure.
 
+Some vendors quote the key back. What they say is masked here, before anything keeps it
+(`_redact.py`): every registered secret in an error's message, code and request id and in the
+text of an httpx exception; the client's own key in a reply's body (a 2xx too: its lead fields
+reach the snapshot and the reports).
+
 One INFO log line per request (method, path, status, time, attempt); never bodies or keys.
 """
 
@@ -34,6 +39,7 @@ import httpx
 from connectors._budget import LocalBudget, RateBudget
 from connectors._profile import AUTH_STATUSES
 from connectors._ratelimit import AdaptiveRateLimiter
+from connectors._redact import Redactor, redact
 from connectors._retry import (
     DEFAULT_RETRY,
     Clock,
@@ -45,6 +51,7 @@ from connectors._retry import (
 from connectors._secrets import Secret
 from connectors.exceptions import (
     AmbiguousWriteError,
+    FatalVendorError,
     Forbidden,
     KeyRejected,
     LeadConflict,
@@ -138,10 +145,13 @@ class VendorHTTP:
         self.budget: RateBudget = budget or LocalBudget()
         self.stats = RequestStats()
         self._rng = rng or random.Random()
+        key = api_key.reveal()  # registers the key: logs and error messages mask it from now on
+        # Only this vendor knows this key: a reply's body is masked with it alone.
+        self._own_key = Redactor((key,))
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={
-                auth_header: api_key.reveal(),
+                auth_header: key,
                 "User-Agent": user_agent(),
                 "Accept": "application/json",
             },
@@ -250,12 +260,17 @@ class VendorHTTP:
     def _translate_errors(
         self, method: str, path: str, idempotent: bool, attempt: int
     ) -> Iterator[None]:
-        """httpx exceptions -> ours. Nothing sent (connect failures) is always safe to retry."""
+        """httpx exceptions -> ours. Nothing sent (connect failures) is always safe to retry.
+
+        The exception's own text is dropped or masked (`redact`): h11 quotes an illegal header
+        value, the key included, and no httpx exception is chained to ours.
+        """
+        where = redact(f"{method} {path}")
         try:
             yield
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransientVendorError(
-                f"{method} {path}: could not connect ({type(exc).__name__})",
+                f"{where}: could not connect ({type(exc).__name__})",
                 vendor=self.vendor,
                 attempts=attempt,
             ) from None
@@ -267,8 +282,24 @@ class VendorHTTP:
         ) as exc:
             kind = TransientVendorError if idempotent else AmbiguousWriteError
             raise kind(
-                f"{method} {path}: no complete answer after sending ({type(exc).__name__}); "
+                f"{where}: no complete answer after sending ({type(exc).__name__}); "
                 "the request may have been applied",
+                vendor=self.vendor,
+                attempts=attempt,
+            ) from None
+        except httpx.LocalProtocolError as exc:
+            # Our request cannot be sent as built (e.g. a key with a newline in its header):
+            # every request would fail alike.
+            raise FatalVendorError(
+                f"{where}: the request could not be sent ({type(exc).__name__}: "
+                f"{redact(str(exc))}). {self.key_hint}",
+                vendor=self.vendor,
+                attempts=attempt,
+            ) from None
+        except httpx.HTTPError as exc:  # the rest (a body that cannot be decoded, ...)
+            kind = TransientVendorError if idempotent else AmbiguousWriteError
+            raise kind(
+                f"{where}: {type(exc).__name__}: {redact(str(exc))}",
                 vendor=self.vendor,
                 attempts=attempt,
             ) from None
@@ -276,13 +307,15 @@ class VendorHTTP:
     def _classify(self, response: httpx.Response, idempotent: bool, attempt: int) -> Reply:
         status = response.status_code
         body = _json_or_none(response)
+        if body is not None and self._own_key.found_in(response.content):
+            body = self._own_key.json(body)  # the vendor echoed our key: mask it everywhere
         request_id = _request_id(response, body)
         if 200 <= status < 300:
             if body is None and response.content:
                 kind = TransientVendorError if idempotent else AmbiguousWriteError
                 raise kind(
-                    f"{response.request.method} {response.request.url.path}: answered {status} "
-                    "with a body that is not JSON",
+                    redact(f"{response.request.method} {response.request.url.path}: ")
+                    + f"answered {status} with a body that is not JSON",
                     vendor=self.vendor,
                     status=status,
                     request_id=request_id,
@@ -347,15 +380,21 @@ def _json_or_none(response: httpx.Response) -> Any:
 def _request_id(response: httpx.Response, body: Any) -> str | None:
     for header in _REQUEST_ID_HEADERS:
         if header in response.headers:
-            return response.headers[header]
+            return redact(response.headers[header])
     if isinstance(body, dict) and isinstance(body.get("meta"), dict):
         found = body["meta"].get("requestId")
-        return str(found) if found else None
+        return redact(str(found)) if found else None
     return None
 
 
 def _error_details(body: Any, status: int) -> tuple[str | None, str]:
-    """(code, message) from the three vendors' error shapes, else the status line."""
+    """(code, message) from the three vendors' error shapes, else the status line; every
+    registered secret masked (some vendors quote the key they were sent)."""
+    code, message = _vendor_words(body, status)
+    return (redact(code) if isinstance(code, str) else code), redact(message)
+
+
+def _vendor_words(body: Any, status: int) -> tuple[str | None, str]:
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):  # Octanist: {success: false, error: {code, message, details}}

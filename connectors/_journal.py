@@ -18,14 +18,17 @@ SQLite under LEADPIPE_HOME by default (WAL mode: a kill cannot corrupt it), or P
   pre-ping, so fifty workers stay far below `max_connections` and survive a server restart.
 
 The URL may carry a password: it is shown only as `render_as_string(hide_password=True)`, and
-database errors become `JournalUnavailable` with one line naming the host. The schema is
-versioned (`journal_meta.version`); `_migrate` brings an older journal up to date.
+database errors become `JournalUnavailable` with one line naming the host. Parsing the URL
+registers the password with `_redact` (masked in every message and log record from then on),
+and a password with an unescaped `@` is refused: the parser would take its tail for the host.
+The schema is versioned (`journal_meta.version`); `_migrate` brings an older journal up to date.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connectors._redact import redact, register
 from connectors._results import OpResult
 from connectors.exceptions import JournalUnavailable
 
@@ -336,7 +340,19 @@ def check_journal_url(url: str) -> None:
     _parse(url)
 
 
+# `scheme://user:password@rest`: the password runs to the first `@` (as SQLAlchemy reads it),
+# so an `@` left in `rest`'s host part (before `/`, `?` or `#`) was the password's.
+_AT_IN_PASSWORD = re.compile(r"^[\w+.-]+://[^:/]*:[^@]*@[^/?#]*@")
+
+
 def _parse(url: str) -> sa.URL:
+    if _AT_IN_PASSWORD.match(url):
+        # Never parsed: the "host" would be the password's tail, shown in every message.
+        raise ValueError(
+            "journal_url: the password contains an unescaped '@', which ends it early; "
+            "percent-encode each '@' in the password as %40 "
+            "(e.g. postgresql+psycopg://user:pa%40ss@host/db)"
+        )
     try:
         parsed = sa.make_url(url)
     except (sa.exc.ArgumentError, ValueError):
@@ -344,6 +360,9 @@ def _parse(url: str) -> sa.URL:
         raise ValueError(
             "journal_url is not a database URL (e.g. postgresql+psycopg://user@host/db)"
         ) from None
+    for password in (parsed.password, parsed.query.get("password")):
+        if isinstance(password, str) and password:
+            register(password)  # a driver's message that quotes it is masked
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ValueError(
             f"journal_url must be SQLite or PostgreSQL, not {parsed.get_backend_name()!r}"
@@ -377,7 +396,8 @@ def _where(url: sa.URL) -> str:
 def _first_line(exc: sa.exc.DBAPIError, url: sa.URL) -> str:
     """The driver's own first line (not SQLAlchemy's SQL and parameters), password removed."""
     line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-    return line.replace(url.password, "***") if url.password else line
+    # replaced here even when too short for the registry; `redact` masks the other secrets
+    return redact(line.replace(url.password, "***") if url.password else line)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

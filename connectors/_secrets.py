@@ -1,12 +1,18 @@
-"""API keys as values that never print themselves."""
+"""API keys as values that never print themselves, and are masked wherever they are quoted."""
 
 from __future__ import annotations
+
+from connectors._redact import register
 
 __all__ = ["Secret"]
 
 
 class Secret:
-    """A string that `repr`, `str` and f-strings show as `****`; `reveal()` gives the value."""
+    """A string that `repr`, `str` and f-strings show as `****`; `reveal()` gives the value.
+
+    Revealing registers the value with `connectors._redact`: from then on a vendor that quotes
+    it back, and every log record, shows `****` instead (unless it is too short to mask).
+    """
 
     __slots__ = ("_value",)
 
@@ -14,6 +20,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        register(self._value)
         return self._value
 
     def __repr__(self) -> str:
