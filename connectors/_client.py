@@ -80,7 +80,12 @@ async def first_matches(
 
 
 class LeadClient(Protocol):
-    """The operations the sync engine needs from a vendor."""
+    """The operations the sync engine needs from a vendor.
+
+    Every 2xx answer is checked before it is used (`connectors._shapes`): a read (`get`, a
+    page of `iter_leads`, `find`) that cannot be used, or a listing that does not end, raises
+    `VendorProtocolError` (the run stops).
+    """
 
     vendor: str
     http: VendorHTTP
@@ -105,9 +110,14 @@ class LeadClient(Protocol):
         """`find` for each key set of `wanted`, answers in the same order."""
         ...
 
-    async def create(self, fields: Mapping[str, Any]) -> WriteResult: ...
+    async def create(self, fields: Mapping[str, Any]) -> WriteResult:
+        """The new lead's id in `WriteResult.id`, always: an answer without it raises
+        `AnswerWithoutId` (the lead may exist; the push looks it up)."""
+        ...
 
-    async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult: ...
+    async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult:
+        """An answer the client cannot use raises `UnexpectedAnswer` (the row fails)."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -12,10 +12,14 @@ For each op, with at most `concurrency` in flight (the client's limiter sets the
 
 An ambiguous write (sent, no answer, or a gateway's 502/504 to a write that is not idempotent)
 gets the same treatment at once: look, then send once more only if it did not take effect, up
-to `_RESENDS` times. Lookups of a vendor that can only be scanned are coalesced
-(connectors/_lookups.py): one scan answers all that wait. If it is still unknown, or the look
-itself fails, it stays `ambiguous` for the next resume: an op whose fate is unknown is never
-re-sent blindly.
+to `_RESENDS` times. A create answered 2xx without the new lead's id (`AnswerWithoutId`) is
+looked up the same way, but not sent again when the lookup finds nothing (the vendor said it
+made it): it stays `ambiguous` with that reason. A write whose 2xx answer cannot be used
+(`UnexpectedAnswer`) fails its row; a read that cannot be used (`VendorProtocolError`, e.g. a
+lookup's listing that does not end) stops the run like a rejected key. Lookups of a vendor
+that can only be scanned are coalesced (connectors/_lookups.py): one scan answers all that
+wait. If it is still unknown, or the look itself fails, it stays `ambiguous` for the next
+resume: an op whose fate is unknown is never re-sent blindly.
 
 The run stops (ops not yet sent end `skipped` with the reason; the journal keeps them `planned`
 for `--resume`) on a fatal error (bad key), or when the target has not answered
@@ -39,6 +43,7 @@ from connectors._lookups import Lookups
 from connectors._results import OpResult
 from connectors.exceptions import (
     AmbiguousWriteError,
+    AnswerWithoutId,
     FatalVendorError,
     LeadConflict,
     LeadNotFound,
@@ -72,6 +77,8 @@ _RESENDS = 3
 # One is not enough: under a storm of resets a single unlucky request may exhaust its retries.
 UNREACHABLE_AFTER = 3
 _WHAT = {"create": "the lead was created", "update": "the update was applied"}
+# A create answered 2xx without the new lead's id (connectors._shapes): looked up, not resent.
+_NO_ID = AnswerWithoutId.code_name
 
 
 @dataclass(frozen=True)
@@ -185,8 +192,24 @@ async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -
         looked = await _look(s, op, _since(None))
         if looked is not None:
             return looked
+        if result.error_code == _NO_ID:
+            return await _record(s.log, op, _not_found(op, result))
         result = await _send(s, op)
     return result
+
+
+def _not_found(op: PlannedOp, answered: OpResult) -> OpResult:
+    """A create the vendor answered 2xx without an id, and the lookup did not find its lead:
+    the vendor said it made it, so it is not sent again now (a search that lags behind would
+    double it); it stays `ambiguous`, and a resume looks for it once more before it sends."""
+    why = (
+        f"no lead with its {' or '.join(sorted(op.keys))} was found"
+        if op.keys
+        else "the row has no email or phone to look its lead up by"
+    )
+    return replace(
+        answered, error_message=f"{answered.error_message}; {why}, so it was not sent again"
+    )
 
 
 async def _look(s: _Session, op: PlannedOp, since: str) -> OpResult | None:
@@ -244,11 +267,25 @@ async def _send(s: _Session, op: PlannedOp) -> OpResult:
         s.failed(exc)
         return await _record(s.log, op, _failure("failed", exc))
     s.answered()
+    if op.op == "create" and not written.id:
+        # Whatever the client: a create is never recorded without its lead's id (it may exist).
+        return await _record(s.log, op, _failure("ambiguous", _without_id(s, written)))
     if written.lead is not None:
         s.report.leads.append(written.lead)
-    if op.op == "create" and op.then_update and written.id:
+    if op.op == "create" and op.then_update:
         return await _created(s, op, _success(written, op))
     return await _record(s.log, op, _success(written, op))
+
+
+def _without_id(s: _Session, written: WriteResult) -> AnswerWithoutId:
+    return AnswerWithoutId(
+        f"the create answered {written.http_status} without the new lead's id",
+        vendor=s.client.vendor,
+        status=written.http_status,
+        code=_NO_ID,
+        request_id=written.request_id,
+        attempts=written.attempts,
+    )
 
 
 async def _created(s: _Session, op: PlannedOp, created: OpResult) -> OpResult:

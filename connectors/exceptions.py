@@ -5,16 +5,23 @@
         ├── TransientVendorError        retry later: 429, 5xx, timeouts, connection resets
         │   └── RateLimited             429 (or 503) with the delay the vendor asked for
         ├── AmbiguousWriteError         a non-idempotent write may or may not have happened
-        │                               (timeout or reset after sending): look before re-creating
+        │   │                           (timeout or reset after sending): look before re-creating
+        │   └── AnswerWithoutId         a create answered 2xx without the new lead's id: the
+        │                               lead may exist; it is looked up, never taken as created
         ├── PermanentVendorError        this row will not succeed as sent: record it, move on
         │   ├── LeadNotFound            404
         │   ├── LeadConflict            409 (e.g. Octanist: several leads match)
-        │   └── Forbidden               403 that is not about the key (Octanist FORBIDDEN: a
-        │                               lead its organisation's filtering rules refuse)
+        │   ├── Forbidden               403 that is not about the key (Octanist FORBIDDEN: a
+        │   │                           lead its organisation's filtering rules refuse)
+        │   └── UnexpectedAnswer        a write answered 2xx with a body the client cannot use
+        │                               (wrong shape): this row fails
         ├── FatalVendorError (exit 3)   the run cannot go on
         │   ├── KeyRejected             the vendor's auth-failure status (Octanist 401; Apten
         │   │                           and Omni 401/403): bad or missing key
-        │   └── BudgetUnavailable       the Prefect API holding the global rate budget fails
+        │   ├── BudgetUnavailable       the Prefect API holding the global rate budget fails
+        │   └── VendorProtocolError     a read answered 2xx with a body the client cannot use,
+        │                               or a listing that does not end (a partial snapshot
+        │                               would be wrong)
         └── PayloadRejected             refused before sending: the vendor cannot do this
     CannotProceedError (schemas.exceptions)
     └── JournalUnavailable (exit 3)     the journal database cannot be opened or written
@@ -24,7 +31,7 @@ a 403 means a bad key at Apten (API Gateway) but "not allowed" at Octanist, wher
 outcome, not a reason to stop. httpx's exceptions are translated into these in one place
 (`connectors._http`), the journal
 database's in `connectors._journal`. Messages never carry the API key, the journal's password or
-request bodies.
+request bodies. Which 2xx bodies a client can use is checked in one place (`connectors._shapes`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from schemas.exceptions import CannotProceedError, ImporterError
 
 __all__ = [
     "AmbiguousWriteError",
+    "AnswerWithoutId",
     "BudgetUnavailable",
     "FatalVendorError",
     "Forbidden",
@@ -44,7 +52,9 @@ __all__ = [
     "PermanentVendorError",
     "RateLimited",
     "TransientVendorError",
+    "UnexpectedAnswer",
     "VendorError",
+    "VendorProtocolError",
 ]
 
 
@@ -86,6 +96,14 @@ class AmbiguousWriteError(VendorError):
     """A create (or other non-idempotent write) may have been applied: never resend blindly."""
 
 
+class AnswerWithoutId(AmbiguousWriteError):
+    """A create answered 2xx without the new lead's id (or with a body that has no room for
+    one): the vendor may have made the lead, so it is looked up by its email/phone before
+    anything is created again; a row is never reported created without its lead's id."""
+
+    code_name = "no_id_in_answer"  # its `code`, and the journaled error code
+
+
 class PermanentVendorError(VendorError):
     """The vendor refused this request as sent; retrying will not help."""
 
@@ -105,6 +123,11 @@ class Forbidden(PermanentVendorError):
     def __str__(self) -> str:
         # Shown alone when a read is refused (the run stops): say what kind of no it was.
         return f"{self.vendor}: refused ({self.status} {self.code}): {self.vendor_message}"
+
+
+class UnexpectedAnswer(PermanentVendorError):
+    """A write answered 2xx with a body the client cannot use (`data: null`, a bare array, no
+    `lead` object): the row fails with what was wrong; the other rows go on."""
 
 
 class FatalVendorError(VendorError, CannotProceedError):
@@ -127,6 +150,12 @@ class KeyRejected(FatalVendorError):
 class BudgetUnavailable(FatalVendorError):
     """The global rate budget (a Prefect concurrency limit) cannot be reached or is gone:
     sending without it could exceed the vendor's limit N times over, so the run stops."""
+
+
+class VendorProtocolError(FatalVendorError):
+    """A read answered 2xx with a body the client cannot use, or a listing that does not end
+    (`hasMore` forever, a `nextToken` answered twice, pages of nothing new): the run stops,
+    since a partial or garbled snapshot of the target would plan wrong writes."""
 
 
 class PayloadRejected(VendorError):

@@ -13,6 +13,11 @@ with Octanist's message, while the other rows go on.
 change while we read, so it moves its `updatedAt` cursor forward to the newest row it has seen
 and restarts at page 1, skipping ids it already yielded; it only turns pages while a whole
 page shares one timestamp.
+
+Every answer is checked before it is used (`connectors._shapes`): a read of the wrong shape
+(`data: null`, no `meta.pagination.hasMore`), or a listing that does not end, stops the run; an
+update's fails its row; a create answered without `data.id` is ambiguous (the push looks the
+lead up by email/phone).
 """
 
 from __future__ import annotations
@@ -23,11 +28,28 @@ from urllib.parse import quote
 
 from connectors._client import LeadRef, RemoteLead, WriteResult, _Base
 from connectors._payloads import from_wire, to_wire
+from connectors._shapes import (
+    BOOL,
+    ID,
+    INT,
+    LIST,
+    OBJECT,
+    TEXT,
+    Answer,
+    Listing,
+    each_object,
+    lead_fields,
+    need,
+    page_limit,
+    top,
+)
 from schemas.vendors import OCTANIST
 
 __all__ = ["OctanistClient"]
 
 _PAGE = 100
+# Pages one listing may read before it is taken to be endless (a test may lower it).
+_MAX_PAGES = page_limit(_PAGE)
 _MATCH_KEYS = ("id", "email", "phone")
 
 
@@ -38,11 +60,12 @@ class OctanistClient(_Base):
     finds_by_scan = False  # GET /leads?search=: a request or two per lookup
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult:
-        """POST /leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError."""
+        """POST /leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError, and so
+        does an answer without the new lead's id (`AnswerWithoutId`)."""
         body = to_wire(OCTANIST, fields, on="create")
         reply = await self.http.send("POST", "/leads", json_body=body, idempotent=False)
-        data = _data(reply.body)
-        return WriteResult(data.get("id"), reply.status, reply.request_id, reply.attempts)
+        lead_id = Answer(self.vendor, "POST", "/leads", reply).created_id(_new_id)
+        return WriteResult(lead_id, reply.status, reply.request_id, reply.attempts)
 
     async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult:
         """PATCH /leads naming the lead by id (a string) or by {"email": ...} / {"phone": ...}."""
@@ -56,19 +79,16 @@ class OctanistClient(_Base):
         reply = await self.http.send(
             "PATCH", "/leads", json_body=body, idempotent="note" not in fields
         )
-        data = _data(reply.body)
+        lead_id, updated = Answer(self.vendor, "PATCH", "/leads", reply).written(_updated)
         return WriteResult(
-            data.get("leadId"),
-            reply.status,
-            reply.request_id,
-            reply.attempts,
-            leads_updated=data.get("leadsUpdated"),
+            lead_id, reply.status, reply.request_id, reply.attempts, leads_updated=updated
         )
 
     async def get(self, lead_id: str) -> RemoteLead:
         """GET /leads/{id}."""
-        reply = await self.http.send("GET", f"/leads/{quote(lead_id, safe='')}", idempotent=True)
-        return _lead(_data(reply.body))
+        path = f"/leads/{quote(lead_id, safe='')}"
+        reply = await self.http.send("GET", path, idempotent=True)
+        return Answer(self.vendor, "GET", path, reply).read(_one_lead)
 
     async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
         """A lead created since `since` with this email or phone (to resolve a lost answer)."""
@@ -78,7 +98,7 @@ class OctanistClient(_Base):
                 continue
             params = {"search": value, "createdAt[gte]": since, "limit": _PAGE}
             reply = await self.http.send("GET", "/leads", params=params, idempotent=True)
-            for lead in (_lead(r) for r in reply.body.get("data", [])):
+            for lead in Answer(self.vendor, "GET", "/leads", reply).read(_search_page):
                 if str(lead.fields.get(key) or "").lower() == value.lower():
                     return lead
         return None
@@ -90,33 +110,78 @@ class OctanistClient(_Base):
         return [await self.find(keys, since=since) for keys in wanted]
 
     async def iter_leads(self, since: str | None = None) -> AsyncIterator[RemoteLead]:
-        """Leads updated at or after `since` (all when None), oldest first, each id once."""
+        """Leads updated at or after `since` (all when None), oldest first, each id once.
+
+        A listing that does not end stops the run (`VendorProtocolError`): `hasMore` with a
+        page of nothing new (one page of the cursor's boundary rows may come again), a cursor
+        and page answered before, or more pages than `_MAX_PAGES`."""
         cursor, page, seen = since, 1, set[str]()
+        pages = Listing(
+            self.vendor,
+            "GET /leads",
+            more="hasMore",
+            repeat="answered hasMore but led back to a page already read",
+            limit=_MAX_PAGES,
+            start=(cursor, page),
+        )
         while True:
             params: dict[str, Any] = {"sort": "updatedAt:asc", "limit": _PAGE, "page": page}
             if cursor:
                 params["updatedAt[gte]"] = cursor
             reply = await self.http.send("GET", "/leads", params=params, idempotent=True)
-            rows = [_lead(r) for r in reply.body.get("data", [])]
+            rows, has_more = Answer(self.vendor, "GET", "/leads", reply).read(_list_page)
+            pages.answered()
+            new = 0
             for lead in rows:
                 if lead.id not in seen:
                     seen.add(lead.id)
+                    new += 1
                     yield lead
-            pagination = (reply.body.get("meta") or {}).get("pagination") or {}
-            if not rows or not pagination.get("hasMore"):
+            if not rows or not has_more:
                 return
             newest = max((r.updated_at for r in rows if r.updated_at), default=None)
-            cursor, page = (newest, 1) if newest and newest != cursor else (cursor, page + 1)
+            moved = bool(newest) and newest != cursor
+            # After the cursor moves, its first page starts with the boundary rows just read.
+            was_first = page == 1
+            cursor, page = (newest, 1) if moved else (cursor, page + 1)
+            pages.more(new, (cursor, page), may_repeat=was_first)
 
 
-def _data(body: Any) -> dict[str, Any]:
-    data = body.get("data") if isinstance(body, dict) else None
-    return data if isinstance(data, dict) else {}
+def _new_id(body: Any) -> str:
+    """A create's answer `{success, data: {id, message}, meta}`: the new lead's id."""
+    data = need(top(body), "data", OBJECT)
+    return str(need(data, "id", ID, at="data"))
 
 
-def _lead(raw: Any) -> RemoteLead:
-    lead = raw if isinstance(raw, dict) else {}
-    fields = from_wire(OCTANIST, lead)
+def _updated(body: Any) -> tuple[str | None, int | None]:
+    """An update's answer `{success, data: {leadId, leadsUpdated, message}, meta}`."""
+    data = need(top(body), "data", OBJECT)
+    lead_id = need(data, "leadId", ID, at="data", optional=True)
+    return lead_id, need(data, "leadsUpdated", INT, at="data", optional=True)
+
+
+def _one_lead(body: Any) -> RemoteLead:
+    """GET /leads/{id}: `{success, data: <lead>, meta}`."""
+    return _lead(need(top(body), "data", OBJECT), "data")
+
+
+def _search_page(body: Any) -> list[RemoteLead]:
+    """A page of GET /leads: `{success, data: [<lead>...], meta}`."""
+    rows = each_object(need(top(body), "data", LIST), "data")
+    return [_lead(row, f"data[{i}]") for i, row in enumerate(rows)]
+
+
+def _list_page(body: Any) -> tuple[list[RemoteLead], bool]:
+    """A page of the listing, and whether there is more (`meta.pagination.hasMore`)."""
+    meta = need(top(body), "meta", OBJECT)
+    pagination = need(meta, "pagination", OBJECT, at="meta")
+    return _search_page(body), bool(need(pagination, "hasMore", BOOL, at="meta.pagination"))
+
+
+def _lead(lead: dict[str, Any], at: str) -> RemoteLead:
+    lead_id = need(lead, "id", ID, at=at)
+    lead_fields(OCTANIST, lead, at)
+    need(lead, "name", TEXT, at=at, optional=True)
     return RemoteLead(
-        id=str(lead.get("id", "")), fields=fields, updated_at=lead.get("updatedAt"), raw=lead
+        id=lead_id, fields=from_wire(OCTANIST, lead), updated_at=lead.get("updatedAt"), raw=lead
     )

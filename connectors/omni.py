@@ -5,6 +5,10 @@ page, filtered on `createdAt` only) and fetches each lead by id. What it cannot 
 created before `since` that changed after it (analytics filters on creation, not update),
 test leads and deleted leads (analytics excludes both). The sync engine therefore keeps its own
 snapshot of what leadpipe wrote and refreshes it per id (DESIGN.md, issue "sync engine").
+
+Every answer is checked before it is used (`connectors._shapes`): a read of the wrong shape, or
+an analytics read that does not end, stops the run; an update's fails its row; a create
+answered without `lead.id` is ambiguous (the push looks the lead up by email/phone).
 """
 
 from __future__ import annotations
@@ -16,9 +20,29 @@ from urllib.parse import quote
 
 from connectors._client import LeadRef, RemoteLead, WriteResult, _Base, first_matches
 from connectors._payloads import from_wire, to_wire
+from connectors._shapes import (
+    ID,
+    LIST,
+    OBJECT,
+    TEXT,
+    Answer,
+    Listing,
+    each_object,
+    lead_fields,
+    need,
+    page_limit,
+    top,
+)
 from schemas.vendors import OMNI
 
 __all__ = ["OmniClient"]
+
+
+_LEADS = "/api/v1/leads"
+_ANALYTICS = "/api/v0/analytics"
+_PAGE = 500  # analytics rows per page (fixed by Omni)
+# Pages one analytics read may take before it is taken to be endless (a test may lower it).
+_MAX_PAGES = page_limit(_PAGE)
 
 
 class OmniClient(_Base):
@@ -28,27 +52,29 @@ class OmniClient(_Base):
     finds_by_scan = True  # analytics only: no search
 
     async def create(self, fields: Mapping[str, Any]) -> WriteResult:
-        """POST /api/v1/leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError."""
+        """POST /api/v1/leads. Not idempotent: an ambiguous failure raises AmbiguousWriteError,
+        and so does an answer without the new lead's id (`AnswerWithoutId`)."""
         body = to_wire(OMNI, fields, on="create")
-        reply = await self.http.send("POST", "/api/v1/leads", json_body=body, idempotent=False)
-        lead = _lead(reply.body)
-        return WriteResult(lead.id, reply.status, reply.request_id, reply.attempts, lead=lead)
+        reply = await self.http.send("POST", _LEADS, json_body=body, idempotent=False)
+        answer = Answer(self.vendor, "POST", _LEADS, reply)
+        lead_id = answer.created_id(_new_id)
+        lead = answer.echo(_lead)
+        return WriteResult(lead_id, reply.status, reply.request_id, reply.attempts, lead=lead)
 
     async def update(self, ref: LeadRef, fields: Mapping[str, Any]) -> WriteResult:
         """PUT /api/v1/leads with `leadId` in the body; omitted fields stay as they are."""
         if not isinstance(ref, str):
             raise TypeError("Omni updates by lead id only")
         body = {"leadId": ref, **to_wire(OMNI, fields, on="update")}
-        reply = await self.http.send("PUT", "/api/v1/leads", json_body=body, idempotent=True)
-        lead = _lead(reply.body)
+        reply = await self.http.send("PUT", _LEADS, json_body=body, idempotent=True)
+        lead = Answer(self.vendor, "PUT", _LEADS, reply).written(_lead)
         return WriteResult(lead.id, reply.status, reply.request_id, reply.attempts, lead=lead)
 
     async def get(self, lead_id: str) -> RemoteLead:
         """GET /api/v1/leads/{id}: the lead with its computed status."""
-        reply = await self.http.send(
-            "GET", f"/api/v1/leads/{quote(lead_id, safe='')}", idempotent=True
-        )
-        return _lead(reply.body)
+        path = f"{_LEADS}/{quote(lead_id, safe='')}"
+        reply = await self.http.send("GET", path, idempotent=True)
+        return Answer(self.vendor, "GET", path, reply).read(_lead)
 
     async def find(self, keys: Mapping[str, str], *, since: str) -> RemoteLead | None:
         """A lead created since `since` with this email or phone (to resolve a lost answer)."""
@@ -86,16 +112,30 @@ class OmniClient(_Base):
                 yield lead
 
     async def _analytics(self, since: str | None) -> AsyncIterator[list[dict[str, Any]]]:
-        """GET /api/v0/analytics page by page (500 rows, oldest first): the rows with a lead id."""
+        """GET /api/v0/analytics page by page (500 rows, oldest first): the rows with a lead id
+        not seen on an earlier page. A listing that does not end stops the run
+        (`VendorProtocolError`): the same `nextToken` twice, or a page of nothing new."""
         params: dict[str, str] = {"format": "json"}
         if since:
             params["start"] = since
+        pages = Listing(
+            self.vendor,
+            f"GET {_ANALYTICS}",
+            more="a nextToken",
+            repeat="answered the same nextToken twice",
+            limit=_MAX_PAGES,
+        )
+        seen: set[str] = set()
         while True:
-            reply = await self.http.send("GET", "/api/v0/analytics", params=params, idempotent=True)
-            yield [row for row in reply.body.get("breakdown", []) if row.get("leadId")]
-            token = reply.body.get("nextToken")
+            reply = await self.http.send("GET", _ANALYTICS, params=params, idempotent=True)
+            rows, token = Answer(self.vendor, "GET", _ANALYTICS, reply).read(_analytics_page)
+            pages.answered()
+            fresh = [row for row in rows if row["leadId"] not in seen]
+            seen.update(row["leadId"] for row in fresh)
+            yield fresh
             if not token:
                 return
+            pages.more(len(fresh), token)
             params["token"] = token
 
 
@@ -106,18 +146,43 @@ _FEED_FIELDS = {
     "email": "email",
     "phone": "phoneNumber",
 }
+_ROW_TEXT = ("firstName", "lastName", "email", "phoneNumber", "createdAt", "optedOutAt")
+
+
+def _analytics_page(body: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """An analytics page `{nextToken, breakdown[...]}`: its rows that name a lead, and the
+    token of the next page (null at the end)."""
+    page = top(body)
+    token = need(page, "nextToken", TEXT, nullable=True)
+    rows = each_object(need(page, "breakdown", LIST), "breakdown")
+    for i, row in enumerate(rows):
+        need(row, "leadId", TEXT, at=f"breakdown[{i}]", optional=True)
+        for key in _ROW_TEXT:
+            need(row, key, TEXT, at=f"breakdown[{i}]", optional=True)
+    return [row for row in rows if row.get("leadId")], token or None
+
+
+def _new_id(body: Any) -> str:
+    """A create's answer `{success, lead: {id, ...}, ...}`: the new lead's id."""
+    lead = need(top(body), "lead", OBJECT)
+    return str(need(lead, "id", ID, at="lead"))
 
 
 def _lead(body: Any) -> RemoteLead:
-    """Create, update and get all answer `{lead, ...}`; get adds the computed `status`."""
-    lead = body.get("lead", {}) if isinstance(body, dict) else {}
-    status = body.get("status") if isinstance(body, dict) else None
-    fields = from_wire(OMNI, lead, status if isinstance(status, str) else None)
-    groups = body.get("checklistItems") if isinstance(body, dict) else None
-    if isinstance(groups, list):
+    """Create, update and get all answer `{lead, ...}`; get and update add the computed
+    `status`, all three the checklist groups (`checklistItems`) beside the lead."""
+    answer = top(body)
+    lead = need(answer, "lead", OBJECT)
+    lead_id = need(lead, "id", ID, at="lead")
+    lead_fields(OMNI, lead, "lead")
+    need(lead, "deletedAt", TEXT, at="lead", optional=True)
+    status = need(answer, "status", TEXT, optional=True)
+    groups = need(answer, "checklistItems", LIST, optional=True)
+    fields = from_wire(OMNI, lead, status)
+    if groups is not None:
         fields["checklist"] = _checklist(groups)
     return RemoteLead(
-        id=str(lead.get("id", "")),
+        id=lead_id,
         fields=fields,
         updated_at=lead.get("updatedAt"),
         deleted=bool(lead.get("deletedAt")),
@@ -128,16 +193,17 @@ def _lead(body: Any) -> RemoteLead:
 def _checklist(groups: list[Any]) -> list[dict[str, Any]]:
     """Omni's checklist groups (beside the lead) as canonical {code, value, status} entries."""
     entries = []
-    for group in groups:
-        for item in group.get("items", []) if isinstance(group, dict) else []:
-            code = (item.get("checklistItem") or {}).get("code")
+    for g, group in enumerate(each_object(groups, "checklistItems")):
+        at = f"checklistItems[{g}]"
+        items = need(group, "items", LIST, at=at, optional=True) or []
+        for i, item in enumerate(each_object(items, f"{at}.items")):
+            where = f"{at}.items[{i}]"
+            definition = need(item, "checklistItem", OBJECT, at=where, optional=True) or {}
+            code = need(definition, "code", TEXT, at=f"{where}.checklistItem", optional=True)
+            status = need(item, "status", TEXT, at=where, optional=True)
             if code:
                 value = item.get("value")
                 entries.append(
-                    {
-                        "code": code,
-                        "value": None if value is None else str(value),
-                        "status": item.get("status"),
-                    }
+                    {"code": code, "value": None if value is None else str(value), "status": status}
                 )
     return entries
