@@ -14,6 +14,7 @@ answered without `lead.id` is ambiguous (the push looks the lead up by email/pho
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -204,6 +205,16 @@ def _checklist(groups: list[Any]) -> list[dict[str, Any]]:
             if code:
                 value = item.get("value")
                 entries.append(
-                    {"code": code, "value": None if value is None else str(value), "status": status}
+                    {"code": code, "value": _checklist_text(value), "status": status}
                 )
     return entries
+
+
+def _checklist_text(value: Any) -> str | None:
+    """A checklist value as the file's text: a NUMBER item answers a number (5000, not
+    "5000"), an ADDRESS item may answer an object (as JSON, not a Python repr)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
