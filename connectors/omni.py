@@ -204,9 +204,7 @@ def _checklist(groups: list[Any]) -> list[dict[str, Any]]:
             status = need(item, "status", TEXT, at=where, optional=True)
             if code:
                 value = item.get("value")
-                entries.append(
-                    {"code": code, "value": _checklist_text(value), "status": status}
-                )
+                entries.append({"code": code, "value": _checklist_text(value), "status": status})
     return entries
 
 
