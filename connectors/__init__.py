@@ -19,6 +19,7 @@ from connectors._budget import (
 from connectors._client import LeadClient, RemoteLead, WriteResult, open_client
 from connectors._doctor import DOCTOR_LEAD_ID, Diagnosis, DoctorCheck, diagnose
 from connectors._http import RequestStats
+from connectors._lease import TargetBusy, hold_lease, lease_key
 from connectors._payloads import to_wire
 from connectors._profile import TargetProfile, api_key_for, sandbox_profile
 from connectors._push import (
@@ -70,6 +71,7 @@ __all__ = [
     "Secret",
     "SecretFilter",
     "Snapshot",
+    "TargetBusy",
     "SnapshotStore",
     "TargetProfile",
     "WriteResult",
@@ -84,6 +86,8 @@ __all__ = [
     "open_journal",
     "ops_from_plan",
     "parse_retry_after",
+    "hold_lease",
+    "lease_key",
     "push",
     "push_results_frame",
     "redact",

@@ -95,6 +95,16 @@ ops = sa.Table(
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
 sa.Index("ops_by_state", ops.c.run_id, ops.c.state)
+# One writer per target at a time (connectors._lease): the run holding each target's lease.
+leases = sa.Table(
+    "leases",
+    _meta,
+    sa.Column("target", sa.String(400), primary_key=True),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("holder", sa.String(300), nullable=False),  # host:pid of the holding process
+    sa.Column("taken_at", sa.String(32), nullable=False),
+    sa.Column("renewed_at", sa.String(32), nullable=False),
+)
 
 
 def sqlite_url(path: Path) -> str:
@@ -183,6 +193,51 @@ class Journal:
         with self._guard("read"), self._engine.connect() as db:
             found = db.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
         return found is not None
+
+    def take_lease(
+        self, target: str, run_id: str, holder: str, *, stale: Any
+    ) -> dict[str, Any] | None:
+        """Take `target`'s lease for `run_id` (or renew it, when the run holds it already):
+        None when taken, else the holding run's row. `stale(row)` says whether a holder's lease
+        may be taken over (it stopped renewing, or its process is gone). Racing takers are
+        decided by the primary key (insert) or by compare-and-swap on the renewal stamp."""
+        now = _now()
+        with self._guard("write"), self._engine.begin() as db:
+            row = db.execute(sa.select(leases).where(leases.c.target == target)).mappings().first()
+            if row is None:
+                values = dict(
+                    target=target, run_id=run_id, holder=holder, taken_at=now, renewed_at=now
+                )
+                added = db.execute(
+                    self._insert_new(leases).values(**values).returning(leases.c.target)
+                ).first()
+                return None if added is not None else {"run_id": "?", "holder": "?"}
+            if row["run_id"] != run_id and not stale(dict(row)):
+                return dict(row)
+            swapped = db.execute(
+                leases.update()
+                .where(
+                    leases.c.target == target,
+                    leases.c.run_id == row["run_id"],
+                    leases.c.renewed_at == row["renewed_at"],
+                )
+                .values(run_id=run_id, holder=holder, renewed_at=now)
+            )
+            return None if swapped.rowcount == 1 else dict(row)
+
+    def renew_lease(self, target: str, run_id: str) -> bool:
+        """Keep holding; False when the lease is no longer this run's (taken over)."""
+        with self._guard("write"), self._engine.begin() as db:
+            done = db.execute(
+                leases.update()
+                .where(leases.c.target == target, leases.c.run_id == run_id)
+                .values(renewed_at=_now())
+            )
+        return bool(done.rowcount)
+
+    def release_lease(self, target: str, run_id: str) -> None:
+        with self._guard("write"), self._engine.begin() as db:
+            db.execute(leases.delete().where(leases.c.target == target, leases.c.run_id == run_id))
 
     def _insert_new(self, table: sa.Table) -> Any:
         """`INSERT … ON CONFLICT DO NOTHING`: workers racing to add the same rows add them once."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -35,6 +36,8 @@ from connectors import (
     SnapshotStore,
     earlier_attempts_frame,
     earlier_results,
+    hold_lease,
+    lease_key,
     open_client,
     ops_from_plan,
     push,
@@ -72,6 +75,7 @@ __all__ = [
     "Pushed",
     "diff_rows",
     "finish_sync",
+    "holding",
     "match_rows_to_target",
     "plan_rows",
     "push_plan",
@@ -79,6 +83,7 @@ __all__ = [
     "refuse_unknown_resume",
     "read_target",
     "report_sync",
+    "sync_target",
 ]
 
 
@@ -502,17 +507,40 @@ def report_sync(
     return Reported(rows, page, pl.concat(plans, how="vertical"))
 
 
+def sync_target(options: SyncOptions) -> Target:
+    """The run's target: resolved, under its rate budget in a Prefect run."""
+    return with_rate_budget(resolve_target(options.target, options.targets, options.home))
+
+
+@contextmanager
+def holding(options: SyncOptions, target: Target) -> Iterator[None]:
+    """An import holds its target's lease (connectors.hold_lease) from before it reads the
+    target until its report is written: one writer per target at a time. A dry run writes
+    nothing and holds nothing."""
+    if options.dry_run:
+        yield
+        return
+    journal = _journal(options)
+    key = lease_key(target.profile.vendor, target.profile.base_url)
+    try:
+        with hold_lease(journal, key, options.run_id, wait=options.wait):
+            yield
+    finally:
+        journal.close()
+
+
 def reach_target(
     parts: Parts,
     options: SyncOptions,
     run: Run,
     rundir: RunDir,
     mapping: ResolvedMapping | None = None,
+    target: Target | None = None,
 ) -> tuple[Target, Matched]:
-    """snapshot -> match: the target (resolved, under its rate budget in a Prefect run), its
-    leads, and which of them each row is. A plan/import/migrate gives its `mapping`, and reads
-    the target only where it writes; without one (reconcile) the target is read fresh."""
-    target = with_rate_budget(resolve_target(options.target, options.targets, options.home))
+    """snapshot -> match: the target (`sync_target`), its leads, and which of them each row is.
+    A plan/import/migrate gives its `mapping`, and reads the target only where it writes;
+    without one (reconcile) the target is read fresh."""
+    target = target or sync_target(options)
     fresh = mapping is None
     snapshot = run.stage("snapshot", read_target, options, target, rundir, fresh=fresh)
     matched = run.stage(

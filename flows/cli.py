@@ -1,19 +1,26 @@
 """The `leadpipe` command line (Typer). Parses arguments, calls a job, shows the outcome.
 
-Exit status: 0 the run finished (row problems are in the report); 2 usage or config error;
-3 the run could not proceed (unreadable file, ...). Errors are one line on stderr, never a
-traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the summary and nothing else.
+Exit status: 0 the run finished (row problems are in the report); 1 it finished but more rows
+failed than --max-failed-ratio allows; 2 usage or config error (a flag, leadpipe.toml, an
+unusable LEADPIPE_HOME, PREFECT_HOME or --out); 3 the run could not proceed (unreadable file,
+target down, ...); 128 + the signal when a stop signal ended it (130 Ctrl-C, 143 SIGTERM, 129
+SIGHUP), after one line with the run id and, for an import that started sending, the command
+that resumes it (`flows._signals`). Errors are one line on stderr, never a traceback
+(LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the summary and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +39,20 @@ from rich.progress import (
 from rich.table import Table
 
 from flows._events import listening
-from flows.options import Engine, Flags, Job, SyncOptions, engine_choice, leadpipe_home, options_for
+from flows._signals import Stopped, stop_signals
+from flows.exceptions import ConfigError
+from flows.options import (
+    CheckOptions,
+    Engine,
+    Flags,
+    Job,
+    SyncOptions,
+    check_places,
+    engine_choice,
+    leadpipe_home,
+    load_config,
+    options_for,
+)
 from reports import share_text
 from schemas.exceptions import ImporterError
 from schemas.summary import RunSummary
@@ -106,6 +126,13 @@ VerifyOpt = Annotated[
         "--verify-target/--no-verify-target",
         help="Read every matched lead, not only those the plan writes to.",
         show_default=False,
+    ),
+]
+WaitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait while another run writes to the same target (default 0: stop).",
     ),
 ]
 RefreshOpt = Annotated[
@@ -267,6 +294,7 @@ def import_command(
     on_target_edit: TargetEditOpt = None,
     allow_reopen: ReopenOpt = None,
     verify_target: VerifyOpt = None,
+    wait: WaitOpt = None,
     refresh_target: RefreshOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -280,6 +308,7 @@ def import_command(
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
+        wait=wait,
         refresh_target=refresh_target,
         source=source,
         config=config,
@@ -377,6 +406,7 @@ def migrate_command(
     on_target_edit: TargetEditOpt = None,
     allow_reopen: ReopenOpt = None,
     verify_target: VerifyOpt = None,
+    wait: WaitOpt = None,
     refresh_target: RefreshOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -390,6 +420,7 @@ def migrate_command(
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
+        wait=wait,
         refresh_target=refresh_target,
         origin=origin,
         config=config,
@@ -412,26 +443,113 @@ def migrate_command(
 
 
 def _run(job: Job, flags: Flags, as_json: bool) -> None:
-    """Build the job's options once, run it, show what it did; exit 1 over the failed ratio."""
+    """Build the job's options once, check where it writes, run it, show what it did; exit 1
+    over the failed ratio, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM)."""
     options, engine = options_for(job, flags)
+    engine = _engine_that_starts(engine, flags, options)
+    made_out_dir = not options.out_dir.exists()
+    check_places(options, out_given=flags.out is not None)
+    stopping = _Stopping(job, options, _command_words(job, flags, as_json))
     try:
-        with _progress(enabled=not as_json):
+        with _progress(enabled=not as_json), listening(stopping), stop_signals(stopping.say):
             summary = _JOBS[job]()(options, engine)
-    except KeyboardInterrupt:
-        if job not in ("import", "migrate"):
-            raise
-        # Requests cut short stay `sent` in the journal: a resume looks before it re-creates.
-        _err.print(
-            f"leadpipe: interrupted; continue with --resume {options.run_id}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(130) from None
+    except BaseException as exc:
+        if made_out_dir:  # left empty (a failed run's scratch is gone): do not leave it
+            with contextlib.suppress(OSError):
+                options.out_dir.rmdir()
+        if isinstance(exc, Stopped):
+            raise typer.Exit(exc.exit_code) from None
+        raise
     _finish(summary, as_json)
     if job == "migrate" and not as_json:
         _out.print(f"Crosswalk: {summary.out_dir}/crosswalk.csv")
     if isinstance(options, SyncOptions):
         _fail_over_ratio(summary, options.max_failed_ratio)
+
+
+def _engine_that_starts(engine: Engine, flags: Flags, options: CheckOptions) -> Engine:
+    """`engine`, unless it is Prefect and its temporary server cannot start here (a read-only
+    PREFECT_HOME): then an error when Prefect was asked for (--engine, the config's `engine`,
+    LEADPIPE_ENGINE, --runner dask), else the in-process engine with a one-line note (both
+    engines give the same rows and summary)."""
+    from flows._prefect import temporary_server_problem
+
+    problem = temporary_server_problem() if engine == "prefect" else None
+    if problem is None:
+        return engine
+    asked = flags.engine or os.environ.get("LEADPIPE_ENGINE") or options.dask is not None
+    if asked or "engine" in load_config(flags.config):
+        raise ConfigError(
+            f"{problem}: Prefect's temporary server keeps its database there; set PREFECT_HOME "
+            "to a folder you can write, set PREFECT_API_URL to a Prefect server, or use "
+            "--engine local"
+        )
+    _err.print(
+        f"leadpipe: note: {problem}, so Prefect's temporary server cannot start: running "
+        "in-process (--engine local) instead",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    return "local"
+
+
+class _Stopping:
+    """What the one line says when a stop signal ends a run (`flows._signals`): the run id,
+    and for an import or migration that reached its push, the command that resumes it. It
+    listens to the job's stages to know whether the push started."""
+
+    def __init__(self, job: Job, options: CheckOptions, command: list[str]) -> None:
+        self.job, self.options, self.command = job, options, command
+        self.pushing = isinstance(options, SyncOptions) and options.resume
+
+    def stage_started(self, name: str) -> None:
+        self.pushing = self.pushing or name == "push"
+
+    def stage_finished(self, name: str, seconds: float, peak_mb: float) -> None:
+        pass
+
+    def pushed(self, done: int, total: int) -> None:
+        pass
+
+    def say(self, stopped: Stopped) -> None:
+        _err.print(self.line(stopped), highlight=False, markup=False, soft_wrap=True)
+
+    def line(self, stopped: Stopped) -> str:
+        run_id = self.options.run_id
+        said = f"leadpipe: interrupted ({stopped.signal_name})"
+        writes = isinstance(self.options, SyncOptions) and not self.options.dry_run
+        if not writes:
+            return f"{said}; run {run_id} sent nothing"
+        if not self.pushing:
+            return f"{said} before run {run_id} sent anything; run the same command again"
+        # Requests cut short stay `sent` in the journal: a resume looks before it re-creates.
+        resume = shlex.join([*self.command, "--resume", run_id])
+        return f"{said}; continue run {run_id} with: {resume}"
+
+
+def _command_words(job: Job, flags: Flags, as_json: bool) -> list[str]:
+    """The command as the user gave it (`leadpipe import leads.csv --target x ...`), without
+    `--resume`: rebuilt from `flags`, whose fields are named like the options."""
+    words = ["leadpipe", job]
+    if job == "migrate":
+        words += ["--from", str(flags.origin), "--to", str(flags.target)]
+    else:
+        words += [str(flags.source), *(["--target", flags.target] if flags.target else [])]
+    for spec in fields(Flags):
+        value, name = getattr(flags, spec.name), spec.name.replace("_", "-")
+        # --memory/--no-memory and the like are None when not given; --dry-run is False
+        if spec.name in _SAID_FIRST or value is None or (value is False and spec.default is False):
+            continue
+        if isinstance(value, bool):
+            words.append(f"--{name}" if value else f"--no-{name}")
+        else:
+            words += [f"--{name}", str(value)]
+    return [*words, "--json"] if as_json else words
+
+
+# Flags said before the options in `_command_words` (or left out: the resume's own id).
+_SAID_FIRST = ("source", "origin", "target", "resume")
 
 
 def _check_job() -> Callable[[Any, Engine], RunSummary]:
@@ -608,6 +726,12 @@ def _guard(action: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         _err.print("leadpipe: interrupted")
         raise typer.Exit(130) from None
+    except OSError as exc:  # the machine's files, not leadpipe: name the path and the cause
+        if os.environ.get("LEADPIPE_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err.print(f"leadpipe: error: {where}{exc.strerror or exc}", highlight=False, markup=False)
+        raise typer.Exit(3) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if os.environ.get("LEADPIPE_DEBUG"):
             raise

@@ -31,11 +31,13 @@ from flows._summary import Clock, migrate_summary, sync_summary
 from flows._target import (
     diff_rows,
     finish_sync,
+    holding,
     plan_rows,
     push_plan,
     reach_target,
     refuse_unknown_resume,
     report_sync,
+    sync_target,
 )
 from flows._targets import resolve_target
 from flows.exceptions import ConfigError
@@ -112,40 +114,44 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
     )
     parts, ids = run.stage("rekey", rekey, parts, mapping.preset, options)
     file, parts = checked(Mapped(table, mapping, region, parts), options, run)
-    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir, file.mapping)
-    vendor = VENDORS[target.profile.vendor]
-    parts = run.stage("extras", carry_extras, parts, vendor, options)
-    base = snapshot.base
-    parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
-    del leads  # the target's leads in the file's normal form were for `diff` alone
-    parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
-    pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
-    reported = run.stage(
-        "report",
-        report_sync,
-        parts,
-        pushed,
-        snapshot,
-        target,
-        options,
-        rundir,
-        lambda rows: rows.join(ids, on="source_row", how="left", maintain_order="left"),
-    )
-    del parts  # written: what report.html needs is in `reported`
-    rows = reported.rows.collect()
-    summary = migrate_summary(
-        sync_summary(options, file, target, snapshot, pushed, reported, run, clock),
-        options,
-        rows,
-        pulled=pulled is not None,
-    )
-    walked = crosswalk(rows, ids)
-    rundir.write_csv("crosswalk.csv", walked)
-    if not options.dry_run:
-        path = _crosswalk_path(options, file.mapping.preset)
-        merged = merge_crosswalk(_load_crosswalk(path), walked)
-        atomic_write(path, merged.write_parquet)
-    finish_sync(summary, reported, pushed, target, options, rundir)
+    target = sync_target(options)
+    with holding(options, target):  # one writer per target, from its read to the report
+        target, (parts, snapshot, leads) = reach_target(
+            parts, options, run, rundir, file.mapping, target
+        )
+        vendor = VENDORS[target.profile.vendor]
+        parts = run.stage("extras", carry_extras, parts, vendor, options)
+        base = snapshot.base
+        parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
+        del leads  # the target's leads in the file's normal form were for `diff` alone
+        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+        pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
+        reported = run.stage(
+            "report",
+            report_sync,
+            parts,
+            pushed,
+            snapshot,
+            target,
+            options,
+            rundir,
+            lambda rows: rows.join(ids, on="source_row", how="left", maintain_order="left"),
+        )
+        del parts  # written: what report.html needs is in `reported`
+        rows = reported.rows.collect()
+        summary = migrate_summary(
+            sync_summary(options, file, target, snapshot, pushed, reported, run, clock),
+            options,
+            rows,
+            pulled=pulled is not None,
+        )
+        walked = crosswalk(rows, ids)
+        rundir.write_csv("crosswalk.csv", walked)
+        if not options.dry_run:
+            path = _crosswalk_path(options, file.mapping.preset)
+            merged = merge_crosswalk(_load_crosswalk(path), walked)
+            atomic_write(path, merged.write_parquet)
+        finish_sync(summary, reported, pushed, target, options, rundir)
     return summary
 
 

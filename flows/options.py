@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import secrets
+import tempfile
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
@@ -44,6 +45,8 @@ __all__ = [
     "Job",
     "MigrateOptions",
     "check_config_keys",
+    "check_places",
+    "folder_problem",
     "migrate_options",
     "options_for",
     "options_from",
@@ -179,6 +182,7 @@ class SyncOptions(CheckOptions):
     allow_reopen: bool = False  # send changes that leave opted-out / not-interested / closed
     verify_target: bool = False  # read every matched lead, not only those a plan writes to
     refresh_target: bool = False  # read the whole target again (a listing, Omni's feed)
+    wait: float = 0.0  # seconds to wait for another run's hold on the target (its lease)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -186,6 +190,8 @@ class SyncOptions(CheckOptions):
             raise ConfigError(
                 f"--on-target-edit must be keep or overwrite, not {self.on_target_edit!r}"
             )
+        if isinstance(self.wait, bool) or not isinstance(self.wait, int | float) or self.wait < 0:
+            raise ConfigError(f"--wait must be a number of seconds (0 or more), not {self.wait!r}")
         for name in ("allow_reopen", "verify_target", "refresh_target"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}")
@@ -231,6 +237,40 @@ def leadpipe_home() -> Path:
     return Path(os.environ.get("LEADPIPE_HOME") or DEFAULT_HOME)
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in `folder` (made if missing), as the end of a sentence
+    naming it ("is a file, not a folder"), or None when they can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return "is a file, not a folder"
+    except NotADirectoryError:
+        return "cannot be made: a part of its path is a file"
+    except OSError as exc:
+        return f"cannot be made ({exc.strerror or exc})"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    return None
+
+
+def check_places(options: CheckOptions, out_given: bool) -> None:
+    """A ConfigError, before any work, when LEADPIPE_HOME or the run directory cannot be
+    written; `out_given`: the command line named the run directory (`--out`)."""
+    problem = folder_problem(options.home)
+    if problem is not None:
+        raise ConfigError(
+            f"LEADPIPE_HOME {options.home} {problem}: set LEADPIPE_HOME to a folder you can "
+            "write (it holds the journal, the target's state and the caches)"
+        )
+    problem = folder_problem(options.out_dir)
+    if problem is not None:
+        named = f"--out {options.out_dir}" if out_given else f"the run directory {options.out_dir}"
+        raise ConfigError(f"{named} {problem}: give --out a folder you can write")
+
+
 def load_config(path: Path | None) -> dict[str, Any]:
     """Top-level options of a leadpipe.toml (empty when no file is given)."""
     if path is None:
@@ -241,6 +281,8 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror or exc})") from None
 
 
 def pick(flag: Any, config: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -366,6 +408,7 @@ def sync_options(
         allow_reopen=pick(flags.get("allow_reopen"), conf, "allow_reopen", False),
         verify_target=pick(flags.get("verify_target"), conf, "verify_target", False),
         refresh_target=pick(flags.get("refresh_target"), conf, "refresh_target", False),
+        wait=pick(flags.get("wait"), conf, "wait", 0.0),
     )
 
 
@@ -421,6 +464,7 @@ class Flags:
     allow_reopen: bool | None = None
     verify_target: bool | None = None
     refresh_target: bool | None = None
+    wait: float | None = None
     origin: str | None = None  # migrate --from
     carry_extras: bool = False
     dry_run: bool = False  # migrate --dry-run (plan is the dry run of import)

@@ -92,6 +92,7 @@ OPTION_KEYS = (
     "allow_reopen",
     "verify_target",
     "refresh_target",
+    "wait",
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)

@@ -18,11 +18,13 @@ from flows._summary import Clock, sync_summary
 from flows._target import (
     diff_rows,
     finish_sync,
+    holding,
     plan_rows,
     push_plan,
     reach_target,
     refuse_unknown_resume,
     report_sync,
+    sync_target,
 )
 from flows.options import SyncOptions
 from reports import RunDir
@@ -37,17 +39,23 @@ def sync(options: SyncOptions, engine: Engine) -> RunSummary:
     refuse_unknown_resume(options)
     clock, run, rundir = Clock.start(), Run.of(engine, options.dask), RunDir(options.out_dir)
     file, parts = prepare(options, run, rundir)
-    target, (parts, snapshot, leads) = reach_target(parts, options, run, rundir, file.mapping)
-    vendor = VENDORS[target.profile.vendor]
-    base = snapshot.base
-    parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
-    del leads  # the target's leads in the file's normal form were for `diff` alone
-    parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
-    pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
-    reported = run.stage("report", report_sync, parts, pushed, snapshot, target, options, rundir)
-    del parts  # written: what report.html needs is in `reported`
-    summary = sync_summary(options, file, target, snapshot, pushed, reported, run, clock)
-    finish_sync(summary, reported, pushed, target, options, rundir)
+    target = sync_target(options)
+    with holding(options, target):  # one writer per target, from its read to the report
+        target, (parts, snapshot, leads) = reach_target(
+            parts, options, run, rundir, file.mapping, target
+        )
+        vendor = VENDORS[target.profile.vendor]
+        base = snapshot.base
+        parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
+        del leads  # the target's leads in the file's normal form were for `diff` alone
+        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+        pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
+        reported = run.stage(
+            "report", report_sync, parts, pushed, snapshot, target, options, rundir
+        )
+        del parts  # written: what report.html needs is in `reported`
+        summary = sync_summary(options, file, target, snapshot, pushed, reported, run, clock)
+        finish_sync(summary, reported, pushed, target, options, rundir)
     return summary
 
 
