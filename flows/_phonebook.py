@@ -92,14 +92,18 @@ class PhoneBooks:
         if not self._added:
             return facts
         path = _path(self.home)
-        path.parent.mkdir(parents=True, exist_ok=True)
         added = [
             a.lazy() if isinstance(a, pl.DataFrame) else pl.scan_parquet(a) for a in self._added
         ]
         # No key repeats (see the class docstring; `resolve` never parses a known key), so the
         # cache grows by appending, streamed: a 10M-number run never holds its numbers twice.
         grown = pl.concat([self.known.lazy(), *added])
-        atomic_write(path, lambda partial: grown.sink_parquet(partial, compression_level=1))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda partial: grown.sink_parquet(partial, compression_level=1))
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            # A cache: the run's numbers are parsed either way; the next run parses them again.
+            logger.warning("phone cache %s not saved (%s)", path, type(exc).__name__)
         return facts
 
 

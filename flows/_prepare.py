@@ -12,6 +12,7 @@ files. A file of one partition stays in memory throughout; results are the same 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ __all__ = [
     "validate_rows",
     "write_rows",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class Mapped(NamedTuple):
@@ -133,14 +136,25 @@ def _resolve(headers: tuple[str, ...], options: CheckOptions) -> ResolvedMapping
     same headers), else remembered from an earlier run, else the preset's (given or detected).
     """
     if options.mapping is not None:
+        # Resolved first: a mapping that cannot be read or does not fit is not remembered.
+        given = resolve_mapping(headers, preset=options.preset, mapping_file=options.mapping)
         if options.memory:
-            remember_mapping(options.home, headers, options.mapping, datetime.now(UTC))
-        return resolve_mapping(headers, preset=options.preset, mapping_file=options.mapping)
+            _remember(options.home, headers, options.mapping)
+        return given
     recalled = recall_mapping(options.home, headers) if options.memory else None
     if recalled is None:
         return resolve_mapping(headers, preset=options.preset)
     mapping = resolve_mapping(headers, preset=options.preset, mapping_file=recalled.path)
     return replace(mapping, mapping_file=recalled.original, remembered_at=recalled.remembered_at)
+
+
+def _remember(home: Path, headers: tuple[str, ...], mapping: Path) -> None:
+    """The mapping remembered for these headers; a home that cannot take it is no reason to
+    stop the run (the mapping is applied either way), only to say so in the log."""
+    try:
+        remember_mapping(home, headers, mapping, datetime.now(UTC))
+    except OSError as exc:
+        logger.warning("mapping %s not remembered: %s", mapping, exc.strerror or exc)
 
 
 def _region(table: SourceTable, mapping: ResolvedMapping, options: CheckOptions) -> RegionFacts:

@@ -27,7 +27,9 @@ from flows._dask import DaskMapper, run_flow_on_dask
 from flows._events import Listener, listeners
 from flows._partitions import LocalMapper, PartMapper, StepClock
 from flows._prefect import LazyFlow, failing_quietly, result_of, run_flow
+from flows._signals import on_forced_exit
 from flows.options import DaskSettings, Engine
+from reports import RunDir
 
 __all__ = ["Engine", "PeakRSS", "Run", "StageTimes", "run_job"]
 
@@ -114,7 +116,22 @@ def run_job(
     execute: Callable[[Any, Engine], R], job_flow: LazyFlow, options: Any, engine: Engine
 ) -> R:
     """A job with the chosen engine: `execute` in-process, or its Prefect flow (which runs
-    `execute` inside a flow run; on Dask with `options.dask`); either way what it returned."""
+    `execute` inside a flow run; on Dask with `options.dask`); either way what it returned.
+
+    However the job ends (done, failed, interrupted, ended by force), the run directory's
+    `.scratch` (decompressed and transcoded copies, partitions) is removed: a failed run must
+    not leave gigabytes behind."""
+    rundir = RunDir(options.out_dir)
+    with on_forced_exit(rundir.remove_scratch):
+        try:
+            return _run_with(execute, job_flow, options, engine)
+        finally:
+            rundir.remove_scratch()
+
+
+def _run_with(
+    execute: Callable[[Any, Engine], R], job_flow: LazyFlow, options: Any, engine: Engine
+) -> R:
     if engine == "local":
         return execute(options, "local")
     if getattr(options, "dask", None) is not None:

@@ -40,7 +40,10 @@ def _reading(source: SourceFacts) -> list[str]:
         lines = _count(len(source.preamble), "line")
         said.append(f"{lines} above the header row were skipped (the first: {first[:60]!r})")
     for new, old in source.renamed_headers.items():
-        said.append(f"the column name {old!r} repeats: the later column is read as {new!r}")
+        if new == f"{old} (file)":  # a name the reader gives a column of its own
+            said.append(f"the column name {old!r} is leadpipe's own: the file's is read as {new!r}")
+        else:
+            said.append(f"the column name {old!r} repeats: the later column is read as {new!r}")
     for old, new in source.repaired_headers.items():
         said.append(f"the column name {old!r} was mis-decoded text, read as {new!r}")
     if source.trailing_blank_rows:

@@ -28,7 +28,7 @@ from schemas.presets import (
 )
 from transforms.cells import MULTI_VALUE_FIELDS, candidates, cell, null_words
 from transforms.exceptions import MappingError
-from transforms.read import READ_ERROR
+from transforms.read import READ_ERROR, READ_WARNING
 from transforms.values import per_distinct
 
 __all__ = [
@@ -186,7 +186,7 @@ def apply_mapping(
     phone also come as `_email_candidates` / `_phone_candidates`: every value the row gives,
     from all their columns and split where a cell holds several (`transforms.cells`); the
     field itself is the first of them until `normalise` picks the first valid one. The
-    reader's per-row notes (`_warn_*`) are kept.
+    reader's per-row note (`_warn_row`) is kept.
     """
     words = null_words(null_tokens)
     plain = {t: _field_expr(t, mapping, words) for t in (*CANONICAL_FIELDS, "full_name")}
@@ -202,7 +202,8 @@ def apply_mapping(
     }
     for f, values in several.items():
         plain[f] = values.list.first()
-    notes = [c for c in lf.collect_schema().names() if c.startswith("_warn_")]
+    # The reader's note alone: a file's own column named like a note (`_warn_x`) is data.
+    notes = [c for c in lf.collect_schema().names() if c == READ_WARNING]
     return lf.select(
         "source_file",
         "source_row",

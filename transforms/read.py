@@ -29,6 +29,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import sys
 import zlib
 from collections import Counter
@@ -41,21 +42,43 @@ import ftfy
 import numpy as np
 import polars as pl
 
+from schemas.exceptions import CannotProceedError, ImporterError
 from transforms.exceptions import ReadError
 
 if TYPE_CHECKING:
     import _csv
 
-__all__ = ["READ_ERROR", "READ_WARNING", "HeaderScore", "SourceTable", "Spilled", "read_source"]
+__all__ = [
+    "OWN_NAME_SUFFIX",
+    "READ_ERROR",
+    "READ_WARNING",
+    "HeaderScore",
+    "SourceTable",
+    "Spilled",
+    "read_source",
+]
 
 READ_ERROR = "_read_error"
 # The reader's note on a row it kept as it could ("code|message"), not a rejection.
 READ_WARNING = "_warn_row"
+# A file's own column of a name the reader gives its columns is read under that name and this
+# (`source_row (file)`), and listed in `SourceTable.renamed_headers`.
+OWN_NAME_SUFFIX = " (file)"
+_OWN_COLUMNS = frozenset({"source_file", "source_row", READ_ERROR, READ_WARNING})
 # Scores a sheet's header names: higher is more like a table of leads.
 HeaderScore = Callable[[tuple[str, ...]], float]
 
 _SAMPLE_BYTES = 256 * 1024
 _CHUNK_BYTES = 4 * 1024 * 1024
+# A .gz export is decompressed into the run's scratch; past this size it may not grow to more
+# than this many times the .gz file (exports compress 5-20 times; zeros ~1000 times).
+_GUNZIP_FLOOR = 256 * 2**20
+_MAX_GUNZIP_RATIO = 100
+# An NDJSON record nested deeper is refused (one row), not read: polars and Python's parser
+# give up near 1,000 levels.
+_MAX_JSON_DEPTH = 500
+# UTF-16 text is at most half NUL bytes (all ASCII), with some slack for a cut sample.
+_MAX_UTF16_NUL_SHARE = 0.55
 _DELIMITERS = (",", ";", "\t", "|")
 # The header row is looked for among this many first records (or sheet rows).
 _HEADER_WINDOW = 30
@@ -131,7 +154,8 @@ class SourceTable:
     joined by commas), blank ones as ""; the header is on spreadsheet row `header_row`
     (`len(preamble) + 1`) and the first record on the next. `renamed_headers` and
     `repaired_headers` pair a header name as the file gives it with the name the table uses:
-    a repeated name numbered (`Create Date` → `Create Date (2)`), a mis-decoded one repaired
+    a repeated name numbered (`Create Date` → `Create Date (2)`) or one the reader gives its
+    own columns set apart (`source_row` → `source_row (file)`), a mis-decoded one repaired
     (`TÃ©lÃ©phone` → `Téléphone`). `trailing_blank_rows` counts the blank records after the
     last one that holds a value, which are not rows. `sheet` is the sheet read of a workbook
     whose sheets are `sheets`.
@@ -191,10 +215,7 @@ def read_source(
     and at least one record below it, whose headers `header_score` scores highest (ties and
     no scorer: the first such sheet).
     """
-    if not path.exists():
-        raise ReadError("file not found", path=str(path))
-    if path.is_dir():
-        raise ReadError("is a folder, not a file", path=str(path))
+    _refuse_special(path)
     try:
         fmt = _detect_format(path)
         table = _read_by_format(path, fmt, scratch, sheet, spill, header_score)
@@ -204,12 +225,59 @@ def read_source(
         # Raised about a decompressed or transcoded copy: name the file the user gave.
         message = str(exc).removeprefix(f"{exc.path}: ")
         raise ReadError(message, path=str(path)) from None
-    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+    except OSError as exc:
+        raise _os_error(exc, path, scratch) from None
+    except (EOFError, zlib.error, csv.Error) as exc:
         raise ReadError(f"cannot be read: {exc}", path=str(path)) from None
+    except RecursionError:  # a parser of nested values (JSON, say) gave up
+        raise ReadError(
+            "cannot be read: its values are nested too deeply", path=str(path)
+        ) from None
     except pl.exceptions.PolarsError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ReadError(f"cannot be parsed: {first_line}", path=str(path)) from None
     return _with_source_columns(table, path.name)
+
+
+# What a path that is not a regular file is, for the one-line refusal (`_refuse_special`).
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "is a pipe (<(...) or a FIFO), which cannot be read twice: save it to a file"),
+    (stat.S_ISCHR, "is a character device, not a file: name an export file"),
+    (stat.S_ISBLK, "is a block device, not a file: name an export file"),
+    (stat.S_ISSOCK, "is a socket, not a file: name an export file"),
+)
+
+
+def _refuse_special(path: Path) -> None:
+    """Only a regular file is read (a link to one too): a folder, a missing path, a pipe (it
+    would be read once to find its format, then found empty; a FIFO without a writer blocks
+    forever) or a device (`/dev/zero` never ends) is refused before it is opened."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ReadError("file not found", path=str(path)) from None
+    except OSError as exc:
+        raise ReadError(f"cannot be read: {exc.strerror or exc}", path=str(path)) from None
+    if stat.S_ISDIR(mode):
+        raise ReadError("is a folder, not a file", path=str(path))
+    if stat.S_ISREG(mode):
+        return
+    why = next((why for test, why in _SPECIAL_KINDS if test(mode)), "is not a regular file")
+    raise ReadError(why, path=str(path))
+
+
+def _os_error(exc: OSError, path: Path, scratch: Path) -> ImporterError:
+    """An OS error while reading: about the source (it cannot be read), or about a working
+    copy in `scratch` (the run directory cannot hold it: full, read-only), which is not the
+    source's fault and says so."""
+    where = Path(exc.filename) if isinstance(exc.filename, str) else None
+    why = exc.strerror or str(exc)
+    if where is not None and where.resolve().is_relative_to(scratch.resolve()):
+        return CannotProceedError(
+            f"cannot write {where.parent} (the working copy of {path.name} goes there): {why}; "
+            "free some space or choose another --out"
+        )
+    return ReadError(f"cannot be read: {why}", path=str(path))
 
 
 def _detect_format(path: Path) -> str:
@@ -255,18 +323,41 @@ def _read_by_format(
 
 
 def _gunzip(path: Path, scratch: Path) -> Path:
+    """The decompressed copy in `scratch`. What is not text is refused at its first block, and
+    a file that grows past `_GUNZIP_FLOOR` to more than `_MAX_GUNZIP_RATIO` times its size (a
+    decompression bomb: 2 MB of gzip make 2 GB of zeros) as it grows; nothing is left behind."""
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / (path.name.removesuffix(".gz") or "source.csv")
     try:
         with gzip.open(path, "rb") as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
-    except EOFError:
-        raise ReadError(
-            "gzip file is truncated (it ends before the compressed data does)", path=str(path)
-        ) from None
-    except gzip.BadGzipFile as exc:
-        raise ReadError(f"not a valid gzip file: {exc}", path=str(path)) from None
+            _copy_bounded(src, dst, path)
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, EOFError):
+            raise ReadError(
+                "gzip file is truncated (it ends before the compressed data does)", path=str(path)
+            ) from None
+        if isinstance(exc, gzip.BadGzipFile):
+            raise ReadError(f"not a valid gzip file: {exc}", path=str(path)) from None
+        raise
     return target
+
+
+def _copy_bounded(src: gzip.GzipFile, dst: io.BufferedWriter, path: Path) -> None:
+    limit = max(_GUNZIP_FLOOR, _MAX_GUNZIP_RATIO * path.stat().st_size)
+    written = 0
+    while block := src.read(_CHUNK_BYTES):
+        if not written:
+            _head_encoding(block[:_SAMPLE_BYTES], path)  # refuses binary data
+        written += len(block)
+        if written > limit:
+            raise ReadError(
+                f"decompresses to more than {_MAX_GUNZIP_RATIO} times its size "
+                f"({written / 2**20:,.0f} MB so far; a decompression bomb?): if it is a real "
+                "export, decompress it yourself and read the .csv",
+                path=str(path),
+            )
+        dst.write(block)
 
 
 # --- header rows and names (every format) -------------------------------------------------------
@@ -319,20 +410,26 @@ class _Names:
 
 
 def _clean_names(given: Sequence[str]) -> _Names:
-    """Mis-decoded names repaired (`TÃ©lÃ©phone` → `Téléphone`), then repeated names numbered.
+    """Mis-decoded names repaired (`TÃ©lÃ©phone` → `Téléphone`), a name the reader gives a
+    column of its own renamed (`source_row` → `source_row (file)`: leadpipe's rows.csv read
+    back), then repeated names numbered.
 
     Only header names are repaired: cell values stay as the file has them.
     """
     repaired: list[tuple[str, str]] = []
+    own: list[tuple[str, str]] = []
     fixed: list[str] = []
     for name in given:
         # Mojibake is non-ASCII text: a 100k-column header of plain names skips ftfy.
         new = name if name.isascii() else ftfy.fix_text(name, _FIX_MOJIBAKE)
         if new != name:
             repaired.append((name, new))
+        if new in _OWN_COLUMNS:
+            own.append((new, f"{new}{OWN_NAME_SUFFIX}"))
+            new = own[-1][1]
         fixed.append(new)
     names, renamed = _numbered(fixed)
-    return _Names(tuple(names), tuple(renamed), tuple(repaired))
+    return _Names(tuple(names), (*own, *renamed), tuple(repaired))
 
 
 def _numbered(names: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -480,19 +577,26 @@ def _detect_encoding(path: Path) -> str:
     single-byte text, or a mix: `_transcode_lines` decides line by line)."""
     with path.open("rb") as fh:
         head = fh.read(_SAMPLE_BYTES)
+    return _head_encoding(head, path) or ("utf-8" if _is_utf8(path) else _NOT_UTF8)
+
+
+def _head_encoding(head: bytes, path: Path) -> str | None:
+    """The encoding a text file's first bytes show (a BOM, UTF-16's NUL pattern), or None
+    when only the whole file can tell (UTF-8 or not); binary data is refused."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     nul_share = head.count(0) / max(len(head), 1)
-    if nul_share > 0.3:
+    # UTF-16 text is at most half NUL bytes (all ASCII); more is not text (a file of zeros)
+    if 0.3 < nul_share <= _MAX_UTF16_NUL_SHARE:
         if head[1::2].count(0) > len(head) // 2 * 0.9:
             return "utf-16-le"
         if head[0::2].count(0) > len(head) // 2 * 0.9:
             return "utf-16-be"
     if nul_share > 0 or _looks_binary(head):
         raise ReadError("looks like a binary file, not a text export", path=str(path))
-    return "utf-8" if _is_utf8(path) else _NOT_UTF8
+    return None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -962,7 +1066,7 @@ def _read_parquet(path: Path, spill: bool) -> SourceTable:
         schema = pl.read_parquet_schema(path)
     except pl.exceptions.DuplicateError:
         return _read_parquet_repeated_names(path)
-    given = [name for name in schema if name not in (READ_ERROR, READ_WARNING)]
+    given = list(schema)
     names = _clean_names(given)
     facts = SourceTable(
         frame=pl.DataFrame(),
@@ -971,16 +1075,16 @@ def _read_parquet(path: Path, spill: bool) -> SourceTable:
         renamed_headers=names.renamed,
         repaired_headers=names.repaired,
     )
+    changes = names.changes(given)
     if not spill:
-        frame = _all_text(pl.read_parquet(path), path).rename(names.changes(given))
+        frame = _all_text(pl.read_parquet(path).rename(changes), path)
         return replace(facts, frame=frame)
     # Scanned where it lies: the text columns are made per partition.
-    changes = names.changes(given)
     columns = [
         column.alias(changes.get(name, name))
         for column, name in zip(_text_columns(schema, path), schema, strict=True)
     ]
-    columns += [note for note in _no_notes() if note.meta.output_name() not in schema]
+    columns += _no_notes()  # a file's own `_read_error` is data, renamed above
     height = int(pl.scan_parquet(path).select(pl.len()).collect().item())
     no_ragged = pl.DataFrame(schema={"_row": pl.Int64, "_fields": pl.Int64})
     spilled = Spilled(path, height, tuple(columns), no_ragged, len(given))
@@ -1013,13 +1117,14 @@ def _read_ndjson(path: Path) -> SourceTable:
     if encoding not in ("utf-8", "utf-8-sig"):
         raise ReadError(f"NDJSON must be UTF-8 (found {encoding})", path=str(path))
     try:
-        frame = pl.read_ndjson(path, infer_schema_length=None)
+        frame, errors = pl.read_ndjson(path, infer_schema_length=None), None
     except pl.exceptions.ComputeError:
-        frame = _read_ndjson_lines(path)
-    given = [c for c in frame.columns if c not in (READ_ERROR, READ_WARNING)]
+        frame, errors = _read_ndjson_lines(path)
+    given = frame.columns
     names = _clean_names(given)
+    text = _all_text(frame.rename(names.changes(given)), path)
     return SourceTable(
-        frame=_all_text(frame, path).rename(names.changes(given)),
+        frame=text if errors is None else _with_errors(text, errors),
         headers=names.names,
         format="ndjson",
         encoding=encoding,
@@ -1028,35 +1133,66 @@ def _read_ndjson(path: Path) -> SourceTable:
     )
 
 
-def _read_ndjson_lines(path: Path) -> pl.DataFrame:
+def _read_ndjson_lines(path: Path) -> tuple[pl.DataFrame, pl.Series]:
     """Line by line, once polars refused the file: a line that is no JSON object becomes a row
-    with `_read_error`, so one bad line costs one record, not the file. Blank lines are skipped,
-    as polars skips them."""
+    of nulls, with its `_read_error` in the series beside the records, so one bad line costs
+    one record, not the file. Blank lines are skipped, as polars skips them."""
     lines = [line for line in path.read_text("utf-8-sig").splitlines() if line.strip()]
-    good: list[int] = []
-    bad: dict[int, str] = {}
-    for position, line in enumerate(lines):
-        if isinstance(_json_or_none(line), dict):
-            good.append(position)
-        else:
-            bad[position] = f"bad_json|record {position + 1} is not a JSON object: {line[:40]!r}"
-    frame = pl.DataFrame()
-    if good:
-        text = "\n".join(lines[i] for i in good).encode()
-        frame = pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)
-    errors = pl.DataFrame(
-        {"_position": list(bad), READ_ERROR: list(bad.values())},
-        schema={"_position": pl.Int64, READ_ERROR: pl.String},
+    faults = [_json_fault(line) for line in lines]
+    good = [position for position, fault in enumerate(faults) if fault is None]
+    errors = pl.Series(
+        READ_ERROR,
+        [
+            None if fault is None else f"bad_json|record {position + 1} {fault}: {line[:40]!r}"
+            for position, (fault, line) in enumerate(zip(faults, lines, strict=True))
+        ],
+        dtype=pl.String,
     )
-    placed = frame.with_columns(pl.Series("_position", good, dtype=pl.Int64))
-    return pl.concat([placed, errors], how="diagonal").sort("_position").drop("_position")
+    if not good:
+        return pl.DataFrame(), errors
+    text = "\n".join(lines[i] for i in good).encode()
+    records = pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)
+    # Each line's record in its place; null (a row of nulls) where the line was bad.
+    record_of = dict(zip(good, range(len(good)), strict=True))
+    at = pl.Series([record_of.get(position) for position in range(len(lines))], dtype=pl.UInt32)
+    return records.select(pl.all().gather(at)), errors
 
 
-def _json_or_none(line: str) -> object:
+def _with_errors(text: pl.DataFrame, errors: pl.Series) -> pl.DataFrame:
+    """The records' text with each line's `_read_error` (when no line was a record, the text
+    has no rows: the errors alone)."""
+    if text.height != errors.len():
+        no_notes = pl.repeat(None, errors.len(), dtype=pl.String, eager=True)
+        text = no_notes.alias(READ_WARNING).to_frame()
+    return text.with_columns(errors)
+
+
+def _json_fault(line: str) -> str | None:
+    """Why a line is no record (not a JSON object, or nested too deeply for polars to read
+    it), or None."""
     try:
-        return json.loads(line)
+        value = json.loads(line)
     except ValueError:
-        return None
+        return "is not a JSON object"
+    except RecursionError:  # Python's parser recurses per level: 100,000 `[` end it
+        return f"is nested more than {_MAX_JSON_DEPTH} levels deep"
+    if not isinstance(value, dict):
+        return "is not a JSON object"
+    if _json_depth(value) > _MAX_JSON_DEPTH:
+        return f"is nested more than {_MAX_JSON_DEPTH} levels deep"
+    return None
+
+
+def _json_depth(value: object) -> int:
+    """How deeply lists and objects nest in `value` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item
+        if isinstance(children, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _read_xlsx(path: Path, sheet: str | None, header_score: HeaderScore | None) -> SourceTable:
