@@ -162,12 +162,20 @@ class Journal:
             ) from None
 
     def _create_schema(self) -> None:
-        """Tables and version; on a server, under a lock so concurrent first opens queue up."""
-        with self._engine.begin() as db:
-            if self.dialect == "postgresql":
-                db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-            _meta.create_all(db)
-            self._migrate(db)
+        """Tables and version; on a server, under a lock so concurrent first opens queue up.
+        SQLite has no such lock: two processes opening a new journal at once (overlapping
+        imports) may both try to create a table; the loser tries again and finds it made."""
+        for attempt in range(3):
+            try:
+                with self._engine.begin() as db:
+                    if self.dialect == "postgresql":
+                        db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                    _meta.create_all(db)
+                    self._migrate(db)
+                return
+            except sa.exc.OperationalError as exc:
+                if self.dialect != "sqlite" or "already exists" not in str(exc) or attempt == 2:
+                    raise
 
     def _migrate(self, db: sa.Connection) -> None:
         found = db.execute(sa.select(journal_meta.c.version)).scalar()

@@ -187,12 +187,13 @@ def say(stopped):
 
 with on_forced_exit(lambda: open(sys.argv[1], "w").write("cleaned")):
     with stop_signals(say, grace_s=float(sys.argv[2])):
-        print("ready", flush=True)
+        said = "ready"
         while True:  # what Prefect does with an API that does not answer: retry, and retry
             try:
+                print(said, flush=True)
                 time.sleep(60)
             except KeyboardInterrupt:
-                print("stopping", flush=True)
+                said = "stopping"
 """
 
 
@@ -215,14 +216,14 @@ def test_a_run_that_does_not_unwind_is_ended_by_force(second_signal: bool, tmp_p
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         if second_signal:
-            assert process.stdout.readline() == "stopping\n"
+            assert process.stdout.readline() == "stopping\n", process.communicate()
             process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 128 + signal.SIGTERM
+    assert process.returncode == 128 + signal.SIGTERM, stderr
     assert stderr == "stopped by SIGTERM\n"
     assert marker.read_text() == "cleaned"
     # at once on a second signal (well before the 30 s grace), else when the grace is over
