@@ -248,13 +248,14 @@ class SnapshotStore:
         self.save(snapshot)
         return snapshot
 
-    async def lost(self, client: LeadClient, sample: int = 3) -> bool:
-        """Whether the target no longer has some of the stored leads (a wiped or replaced
-        target, another account behind the same address): a GET of a few of them, the oldest,
-        the middle one and the newest. One that is gone means the whole target is read again."""
+    async def lost(self, client: LeadClient, stored: pl.DataFrame, sample: int = 3) -> bool:
+        """Whether the target no longer has some of the `stored` leads (the snapshot the caller
+        loaded; a wiped or replaced target, another account behind the same address): a GET of
+        a few of them, the oldest, the middle one and the newest. One that is gone means the
+        whole target is read again."""
         from connectors.exceptions import LeadNotFound
 
-        ids = self.load().leads["id"]
+        ids = stored["id"]
         picks = sorted({0, ids.len() // 2, ids.len() - 1})[:sample] if ids.len() else []
         for at in picks:
             try:

@@ -115,12 +115,12 @@ def read_target(
     export)."""
     if options.state_file is None:
         store = _store(options.home, target)
-        empty_feed = store.state_source == "written" and (store.empty or not store.load().feed_mark)
+        snapshot = store.load()  # once: a million stored leads are not read twice
+        empty_feed = store.state_source == "written" and not snapshot.feed_mark
         if fresh or options.refresh_target or empty_feed:
             # reconcile reads the whole target: its answer must not rest on what we stored
             full = fresh or options.refresh_target
             return asyncio.run(_refresh(target, store, full=full))
-        snapshot = store.load()
         return replace(snapshot, facts={"damaged": store.damaged}) if store.damaged else snapshot
     table = read_source(options.state_file, scratch=rundir.scratch)
     mapping = resolve_mapping(table.headers, preset=target.profile.vendor)
@@ -230,12 +230,14 @@ async def _read_live(
         # a lead that is gone (one the plan reads, or a sample of the stored ones) means the
         # whole target is read again.
         if store.state_source != "written":
-            read = await store.refresh(client, full=await store.lost(client))
+            read = await store.refresh(client, full=await store.lost(client, snapshot.leads))
         else:
             read = snapshot
             if not ids.is_empty():
                 read = await store.refresh_ids(client, ids.to_list())
-            gone = bool(read.facts.get("gone")) or (ids.is_empty() and await store.lost(client))
+            gone = bool(read.facts.get("gone")) or (
+                ids.is_empty() and await store.lost(client, snapshot.leads)
+            )
             if creates or gone:
                 read = await store.read_feed(client, full=gone)
         reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
