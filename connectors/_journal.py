@@ -57,7 +57,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OP_STATES = ("planned", "sent", "succeeded", "failed", "ambiguous")
 # Connections per process on a server database: the group commit holds one, reads take another.
 POOL_SIZE, POOL_OVERFLOW = 2, 4
@@ -76,7 +76,11 @@ runs = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("mode", sa.String(16), nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
+    # The target's address (`connectors.lease_key`): a later run into the same target looks
+    # up the creates this run left unfinished or made (version 2; null for older runs).
+    sa.Column("target", sa.String(400)),
 )
+sa.Index("runs_by_target", runs.c.target)
 ops = sa.Table(
     "ops",
     _meta,
@@ -95,6 +99,7 @@ ops = sa.Table(
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
 sa.Index("ops_by_state", ops.c.run_id, ops.c.state)
+sa.Index("ops_by_op", ops.c.op_id)  # every run looks up its creates in earlier runs
 # One writer per target at a time (connectors._lease): the run holding each target's lease.
 leases = sa.Table(
     "leases",
@@ -105,6 +110,17 @@ leases = sa.Table(
     sa.Column("taken_at", sa.String(32), nullable=False),
     sa.Column("renewed_at", sa.String(32), nullable=False),
 )
+
+
+# Op ids per `IN (...)` of a cross-run lookup (SQLite allows 32,766 parameters a statement).
+_IN_CHUNK = 900
+
+
+def _better(row: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+    """Of two earlier records of one create: one that names its lead wins, then the newest."""
+    if bool(row["target_id"]) != bool(than["target_id"]):
+        return bool(row["target_id"])
+    return str(row["updated_at"]) > str(than["updated_at"])
 
 
 def sqlite_url(path: Path) -> str:
@@ -174,7 +190,8 @@ class Journal:
                     self._migrate(db)
                 return
             except sa.exc.OperationalError as exc:
-                if self.dialect != "sqlite" or "already exists" not in str(exc) or attempt == 2:
+                raced = "already exists" in str(exc) or "duplicate column" in str(exc)
+                if self.dialect != "sqlite" or not raced or attempt == 2:
                     raise
 
     def _migrate(self, db: sa.Connection) -> None:
@@ -185,11 +202,21 @@ class Journal:
             raise RuntimeError(
                 f"journal schema {found} is newer than this leadpipe ({SCHEMA_VERSION})"
             )
-        # Older versions would be upgraded here, one step at a time.
+        elif found < 2:
+            # 1 -> 2: runs know their target, ops are found by op id across runs.
+            if "target" not in {c["name"] for c in sa.inspect(db).get_columns("runs")}:
+                db.execute(sa.text("ALTER TABLE runs ADD COLUMN target VARCHAR(400)"))
+            for index in runs.indexes | ops.indexes:
+                index.create(db, checkfirst=True)
+            db.execute(journal_meta.update().values(version=SCHEMA_VERSION))
 
-    def start_run(self, run_id: str, *, profile: str, source: str, mode: str) -> bool:
-        """Record a run; False when it exists already (a resume, or another worker of it)."""
+    def start_run(
+        self, run_id: str, *, profile: str, source: str, mode: str, target: str | None = None
+    ) -> bool:
+        """Record a run; False when it exists already (a resume, or another worker of it).
+        `target` is the target's address (`connectors.lease_key`)."""
         row = {"run_id": run_id, "profile": profile, "source": source, "mode": mode}
+        row |= {"target": target} if target else {}
         with self._guard("write"), self._engine.begin() as db:
             added = db.execute(
                 self._insert_new(runs).values(**row, created_at=_now()).returning(runs.c.run_id)
@@ -319,6 +346,41 @@ class Journal:
             .order_by(ops.c.op_id)
             .with_for_update()
         )
+
+    def earlier_creates(
+        self, target: str, run_id: str, op_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """What other runs into `target` did with the creates `op_ids` (op ids are a hash of
+        the row and its payload, not of the run): by op id, the record that may have made a
+        lead — one holding the lead's id first, else the newest `sent`/`ambiguous`. A plain
+        re-run after a killed import learns here what that import created or left unknown."""
+        wanted = list(dict.fromkeys(op_ids))
+        found: dict[str, dict[str, Any]] = {}
+        if not wanted:
+            return found
+        columns = (ops.c.op_id, ops.c.state, ops.c.target_id, ops.c.updated_at, ops.c.run_id)
+        maybe = sa.or_(ops.c.state.in_(("sent", "ambiguous")), ops.c.target_id.is_not(None))
+        with self._guard("read"), self._engine.connect() as db:
+            others = (
+                sa.select(runs.c.run_id)
+                .where(runs.c.target == target, runs.c.run_id != run_id)
+                .scalar_subquery()
+            )
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = db.execute(
+                    sa.select(*columns).where(
+                        ops.c.op_id.in_(chunk),
+                        ops.c.op == "create",
+                        ops.c.run_id.in_(others),
+                        maybe,
+                    )
+                ).mappings()
+                for row in rows:
+                    kept = found.get(row["op_id"])
+                    if kept is None or _better(dict(row), kept):
+                        found[row["op_id"]] = dict(row)
+        return found
 
     def ops(self, run_id: str) -> pl.DataFrame:
         """Every op of a run as a frame (state, target id, HTTP facts)."""

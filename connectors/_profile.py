@@ -8,6 +8,8 @@ A profile comes from `[targets.NAME]` in leadpipe.toml (or a built-in `sandbox:<
     api_key_env = "OCTANIST_API_KEY"
     rate_limit_per_s = 5
     concurrency = 8
+    check_before_create = true   # search each create's lead first (Octanist; a request each)
+    customer_profile = "Sales"   # Apten: the profile of a new lead the file does not name
 
 The key is read from the named environment variable, or from a Prefect `Secret` block
 (`api_key_block = "octanist-prod-key"`); never from the file itself. TLS certificates are
@@ -47,6 +49,7 @@ DEFAULT_BASE_URLS = {
 # Where each vendor lives inside the sandbox (DESIGN.md, "Sandbox HTTP layout").
 SANDBOX_PREFIXES = {"omni": "/omni", "apten": "/apten/v1", "octanist": "/octanist/api"}
 SANDBOX_API_KEY = "sandbox-key"
+SANDBOX_APTEN_PROFILE = "Default"
 AUTH_HEADERS = {"omni": "x-api-key", "apten": "x-api-key", "octanist": "X-API-KEY"}
 # The statuses by which each vendor says "this key is missing or wrong" (the run stops). Octanist
 # answers 401 for that and 403 FORBIDDEN for a valid key that may not do something (a lead its
@@ -89,6 +92,11 @@ class TargetProfile:
     allow_http: bool = False
     # A literal key only for the built-in sandbox profiles; real targets use api_key_env.
     sandbox_key: Secret | None = field(default=None, repr=False)
+    # Search for each create's lead (by its email, else phone) just before making it: a request
+    # per create. Only where the vendor has a search (Octanist); Omni and Apten can only scan.
+    check_before_create: bool = False
+    # Apten: the customer profile (its name) of a new lead whose row names none.
+    customer_profile: str | None = None
     # The Prefect global concurrency limit every worker's requests to this target draw from
     # (`leadpipe-rate-<name>`); set by flows when a Prefect API is in play, not by the config.
     rate_budget: str | None = None
@@ -115,6 +123,12 @@ class TargetProfile:
             logger.warning(
                 "target %s: TLS certificate verification is OFF (verify_tls = false)", self.name
             )
+        if self.check_before_create not in (True, False):
+            raise ProfileError(f"target {self.name}: check_before_create must be true or false")
+        if self.customer_profile is not None and self.vendor != "apten":
+            raise ProfileError(f"target {self.name}: customer_profile is an Apten setting")
+        if self.customer_profile is not None and not str(self.customer_profile).strip():
+            raise ProfileError(f"target {self.name}: customer_profile is empty")
         if self.rate_limit_per_s <= 0 or self.concurrency < 1:
             raise ProfileError(
                 f"target {self.name}: rate_limit_per_s and concurrency must be positive"
@@ -153,6 +167,8 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
         concurrency=16,
         sandbox_key=Secret(SANDBOX_API_KEY),
         allow_http=True,  # a local stand-in (in-process, or a server the user started)
+        # The sandbox's Apten workspace starts with one profile, "Default".
+        customer_profile=SANDBOX_APTEN_PROFILE if vendor == "apten" else None,
     )
 
 

@@ -8,7 +8,15 @@ For each op, with at most `concurrency` in flight (the client's limiter sets the
 3. an op the journal has as `sent` or `ambiguous` (a crash or a lost answer): a create is
    searched for by the op's match keys, an update read back (applied if the lead holds every
    value it sends); it is only sent if it did not take effect;
-4. otherwise `sent` is committed, the request goes out, and the result is committed.
+4. a create another run into the same target journaled (op ids hash the row and its payload,
+   not the run): one that made its lead is not made again if that lead still exists (a GET);
+   one left `sent`/`ambiguous` (a killed import) is searched for as in 3. A plain re-run is as
+   safe as `--resume`, even when the target does not list the killed run's leads yet;
+5. with `check_first` (the profile's `check_before_create`), a create is searched for by its
+   email (else its phone) among the leads made since the push began: one made meanwhile by
+   someone else is not made again (the row is a `conflict` naming that lead; the next run
+   matches it). It costs a request per create, so it is off unless a profile asks for it;
+6. otherwise `sent` is committed, the request goes out, and the result is committed.
 
 An ambiguous write (sent, no answer, or a gateway's 502/504 to a write that is not idempotent)
 gets the same treatment at once: look, then send once more only if it did not take effect, up
@@ -116,6 +124,10 @@ class _Session:
     log: GroupCommit
     report: PushReport
     lookups: Lookups
+    # Creates other runs into this target journaled, by op id (`Journal.earlier_creates`).
+    prior: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    check_first: bool = False  # search for each create's lead before making it
+    began: str = ""  # when the push began, less `_LOOKBACK`: the window `check_first` searches
     unanswered: int = 0  # requests in a row that got no answer at all, after every retry
 
     def answered(self) -> None:
@@ -147,14 +159,26 @@ async def push(
     *,
     concurrency: int = 8,
     progress: Callable[[int], None] | None = None,
+    target: str | None = None,
+    check_first: bool = False,
 ) -> PushReport:
-    """Send `ops` (see the module docstring); the journal holds the truth at every moment."""
+    """Send `ops` (see the module docstring); the journal holds the truth at every moment.
+    `target` is the target's address (`lease_key`): other runs' creates into it are looked up."""
     from connectors._journal import GroupCommit
 
     report = PushReport()
     before = {r["op_id"]: r for r in journal.ops(run_id).iter_rows(named=True)}
     report.earlier = _earlier(before.values(), {op.op_id for op in ops})
-    session = _Session(client, GroupCommit(journal, run_id), report, Lookups(client))
+    creates = (op.op_id for op in ops if op.op == "create" and _unsent(before.get(op.op_id)))
+    session = _Session(
+        client,
+        GroupCommit(journal, run_id),
+        report,
+        Lookups(client),
+        prior=journal.earlier_creates(target, run_id, creates) if target else {},
+        check_first=check_first,
+        began=_since(None),
+    )
     gate = asyncio.Semaphore(concurrency)
     meter = _Progress(len(ops))
 
@@ -185,6 +209,10 @@ async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -
         looked = await _look(s, op, _since(seen["updated_at"]))
         if looked is not None:
             return looked
+    if op.op == "create" and _unsent(seen):
+        known = await _known_elsewhere(s, op)
+        if known is not None:
+            return known
     result = await _send(s, op)
     for _ in range(_RESENDS):
         if result.state != "ambiguous" or s.report.stopped:
@@ -196,6 +224,53 @@ async def _execute(s: _Session, op: PlannedOp, seen: Mapping[str, Any] | None) -
             return await _record(s.log, op, _not_found(op, result))
         result = await _send(s, op)
     return result
+
+
+async def _known_elsewhere(s: _Session, op: PlannedOp) -> OpResult | None:
+    """The create's lead if another run made it (and it still exists), or if it may have
+    (`sent`/`ambiguous` there, found by its keys), or if someone made it meanwhile
+    (`check_first`); None when it is to be sent."""
+    prior = s.prior.get(op.op_id)
+    if prior is not None and prior["target_id"]:
+        try:
+            lead = await s.client.get(str(prior["target_id"]))
+        except LeadNotFound:
+            lead = None  # deleted in the target since: make it again
+        except VendorError as exc:
+            return await _unknown(s, op, exc)
+        if lead is not None:
+            s.answered()
+            made = OpResult("succeeded", lead.id, error_code="created_by_earlier_run")
+            return await _created(s, op, made)
+    elif prior is not None:
+        looked = await _look(s, op, _since(str(prior["updated_at"])))
+        if looked is not None:
+            return looked
+    if s.check_first and op.keys:
+        # One search, by the first key (email, else phone): a lead sharing only the phone of a
+        # row with an email is another person (a company's switchboard), not this one.
+        first = next(iter(sorted(op.keys.items())))
+        try:
+            found = await s.lookups.find(dict([first]), s.began)
+        except VendorError as exc:
+            return await _unknown(s, op, exc)
+        s.answered()
+        if found is not None:
+            return await _record(s.log, op, _made_meanwhile(s, op, found))
+    return None
+
+
+def _made_meanwhile(s: _Session, op: PlannedOp, found: RemoteLead) -> OpResult:
+    keys = " or ".join(f"{k} {v}" for k, v in sorted(op.keys.items()))
+    # No target id on the row: its lead is not one this run wrote (no snapshot, no base).
+    return OpResult(
+        "failed",
+        error_code="conflict",
+        error_message=(
+            f"{s.client.vendor} already has lead {found.id} with this {keys}, made since this "
+            "import read the target: not created again; the next import matches and updates it"
+        ),
+    )
 
 
 def _not_found(op: PlannedOp, answered: OpResult) -> OpResult:
@@ -223,12 +298,7 @@ async def _look(s: _Session, op: PlannedOp, since: str) -> OpResult | None:
     try:
         found = await (s.lookups.find(op.keys, since) if op.op == "create" else _read_back(s, op))
     except VendorError as exc:
-        s.failed(exc)
-        unknown = replace(
-            _failure("ambiguous", exc),
-            error_message=f"could not check whether {_WHAT[op.op]}: {exc.vendor_message}",
-        )
-        return await _record(s.log, op, unknown)
+        return await _unknown(s, op, exc)
     if found is None:
         return None
     s.answered()
@@ -236,6 +306,16 @@ async def _look(s: _Session, op: PlannedOp, since: str) -> OpResult | None:
     return (
         await _created(s, op, adopted) if op.op == "create" else await _record(s.log, op, adopted)
     )
+
+
+async def _unknown(s: _Session, op: PlannedOp, exc: VendorError) -> OpResult:
+    """A look that failed: the op is `ambiguous` (never sent blindly); a later run looks again."""
+    s.failed(exc)
+    unknown = replace(
+        _failure("ambiguous", exc),
+        error_message=f"could not check whether {_WHAT[op.op]}: {exc.vendor_message}",
+    )
+    return await _record(s.log, op, unknown)
 
 
 async def _read_back(s: _Session, op: PlannedOp) -> RemoteLead | None:
@@ -396,6 +476,11 @@ def _earlier(
         key=lambda r: r["op"] == "create",  # a row this run created reads "created"
     )
     return {r["source_row"]: (r["op"], _journaled(r)) for r in done}
+
+
+def _unsent(row: Mapping[str, Any] | None) -> bool:
+    """Whether this run has not sent the op yet (it may only be planned)."""
+    return row is None or row["state"] == "planned"
 
 
 def _was_sent(row: Mapping[str, Any]) -> bool:

@@ -43,6 +43,7 @@ from connectors._shapes import (
     page_limit,
     top,
 )
+from connectors.exceptions import LeadNotFound
 from schemas.vendors import OCTANIST
 
 __all__ = ["OctanistClient"]
@@ -80,6 +81,16 @@ class OctanistClient(_Base):
             "PATCH", "/leads", json_body=body, idempotent="note" not in fields
         )
         lead_id, updated = Answer(self.vendor, "PATCH", "/leads", reply).written(_updated)
+        if updated == 0:
+            # The docs answer 404 when no lead matches; a 200 that updated none is no success.
+            raise LeadNotFound(
+                f"PATCH /leads answered {reply.status} but updated no lead (leadsUpdated: 0)",
+                vendor=self.vendor,
+                status=reply.status,
+                code="NOT_FOUND",
+                request_id=reply.request_id,
+                attempts=reply.attempts,
+            )
         return WriteResult(
             lead_id, reply.status, reply.request_id, reply.attempts, leads_updated=updated
         )

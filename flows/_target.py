@@ -34,6 +34,7 @@ from connectors import (
     RequestStats,
     Snapshot,
     SnapshotStore,
+    TargetProfile,
     earlier_attempts_frame,
     earlier_results,
     hold_lease,
@@ -56,6 +57,7 @@ from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
+from transforms.defaults import explain_missing, fill_new
 from transforms.diff import diff, next_base
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.match import match_index, match_rows
@@ -208,7 +210,7 @@ def _planned_reads(
     matched lead with --verify-target or --on-target-edit overwrite): what to read first."""
     everything = options.verify_target or options.on_target_edit == "overwrite"
     diffed = _diff_step(leads.lazy(), base.lazy(), vendor, mapping, options)
-    planned = _plan_step(vendor, options, target.profile.name)
+    planned = _plan_step(vendor, options, target.profile)
 
     def step(frame: pl.DataFrame) -> pl.DataFrame:
         return pending_reads(planned(diffed(frame)), every_match=everything)
@@ -312,7 +314,9 @@ def _diff_step(
     return step
 
 
-def plan_rows(parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: str) -> Parts:
+def plan_rows(
+    parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: TargetProfile
+) -> Parts:
     planned = parts.map(_plan_step(vendor, options, profile), "plan")
     if not options.dry_run:
         # On disk, each partition is validated, matched, diffed and planned here in one pass
@@ -323,14 +327,17 @@ def plan_rows(parts: Parts, vendor: VendorSpec, options: SyncOptions, profile: s
 
 
 def _plan_step(
-    vendor: VendorSpec, options: SyncOptions, profile: str
+    vendor: VendorSpec, options: SyncOptions, profile: TargetProfile
 ) -> Callable[[pl.DataFrame], pl.DataFrame]:
     mode = options.mode
+    defaults = {"customer_profile": profile.customer_profile}
+    hints = _setting_hints(vendor, profile)
 
     def step(frame: pl.DataFrame) -> pl.DataFrame:
         # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
         # here (a string view index out of bounds in a `when` chain of `plan`).
-        planned = plan(frame.lazy(), vendor, mode=mode, profile=profile)
+        rows = fill_new(frame.lazy(), defaults)
+        planned = plan(rows, vendor, mode=mode, profile=profile.name).pipe(explain_missing, hints)
         return collect_warnings(planned.collect(engine="in-memory"), into="warnings")
 
     return step
@@ -352,6 +359,7 @@ def push_plan(
         profile=target.profile.name,
         source=str(options.source),
         mode=options.mode,
+        target=_address(target),
     )
     ops = ops_from_plan(frame, vendor)
     journal.plan(
@@ -395,8 +403,15 @@ class PushPart:
 
         async def send() -> tuple[PushReport, dict[str, int]]:
             async with _client(target) as client:
-                concurrency = target.profile.concurrency
-                pushed = await push(client, journal, opts.run_id, ops, concurrency=concurrency)
+                pushed = await push(
+                    client,
+                    journal,
+                    opts.run_id,
+                    ops,
+                    concurrency=target.profile.concurrency,
+                    target=_address(target),
+                    check_first=_check_first(target, client),
+                )
                 return pushed, client.http.stats.counts()
 
         try:
@@ -449,6 +464,8 @@ async def _send(
             ops,
             concurrency=target.profile.concurrency,
             progress=progress,
+            target=_address(target),
+            check_first=_check_first(target, client),
         )
         return pushed, client.http.stats.counts()
 
@@ -509,6 +526,31 @@ def report_sync(
     return Reported(rows, page, pl.concat(plans, how="vertical"))
 
 
+def _setting_hints(vendor: VendorSpec, profile: TargetProfile) -> dict[str, str]:
+    """What would give a required field the file lacks: for Apten's customer profile, the
+    target setting (its API lists no profiles: they are named in Apten's dashboard)."""
+    if "customer_profile" not in vendor.create_required or profile.customer_profile:
+        return {}
+    return {
+        "customer_profile": (
+            f'set customer_profile = "<profile name>" under [targets.{profile.name}] in '
+            "leadpipe.toml (the names are in Apten's dashboard), or map a column to "
+            "customer_profile"
+        )
+    }
+
+
+def _address(target: Target) -> str:
+    """The target's address in the journal: its lease, and the runs that wrote to it."""
+    return lease_key(target.profile.vendor, target.profile.base_url)
+
+
+def _check_first(target: Target, client: LeadClient) -> bool:
+    """Search for each create's lead just before making it: the profile's `check_before_create`,
+    only where the vendor has a search (a scan per create would grow with the push)."""
+    return target.profile.check_before_create and not client.finds_by_scan
+
+
 def sync_target(options: SyncOptions) -> Target:
     """The run's target: resolved, under its rate budget in a Prefect run."""
     return with_rate_budget(resolve_target(options.target, options.targets, options.home))
@@ -523,9 +565,8 @@ def holding(options: SyncOptions, target: Target) -> Iterator[None]:
         yield
         return
     journal = _journal(options)
-    key = lease_key(target.profile.vendor, target.profile.base_url)
     try:
-        with hold_lease(journal, key, options.run_id, wait=options.wait):
+        with hold_lease(journal, _address(target), options.run_id, wait=options.wait):
             yield
     finally:
         journal.close()

@@ -124,7 +124,7 @@ def migrate(options: MigrateOptions, engine: Engine) -> RunSummary:
         base = snapshot.base
         parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
         del leads  # the target's leads in the file's normal form were for `diff` alone
-        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile)
         pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
         reported = run.stage(
             "report",

@@ -48,7 +48,7 @@ def sync(options: SyncOptions, engine: Engine) -> RunSummary:
         base = snapshot.base
         parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
         del leads  # the target's leads in the file's normal form were for `diff` alone
-        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile.name)
+        parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile)
         pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
         reported = run.stage(
             "report", report_sync, parts, pushed, snapshot, target, options, rundir

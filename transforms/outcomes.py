@@ -41,6 +41,8 @@ __all__ = [
 _EXISTS = pl.col("outcome").is_in(["created", "updated"]) | (
     (pl.col("op") == "create") & (pl.col("outcome") == "failed") & pl.col("target_id").is_not_null()
 )
+# The journaled code of a create answered without its lead's id (connectors.AnswerWithoutId).
+_NO_ID = "no_id_in_answer"
 # The HTTP facts a report row carries; an earlier attempt's are `_e_<fact>`.
 _FACTS = ("http_status", "attempts", "request_id")
 
@@ -99,10 +101,12 @@ def apply_push_results(frame: pl.DataFrame, results: pl.DataFrame) -> pl.DataFra
         outcome.alias("outcome"),
         pl.coalesce("_target", "matched_id", "target_id").alias("target_id"),
         pl.when(failed).then(pl.col("_code")).otherwise(pl.col("reason_code")).alias("reason_code"),
-        pl.when(failed & (pl.col("_state") == "ambiguous"))
+        pl.when(failed & (pl.col("_state") == "ambiguous") & (pl.col("_code") == _NO_ID))
         .then(
-            pl.lit("no answer after sending; resume the run to resolve it: ") + pl.col("_message")
+            pl.lit("the lead's id is unknown; the next import looks it up: ") + pl.col("_message")
         )
+        .when(failed & (pl.col("_state") == "ambiguous"))
+        .then(pl.lit("no answer after sending; the next import looks it up: ") + pl.col("_message"))
         .when(failed)
         .then(pl.col("_message"))
         .otherwise(pl.col("reason"))

@@ -104,6 +104,17 @@ def indexed(params: Mapping[str, str], query: LeadQuery) -> IndexedPage | None:
     return IndexedPage(_COLUMNS[name], (_LOWER[found.group(2)], bound), descending)
 
 
+def created_floor(params: Mapping[str, str]) -> tuple[str, str] | None:
+    """A `createdAt[gte|gt]` bound among the filters: only leads created since then can match,
+    so a search (a lookup by email or phone) reads those from the index, not every lead."""
+    for key, value in params.items():
+        found = KEY.match(key)
+        bound = normalise_ts(value)
+        if found and found.group(1) == "createdAt" and found.group(2) in _LOWER and bound:
+            return _LOWER[found.group(2)], bound
+    return None
+
+
 def run(records: list[JSON], query: LeadQuery) -> tuple[list[JSON], JSON]:
     """The requested page (projected) and its pagination block."""
     chosen = [r for r in records if _matches(r, query)]

@@ -124,7 +124,13 @@ class OctanistBackend(VendorBackend):
         parsed = query.parse_query(params)
         page = query.indexed(params, parsed)
         if page is None:
-            return query.run(self.store.scan(self.vendor), parsed)
+            floor = query.created_floor(params)
+            candidates = (
+                self.store.time_page(self.vendor, "created_at", floor, False, 2**62, 0)[0]
+                if floor
+                else self.store.scan(self.vendor)
+            )
+            return query.run(candidates, parsed)
         offset = (parsed.page - 1) * parsed.limit
         rows, total = self.store.time_page(
             self.vendor, page.column, page.lower, page.descending, parsed.limit, offset

@@ -23,6 +23,7 @@ from connectors.exceptions import (
     AmbiguousWriteError,
     AnswerWithoutId,
     FatalVendorError,
+    LeadNotFound,
     PermanentVendorError,
     UnexpectedAnswer,
     VendorProtocolError,
@@ -654,3 +655,13 @@ def test_the_push_never_records_a_create_without_its_lead_id(journal: Journal, f
             "found, so it was not sent again"
         )
         assert target.calls == ["create", "find"]
+
+
+def test_an_octanist_update_that_updated_no_lead_is_not_a_success() -> None:
+    client, script = _client(
+        "octanist", ok({"success": True, "data": {"leadId": "o1", "leadsUpdated": 0}})
+    )
+    with pytest.raises(LeadNotFound) as info:
+        run(client.update("o1", UPDATE_FIELDS["octanist"]))
+    assert "updated no lead (leadsUpdated: 0)" in str(info.value)
+    assert info.value.status == 200 and len(script.requests) == 1

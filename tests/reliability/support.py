@@ -258,10 +258,12 @@ class JournalView:
         if self._db is not None:
             self._db.close()
 
-    def run_for(self, source: Path) -> str | None:
-        """The newest run that imports `source`."""
+    def run_for(self, source: Path, since: str = "") -> str | None:
+        """The newest run that imports `source` (started at or after `since`)."""
         rows = self._query(
-            "SELECT run_id FROM runs WHERE source = ? ORDER BY created_at DESC", str(source)
+            "SELECT run_id FROM runs WHERE source = ? AND created_at >= ? ORDER BY created_at DESC",
+            str(source),
+            since,
         )
         return str(rows[0][0]) if rows else None
 

@@ -103,13 +103,26 @@ _ROW = ("outcome", "target_id", "reason_code", "reason", "http_status", "attempt
                 "failed",
                 None,
                 "timeout",
-                "no answer after sending; resume the run to resolve it: "
-                "POST /leads: read timed out",
+                "no answer after sending; the next import looks it up: POST /leads: read timed out",
                 None,
                 3,
                 None,
             ),
             id="ambiguous",
+        ),
+        pytest.param(
+            _create("c1"),
+            ("c1", "ambiguous", None, 200, 1, "r9", "no_id_in_answer", "answered 200 without id"),
+            (
+                "failed",
+                None,
+                "no_id_in_answer",
+                "the lead's id is unknown; the next import looks it up: answered 200 without id",
+                200,
+                1,
+                "r9",
+            ),
+            id="answered-without-id",
         ),
         pytest.param(
             _create("c1"),
