@@ -11,6 +11,11 @@
   body that is not JSON, or a gateway's 502/504, behind which the vendor may have applied it):
   it raises `AmbiguousWriteError` so the caller can look before it re-creates.
 
+A failure a person reads names the host and the path where that is the likely fix: could not
+connect (`Unreachable`: host, address and the system's reason) and 404 (`LeadNotFound`: the
+address; a base_url that is not the vendor's API answers 404 to every listing). Addresses carry
+no query string and no user info, and are masked like everything else.
+
 Which statuses mean a rejected key is the vendor's (`_profile.AUTH_STATUSES`): those raise
 `KeyRejected` (the run stops); any other 403 is `Forbidden`, one request's (one row's) failure.
 
@@ -59,6 +64,7 @@ from connectors.exceptions import (
     PermanentVendorError,
     RateLimited,
     TransientVendorError,
+    Unreachable,
     VendorError,
 )
 
@@ -269,10 +275,13 @@ class VendorHTTP:
         try:
             yield
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientVendorError(
+            raise Unreachable(
                 f"{where}: could not connect ({type(exc).__name__})",
                 vendor=self.vendor,
                 attempts=attempt,
+                url=f"{method} {self._address(path)}",
+                host=redact(self._client.base_url.netloc.decode("ascii", "replace")),
+                detail=_reason(exc),
             ) from None
         except (
             httpx.TimeoutException,
@@ -303,6 +312,13 @@ class VendorHTTP:
                 vendor=self.vendor,
                 attempts=attempt,
             ) from None
+
+    def _address(self, path: str) -> str:
+        """Where a request for `path` goes, as httpx joins it to the base URL: scheme, host,
+        port and path; no query string, no user info; secrets masked."""
+        base = self._client.base_url
+        joined = base.path.rstrip("/") + "/" + path.split("?", 1)[0].lstrip("/")
+        return redact(f"{base.scheme}://{base.netloc.decode('ascii', 'replace')}{joined}")
 
     def _classify(self, response: httpx.Response, idempotent: bool, attempt: int) -> Reply:
         status = response.status_code
@@ -357,7 +373,7 @@ class VendorHTTP:
         if status == 403:  # a valid key, refused this one thing (Octanist's filtering rules)
             return Forbidden(message, **{**context, "code": code or "FORBIDDEN"})
         if status == 404:
-            return LeadNotFound(message, **context)
+            return LeadNotFound(message, url=_address_of(response.request), **context)
         if status == 409:
             return LeadConflict(message, **context)
         return PermanentVendorError(message, **context)
@@ -366,6 +382,22 @@ class VendorHTTP:
 # Gateway answers that say nothing of the vendor's own outcome: Bad Gateway (the upstream's
 # reply was lost or broken) and Gateway Timeout (the proxy stopped waiting for it).
 _GATEWAY_LOST = frozenset({502, 504})
+
+
+def _address_of(request: httpx.Request) -> str:
+    """`GET https://host:port/path` of a request sent: no query string, no user info, masked."""
+    url = request.url
+    return redact(
+        f"{request.method} {url.scheme}://{url.netloc.decode('ascii', 'replace')}{url.path}"
+    )
+
+
+def _reason(exc: Exception) -> str:
+    """The system's words for a failed connection (`ConnectError: [Errno 111] Connection
+    refused`), first line only, masked and bounded."""
+    said = str(exc).splitlines()[0].strip() if str(exc).strip() else ""
+    kind = type(exc).__name__
+    return redact(f"{kind}: {said[:200]}") if said else kind
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -2,14 +2,17 @@
 
     ImporterError (schemas.exceptions)
     └── VendorError                     any failed call; carries vendor, status, code, request id
+        │                               and the request's address (`url`, when it is known)
         ├── TransientVendorError        retry later: 429, 5xx, timeouts, connection resets
-        │   └── RateLimited             429 (or 503) with the delay the vendor asked for
+        │   ├── RateLimited             429 (or 503) with the delay the vendor asked for
+        │   └── Unreachable             no connection to the vendor's host (refused, no such
+        │                               host, connect timeout): nothing was sent
         ├── AmbiguousWriteError         a non-idempotent write may or may not have happened
         │   │                           (timeout or reset after sending): look before re-creating
         │   └── AnswerWithoutId         a create answered 2xx without the new lead's id: the
         │                               lead may exist; it is looked up, never taken as created
         ├── PermanentVendorError        this row will not succeed as sent: record it, move on
-        │   ├── LeadNotFound            404
+        │   ├── LeadNotFound            404 (shown with the address: a wrong base_url is a 404)
         │   ├── LeadConflict            409 (e.g. Octanist: several leads match)
         │   ├── Forbidden               403 that is not about the key (Octanist FORBIDDEN: a
         │   │                           lead its organisation's filtering rules refuse)
@@ -32,6 +35,10 @@ outcome, not a reason to stop. httpx's exceptions are translated into these in o
 (`connectors._http`), the journal
 database's in `connectors._journal`. Messages never carry the API key, the journal's password or
 request bodies. Which 2xx bodies a client can use is checked in one place (`connectors._shapes`).
+
+What a person reads (`str(exc)`) names the host and the path where it helps them act (could not
+connect, 404); `vendor_message` stays the short text a report row keeps. Addresses carry no
+query string and no user info, and are masked (`connectors._redact`) by the HTTP layer.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ __all__ = [
     "RateLimited",
     "TransientVendorError",
     "UnexpectedAnswer",
+    "Unreachable",
     "VendorError",
     "VendorProtocolError",
 ]
@@ -70,6 +78,7 @@ class VendorError(ImporterError):
         code: str | None = None,
         request_id: str | None = None,
         attempts: int = 1,
+        url: str | None = None,
     ) -> None:
         super().__init__(f"{vendor}: {message}")
         self.vendor = vendor
@@ -78,6 +87,8 @@ class VendorError(ImporterError):
         self.vendor_message = message
         self.request_id = request_id
         self.attempts = attempts
+        # `GET https://host:port/path`: the method and the address, no query, no user info
+        self.url = url
 
 
 class TransientVendorError(VendorError):
@@ -90,6 +101,24 @@ class RateLimited(TransientVendorError):
     def __init__(self, message: str, *, retry_after: float | None, **context: object) -> None:
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+class Unreachable(TransientVendorError):
+    """No connection to the vendor's host (refused, unknown host, connect timeout): nothing
+    was sent, so even a create may be tried again. Shown with the host and the address, and
+    the system's reason (`detail`), since a wrong base_url or port is the usual cause."""
+
+    def __init__(self, message: str, *, host: str, detail: str, **context: object) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.host = host
+        self.detail = detail
+
+    def __str__(self) -> str:
+        where = self.url or self.vendor_message.split(":", 1)[0]
+        return (
+            f"{self.vendor}: {where}: could not connect to {self.host} ({self.detail}); check "
+            "the target's base_url and that this machine can reach it"
+        )
 
 
 class AmbiguousWriteError(VendorError):
@@ -109,7 +138,15 @@ class PermanentVendorError(VendorError):
 
 
 class LeadNotFound(PermanentVendorError):
-    """No lead with that id (or match key)."""
+    """No lead with that id (or match key); or, for a listing, no such route (a base_url that
+    is not the vendor's API), which is why it is shown with the address it was asked at."""
+
+    def __str__(self) -> str:
+        if self.url is None:
+            return super().__str__()
+        words = self.vendor_message
+        said = words.removeprefix("HTTP ") if words.startswith("HTTP 404") else f"404: {words}"
+        return f"{self.vendor}: {self.url} answered {said}"
 
 
 class LeadConflict(PermanentVendorError):

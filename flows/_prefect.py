@@ -3,10 +3,12 @@
 on its first call instead of at import.
 
 Without `PREFECT_API_URL`, Prefect starts a temporary server for the process on its first API
-call. `temporary_server_problem` says up front when it could not (its database goes in
-PREFECT_HOME), and `run_flow` starts it in a process group of its own: Ctrl-C in a terminal
-signals the whole foreground group, and a server stopped by it first would leave Prefect
-retrying its calls for minutes (then "ConnectError") instead of recording the crash at once.
+call (`--engine prefect` only: `auto` runs in-process then). `temporary_server_problem` says up
+front when it could not (its database goes in PREFECT_HOME), and `run_flow` starts it itself,
+as the stage `SERVER_STAGE` of the progress events (the terminal shows it with its seconds,
+~15 s), in a process group of its own: Ctrl-C in a terminal signals the whole foreground
+group, and a server stopped by it first would leave Prefect retrying its calls for minutes
+(then "ConnectError") instead of recording the crash at once.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import contextlib
 import functools
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from flows._events import listeners
+from flows._prefect_api import configured_api_url
 from flows._signals import on_forced_exit, reclaimed
 from flows.options import folder_problem
-from schemas.exceptions import ImporterError
+from schemas.exceptions import CannotProceedError, ImporterError
 
 __all__ = [
+    "SERVER_STAGE",
     "LazyFlow",
     "failing_quietly",
     "lazy_flow",
@@ -107,7 +113,7 @@ def temporary_server_problem() -> str | None:
     not needed: `PREFECT_API_URL` names a server). It keeps its SQLite database in
     PREFECT_HOME: when that cannot be written, Prefect retries for minutes and logs thousands
     of lines before it gives up."""
-    if os.environ.get("PREFECT_API_URL"):
+    if configured_api_url():
         return None
     home = prefect_home()
     problem = folder_problem(home)
@@ -134,7 +140,31 @@ def _own_group_server() -> Iterator[None]:
     else:
         server = _own_group_server_class()()
     with on_forced_exit(getattr(server, "kill", lambda: None)):
+        _start_server(server)
         yield
+
+
+# The progress stage the temporary server's start is shown as (flows._events listeners).
+SERVER_STAGE = "Prefect's temporary server"
+
+
+def _start_server(server: Any) -> None:
+    """Start the temporary server now (Prefect would on its first call, silently), as the
+    stage `SERVER_STAGE`; a start that fails or times out is one line saying what to do."""
+    if getattr(server, "running", False):
+        return
+    heard = listeners()
+    heard.stage_started(SERVER_STAGE)
+    began = time.perf_counter()
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:  # Prefect raises RuntimeError on its time limit
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CannotProceedError(
+            f"Prefect's temporary server did not start ({first[:200]}): set PREFECT_API_URL "
+            "to a running Prefect server (`prefect server start`), or use --engine local"
+        ) from None
+    heard.stage_finished(SERVER_STAGE, round(time.perf_counter() - began, 4), 0.0)
 
 
 @functools.cache

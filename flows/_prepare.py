@@ -37,6 +37,7 @@ from transforms.mapping import (
     resolve_mapping,
     text_fields,
 )
+from transforms.normalise import said_status
 from transforms.read import SourceTable, read_source
 from transforms.region import infer_region
 from transforms.report import build_report
@@ -171,7 +172,13 @@ def _region(table: SourceTable, mapping: ResolvedMapping, options: CheckOptions)
 def _mapped(
     mapping: ResolvedMapping, null_tokens: tuple[str, ...], frame: pl.DataFrame
 ) -> pl.DataFrame:
-    return apply_mapping(frame.lazy(), mapping, null_tokens=null_tokens).collect()
+    mapped = apply_mapping(frame.lazy(), mapping, null_tokens=null_tokens).collect()
+    columns = mapping.sources.get("status", ())
+    if not columns or not mapping.values.get("status"):
+        return mapped  # the status is the file's word: `normalise` keeps it as `status_raw`
+    # The file's own status word, before `[values.status]`: a vendor that cannot set what it
+    # maps to is told the mapping line that would fix it, in the file's words.
+    return mapped.with_columns(frame.select(said_status(columns, null_tokens)).to_series())
 
 
 def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
@@ -182,10 +189,10 @@ def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMap
     return Normalised(normalised, books.save())
 
 
-def validate_rows(parts: Parts, mapper: PartMapper) -> Parts:
+def validate_rows(parts: Parts, mapper: PartMapper, strict: bool = False) -> Parts:
     # On disk, validation runs as each partition is next read (dedupe, then the report):
     # every check is per row, and running it twice costs less than writing its result.
-    return mapper.map(parts, validate, "validate")
+    return mapper.map(parts, functools.partial(validate, strict=strict), "validate")
 
 
 def dedupe_rows(parts: Parts, policy: Any) -> Parts:
@@ -213,7 +220,7 @@ def checked(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
     table, mapping, region, parts = mapped
     home, mapper = options.home, run.mapper
     parts, phones = run.fanned("normalise", normalise_rows, parts, home, region.region, mapper)
-    parts = run.fanned("validate", validate_rows, parts, mapper)
+    parts = run.fanned("validate", validate_rows, parts, mapper, options.strict)
     parts = run.stage("dedupe", dedupe_rows, parts, options.duplicates)
     return Prepared(FileFacts(table, mapping, region, phones), parts)
 

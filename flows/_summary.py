@@ -30,7 +30,14 @@ from schemas.summary import (
 )
 from transforms.migrate import extra_counts
 from transforms.reconcile import field_difference_counts, recon_status_counts
-from transforms.report import count_outcomes, row_count, top_reasons, warning_counts
+from transforms.report import (
+    count_outcomes,
+    not_sent_counts,
+    row_count,
+    status_mappings,
+    top_reasons,
+    warning_counts,
+)
 
 if TYPE_CHECKING:
     from flows._target import Pushed
@@ -194,6 +201,8 @@ def _basics(
         "region": file.region,
         "notices": file_notices(source, mapped, file.region),
         "warnings": warning_counts(rows),
+        "not_sent": not_sent_counts(rows),
+        "status_mappings": tuple(status_mappings(rows)),
         "options": {
             "default_region": options.default_region,
             "duplicates": options.duplicates,

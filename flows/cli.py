@@ -39,6 +39,7 @@ from rich.progress import (
 from rich.table import Table
 
 from flows._events import listening
+from flows._prefect_api import configured_api_url
 from flows._signals import Stopped, stop_signals
 from flows.exceptions import ConfigError
 from flows.options import (
@@ -48,7 +49,9 @@ from flows.options import (
     Job,
     SyncOptions,
     check_places,
+    check_target,
     engine_choice,
+    engine_setting,
     leadpipe_home,
     load_config,
     options_for,
@@ -65,6 +68,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help text is plain words: in "rich" mode `[targets.NAME]` and `[[schedules]]` read as
+    # style tags and vanish. Markdown keeps brackets (and the panels); help avoids * and `.
+    rich_markup_mode="markdown",
 )
 _err = Console(stderr=True)
 _out = Console()
@@ -73,7 +79,13 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="leadpipe.toml with defaults for any option.")
 ]
 EngineOpt = Annotated[
-    str | None, typer.Option("--engine", help="prefect (default; env LEADPIPE_ENGINE) or local.")
+    str | None,
+    typer.Option(
+        "--engine",
+        help="auto (default; env LEADPIPE_ENGINE): Prefect when PREFECT_API_URL names a Prefect "
+        "server, else in-process; prefect (a temporary Prefect server when none is set, "
+        "~15 s); local.",
+    ),
 ]
 RunnerOpt = Annotated[
     str | None,
@@ -158,6 +170,15 @@ MemoryOpt = Annotated[
         "next file with the same headers (default: on).",
     ),
 ]
+StrictOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict/--no-strict",
+        help="Reject a row for any bad value (default: only a row with no usable email, phone "
+        "or id is rejected; a bad optional value is left out with a warning).",
+        show_default=False,
+    ),
+]
 NullTokensOpt = Annotated[
     str | None,
     typer.Option(
@@ -186,6 +207,7 @@ def check(
     ] = None,
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
+    strict: StrictOpt = None,
     null_tokens: NullTokensOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -203,6 +225,7 @@ def check(
         duplicates=duplicates,
         sheet=sheet,
         memory=memory,
+        strict=strict,
         null_tokens=null_tokens,
         out=out,
         engine=engine,
@@ -233,6 +256,7 @@ def plan_command(
     state_file: StateFileOpt = None,
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
+    strict: StrictOpt = None,
     null_tokens: NullTokensOpt = None,
     on_target_edit: TargetEditOpt = None,
     allow_reopen: ReopenOpt = None,
@@ -262,6 +286,7 @@ def plan_command(
         state_file=state_file,
         sheet=sheet,
         memory=memory,
+        strict=strict,
         null_tokens=null_tokens,
         out=out,
         engine=engine,
@@ -283,6 +308,7 @@ def import_command(
     state_file: StateFileOpt = None,
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
+    strict: StrictOpt = None,
     null_tokens: NullTokensOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue run RUN_ID: nothing that succeeded is sent again.")
@@ -321,6 +347,7 @@ def import_command(
         state_file=state_file,
         sheet=sheet,
         memory=memory,
+        strict=strict,
         null_tokens=null_tokens,
         resume=resume,
         max_failed_ratio=max_failed_ratio,
@@ -396,6 +423,7 @@ def migrate_command(
     ] = False,
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
+    strict: StrictOpt = None,
     null_tokens: NullTokensOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan the migration; send nothing.")
@@ -431,6 +459,7 @@ def migrate_command(
         carry_extras=carry_extras,
         sheet=sheet,
         memory=memory,
+        strict=strict,
         null_tokens=null_tokens,
         dry_run=dry_run,
         resume=resume,
@@ -446,7 +475,9 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
     """Build the job's options once, check where it writes, run it, show what it did; exit 1
     over the failed ratio, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM)."""
     options, engine = options_for(job, flags)
-    engine = _engine_that_starts(engine, flags, options)
+    _check_engine_starts(engine)
+    if not as_json:
+        _say_where_runs_show(engine, flags)
     made_out_dir = not options.out_dir.exists()
     check_places(options, out_given=flags.out is not None)
     stopping = _Stopping(job, options, _command_words(job, flags, as_json))
@@ -467,31 +498,32 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
         _fail_over_ratio(summary, options.max_failed_ratio)
 
 
-def _engine_that_starts(engine: Engine, flags: Flags, options: CheckOptions) -> Engine:
-    """`engine`, unless it is Prefect and its temporary server cannot start here (a read-only
-    PREFECT_HOME): then an error when Prefect was asked for (--engine, the config's `engine`,
-    LEADPIPE_ENGINE, --runner dask), else the in-process engine with a one-line note (both
-    engines give the same rows and summary)."""
+def _check_engine_starts(engine: Engine) -> None:
+    """A ConfigError when the run is a Prefect run with no Prefect server configured and
+    Prefect's temporary server cannot start here (a read-only PREFECT_HOME). `auto` never
+    gets here: it chooses Prefect only with a server, or for --runner dask, asked for."""
     from flows._prefect import temporary_server_problem
 
     problem = temporary_server_problem() if engine == "prefect" else None
-    if problem is None:
-        return engine
-    asked = flags.engine or os.environ.get("LEADPIPE_ENGINE") or options.dask is not None
-    if asked or "engine" in load_config(flags.config):
+    if problem is not None:
         raise ConfigError(
             f"{problem}: Prefect's temporary server keeps its database there; set PREFECT_HOME "
             "to a folder you can write, set PREFECT_API_URL to a Prefect server, or use "
             "--engine local"
         )
-    _err.print(
-        f"leadpipe: note: {problem}, so Prefect's temporary server cannot start: running "
-        "in-process (--engine local) instead",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
-    )
-    return "local"
+
+
+# The line a command prints on stderr when `--engine auto` runs it in-process (not with --json).
+IN_PROCESS_NOTE = (
+    "leadpipe: runs in-process; set PREFECT_API_URL or pass --engine prefect to see runs in "
+    "the Prefect UI"
+)
+
+
+def _say_where_runs_show(engine: Engine, flags: Flags) -> None:
+    """`IN_PROCESS_NOTE`, when `auto` (not an explicit engine) chose in-process."""
+    if engine == "local" and engine_setting(flags.engine, load_config(flags.config)) == "auto":
+        _err.print(IN_PROCESS_NOTE, highlight=False, markup=False, soft_wrap=True)
 
 
 class _Stopping:
@@ -623,7 +655,9 @@ def demo(
             _show_summary(summary)
 
         chosen = engine_choice(engine, {})
-        if chosen == "prefect" and not os.environ.get("PREFECT_API_URL"):
+        _check_engine_starts(chosen)
+        _say_where_runs_show(chosen, Flags(engine=engine))
+        if chosen == "prefect" and not configured_api_url():
             _err.print("Prefect starts a temporary local server for this process (~15 s) …")
         with _progress(enabled=True):
             steps = run_demo(out, chosen, show)
@@ -649,7 +683,7 @@ def serve_command(
         for row in schedule_rows(config):
             table.add_row(*row[:5], row.next_run.isoformat(timespec="minutes"))
         _out.print(table)
-        serve(config)
+        serve(config, say=_note)
 
     _guard(_serve)
 
@@ -667,6 +701,7 @@ def doctor_command(
     def _doctor() -> None:
         from flows.doctor import run_doctor
 
+        check_target(target, load_config(config).get("targets", {}), config)
         diagnosis = run_doctor(target, config)
         if as_json:
             sys.stdout.write(json.dumps(diagnosis.as_json()) + "\n")
@@ -713,14 +748,17 @@ def _upper(value: str | None) -> str | None:
 
 
 def _guard(action: Callable[[], None]) -> None:
-    """Run a command; turn our errors into one line and an exit status, never a traceback."""
+    """Run a command; turn our errors into one line and an exit status, never a traceback.
+    Every line passes through `connectors.redact`: no configured secret reaches stderr."""
     try:
         action()
     except typer.Exit:
         raise  # an exit status the command chose (1: over --max-failed-ratio)
     except ImporterError as exc:
         _err.print(
-            f"[bold red]leadpipe: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            f"[bold red]leadpipe: error:[/] {escape(_redacted(str(exc)))}",
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -730,20 +768,39 @@ def _guard(action: Callable[[], None]) -> None:
         if os.environ.get("LEADPIPE_DEBUG"):
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        _err.print(f"leadpipe: error: {where}{exc.strerror or exc}", highlight=False, markup=False)
+        _err.print(
+            _redacted(f"leadpipe: error: {where}{exc.strerror or exc}"),
+            highlight=False,
+            markup=False,
+        )
         raise typer.Exit(3) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if os.environ.get("LEADPIPE_DEBUG"):
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         _err.print(
-            f"leadpipe: internal error: {type(exc).__name__}: {first_line} "
-            "(set LEADPIPE_DEBUG=1 for the traceback)",
+            _redacted(f"leadpipe: internal error: {type(exc).__name__}: {first_line} ")
+            + "(set LEADPIPE_DEBUG=1 for the traceback)",
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
         raise typer.Exit(3) from None
+
+
+def _note(text: str) -> None:
+    """One `leadpipe: ` line on stderr, as written (no markup)."""
+    _err.print(f"leadpipe: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _redacted(line: str) -> str:
+    """`line` with every configured secret masked (`connectors.redact`). Secrets are known
+    once a connector read them: before `connectors` is imported there are none to mask."""
+    if "connectors" not in sys.modules:
+        return line
+    from connectors import redact
+
+    return redact(line)
 
 
 class _StageProgress:
@@ -826,6 +883,20 @@ def _show_summary(summary: RunSummary) -> None:
             markup=False,
             highlight=False,
         )
+    if summary.not_sent and summary.target is not None:
+        said = ", ".join(f"{field} {n}" for field, n in summary.not_sent.items())
+        vendor = summary.target.vendor
+        _out.print(
+            f"not sent to {vendor} (it cannot take them): {said}", markup=False, highlight=False
+        )
+    target = summary.target.vendor if summary.target is not None else "the target"
+    for line in summary.status_mappings:  # once per word of the file
+        _out.print(
+            f"{line['rows']} rows: {target} cannot set status '{line['status']}'; "
+            f"to send '{line['suggested']}' instead, add to the mapping: {line['line']}",
+            markup=False,
+            highlight=False,
+        )
     if summary.target is not None:
         sent, planned = summary.requests, summary.planned_requests or 0
         retries = f"{sent['retried']} retried, {sent['throttled']} throttled"
@@ -834,7 +905,12 @@ def _show_summary(summary: RunSummary) -> None:
             f"{sent['sent']} requests sent ({retries})"
         )
     took = f"{summary.seconds:.1f} s, engine {summary.engine}"
-    _out.print(f"Report: {summary.out_dir}/rows.csv  ({took})")
+    # report.html is for people; rows.csv (one line per source row) for scripts and sheets.
+    for where in (
+        f"Report: {summary.out_dir}/report.html  ({took})",
+        f"Rows:   {summary.out_dir}/rows.csv",
+    ):
+        _out.print(where, markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

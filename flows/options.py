@@ -5,11 +5,12 @@
     default_region = "US"
     preset = "hubspot"
     duplicates = "first"
-    engine = "local"
+    engine = "local"                      # auto (default), prefect or local
     runner = "dask"                       # CPU-heavy stages and the push per partition on Dask
     dask_address = "tcp://10.0.0.5:8786"  # a running scheduler (default: a LocalCluster)
     sheet = "Leads"                       # the XLSX sheet of every file a command reads
     memory = false                        # neither remember a --mapping nor apply one
+    strict = true                         # any bad value rejects its row (all-or-nothing)
     null_tokens = ["null", "N/A", "-"]    # cells read as blank; [] reads every value as given
 """
 
@@ -31,6 +32,7 @@ import phonenumbers
 from pydantic import SecretStr
 
 from flows._partitions import DEFAULT_PARTITION_ROWS
+from flows._prefect_api import configured_api_url
 from flows.exceptions import ConfigError
 from transforms.dedupe import DuplicatePolicy
 from transforms.diff import Blanks, OnTargetEdit
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_NULL_TOKENS",
     "OPTION_KEYS",
     "Engine",
+    "EngineSetting",
     "Flags",
     "Job",
     "MigrateOptions",
@@ -57,6 +60,8 @@ __all__ = [
     "check_segment",
     "dask_choice",
     "engine_choice",
+    "engine_setting",
+    "check_target",
     "leadpipe_home",
     "load_config",
     "memory_choice",
@@ -70,10 +75,12 @@ __all__ = [
 
 # In-process, or as a Prefect flow (one task per stage).
 Engine = Literal["prefect", "local"]
+# What the user may ask for: `auto` is Prefect when a Prefect API is configured, else local.
+EngineSetting = Literal["auto", "prefect", "local"]
 DEFAULT_HOME = Path(".leadpipe")
-DEFAULT_ENGINE: Engine = "prefect"
+DEFAULT_ENGINE: EngineSetting = "auto"
 DEFAULT_DUPLICATES: DuplicatePolicy = "last"
-_ENGINES = ("prefect", "local")
+_ENGINES = ("auto", "prefect", "local")
 RunnerName = Literal["local", "dask"]
 _RUNNERS = ("local", "dask")
 # A Dask scheduler address: `tcp://host:port` (or tls://, ucx://; the scheme may be omitted).
@@ -139,6 +146,9 @@ class CheckOptions:
     memory: bool = True
     # Cell values read as blank: trimmed, lower-cased, each once (see `null_token_keys`)
     null_tokens: tuple[str, ...] = DEFAULT_NULL_TOKENS
+    # --strict: any bad value rejects its row; else only a row with no identity left is
+    # rejected, and a bad optional value is left out with a warning (transforms/validate.py)
+    strict: bool = False
     dask: DaskSettings | None = None  # None: every stage runs in this process
     # Rows per partition (env LEADPIPE_PARTITION_ROWS): peak memory follows it, not the file.
     partition_rows: int = field(default_factory=lambda: partition_rows())
@@ -290,12 +300,30 @@ def pick(flag: Any, config: dict[str, Any], key: str, default: Any = None) -> An
     return flag if flag is not None else config.get(key, default)
 
 
-def engine_choice(flag: str | None, config: dict[str, Any]) -> Engine:
-    """--engine, else the config, else LEADPIPE_ENGINE, else prefect."""
+def engine_setting(flag: str | None, config: dict[str, Any]) -> EngineSetting:
+    """--engine, else the config's `engine`, else LEADPIPE_ENGINE, else auto."""
     value = pick(flag, config, "engine") or os.environ.get("LEADPIPE_ENGINE") or DEFAULT_ENGINE
     if value not in _ENGINES:
-        raise ConfigError(f"--engine must be prefect or local, not {value!r}")
-    return cast(Engine, value)
+        raise ConfigError(f"--engine must be auto, prefect or local, not {value!r}")
+    return cast(EngineSetting, value)
+
+
+def engine_choice(flag: str | None, config: dict[str, Any], *, dask: bool = False) -> Engine:
+    """The engine a run uses (`engine_setting`): `auto` is Prefect when a Prefect API is
+    configured (PREFECT_API_URL, in the environment or Prefect's own settings files) or the
+    run goes to Dask (`dask`: Dask runs Prefect tasks), else in-process."""
+    value = engine_setting(flag, config)
+    if value != "auto":
+        return value
+    return "prefect" if dask or configured_api_url() else "local"
+
+
+def _runner_name(flag: str | None, config: dict[str, Any]) -> str:
+    """--runner, else the config's `runner`, else LEADPIPE_RUNNER, else local."""
+    value = pick(flag, config, "runner") or os.environ.get("LEADPIPE_RUNNER") or "local"
+    if value not in _RUNNERS:
+        raise ConfigError(f"--runner must be local or dask, not {value!r}")
+    return str(value)
 
 
 def dask_choice(
@@ -303,11 +331,9 @@ def dask_choice(
 ) -> DaskSettings | None:
     """--runner (config `runner`, env LEADPIPE_RUNNER, default local): None for local, else
     where the Dask work goes (--dask-address / `dask_address`, `dask_workers`,
-    `dask_partitions`). Dask runs Prefect tasks, so it needs `--engine prefect`."""
-    value = pick(runner, config, "runner") or os.environ.get("LEADPIPE_RUNNER") or "local"
-    if value not in _RUNNERS:
-        raise ConfigError(f"--runner must be local or dask, not {value!r}")
-    if value == "local":
+    `dask_partitions`). Dask runs Prefect tasks, so it needs the Prefect engine (which
+    `--engine auto` then is)."""
+    if _runner_name(runner, config) == "local":
         return None
     if engine != "prefect":
         raise ConfigError("--runner dask runs Prefect tasks on Dask: it needs --engine prefect")
@@ -363,6 +389,7 @@ class _Reading(TypedDict):
     sheet: str | None
     memory: bool
     null_tokens: tuple[str, ...]
+    strict: bool
 
 
 def _reading_options(conf: dict[str, Any], flags: dict[str, Any]) -> _Reading:
@@ -378,7 +405,16 @@ def _reading_options(conf: dict[str, Any], flags: dict[str, Any]) -> _Reading:
         "sheet": pick(flags.get("sheet"), conf, "sheet"),
         "memory": memory_choice(flags.get("memory"), conf),
         "null_tokens": null_tokens_choice(flags.get("null_tokens"), conf),
+        "strict": _strict_choice(flags.get("strict"), conf),
     }
+
+
+def _strict_choice(flag: bool | None, config: dict[str, Any]) -> bool:
+    """--strict, else the config's `strict`, else off."""
+    value = pick(flag, config, "strict", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"strict must be true or false, not {value!r}")
+    return value
 
 
 def sync_options(
@@ -450,6 +486,7 @@ class Flags:
     sheet: str | None = None
     memory: bool | None = None  # --memory / --no-memory
     null_tokens: str | None = None  # --null-tokens, comma-separated ("" for none)
+    strict: bool | None = None  # --strict: any bad value rejects its row
     out: Path | None = None
     engine: str | None = None
     runner: str | None = None
@@ -482,10 +519,47 @@ OPTION_KEYS: tuple[str, ...] = tuple(
 def options_for(job: Job, flags: Flags) -> tuple[CheckOptions, Engine]:
     """The options of one run of `job`, built once from `flags` over the config file; the
     engine it runs with. An unknown key in the config file is an error (with the nearest
-    known key), never silently ignored."""
+    known key), never silently ignored; so is a target the file does not define."""
     conf = load_config(flags.config)
     check_config_keys(conf, flags.config)
+    target = pick(flags.target, conf, "target")
+    if job != "check" and isinstance(target, str) and target:
+        check_target(target, conf.get("targets", {}), flags.config)
     return options_from(job, flags, conf)
+
+
+_SANDBOX_TARGETS = ("sandbox:omni", "sandbox:apten", "sandbox:octanist")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def check_target(name: str, tables: Any, config: Path | None) -> None:
+    """A ConfigError when `name` is neither a `[targets.NAME]` table of the config file nor a
+    built-in `sandbox:<vendor>`: it names the nearest known target, says which file was
+    read (or that none was given with --config) and how a target is defined."""
+    known = sorted(tables) if isinstance(tables, dict) else []
+    if name.startswith("sandbox:") or name in known:
+        return  # a sandbox with an unknown vendor is the sandbox's own message
+    near = difflib.get_close_matches(name, [*known, *_SANDBOX_TARGETS], n=1)
+    said = f"unknown target {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+    table = f"[targets.{name if _BARE_KEY.fullmatch(name) else _toml_string(name)}]"
+    built_in = ", ".join(_SANDBOX_TARGETS)
+    if config is None:
+        raise ConfigError(
+            f"{said}: no --config file was given; define the target as a {table} table "
+            f"(vendor, base_url, api_key_env) in a leadpipe.toml and pass --config "
+            f"leadpipe.toml, or use a built-in target: {built_in}"
+        )
+    raise ConfigError(
+        f"{said}: {config} has no {table} table (vendor, base_url, api_key_env); "
+        f"known: {', '.join([*known, *_SANDBOX_TARGETS])}"
+    )
+
+
+def _toml_string(text: str) -> str:
+    """`text` as a TOML basic string (JSON's quoting is valid TOML for a target's name)."""
+    import json
+
+    return json.dumps(text)
 
 
 def options_from(
@@ -494,7 +568,8 @@ def options_from(
     """`options_for` with the config already read (a schedule's options laid over the
     file's); `run_id` for a run that is given its id (default: `--resume`, else a new one)."""
     run_id = run_id or flags.resume or new_run_id()
-    engine = engine_choice(flags.engine, conf)
+    on_dask = _runner_name(flags.runner, conf) == "dask"
+    engine = engine_choice(flags.engine, conf, dask=on_dask)
     dask = dask_choice(flags.runner, flags.dask_address, conf, engine)
     chosen = {f.name: getattr(flags, f.name) for f in fields(Flags) if f.name in OPTION_KEYS}
     if job == "check":

@@ -23,20 +23,27 @@ its import finished, so a failed run is retried on the next tick.
 Relative paths (`source`, `mapping`, `state_file`, `out`) are read from the config file's
 folder, not from where `leadpipe serve` was started. `out` may name `{schedule}` and
 `{run_id}`; it defaults to `runs/{schedule}/{run_id}`.
+
+`serve` started right after `prefect server start` would meet a server still starting: it
+waits for the Prefect API to answer (`wait_for_api`, at most `API_WAIT_S`, and says so) before
+it registers anything, and a server that never answers is one line naming its address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 from zoneinfo import ZoneInfo
 
+import httpx
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
@@ -70,7 +77,10 @@ __all__ = [
     "schedule_rows",
     "serve",
     "sha256_of",
+    "wait_for_api",
 ]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_OUT = "runs/{schedule}/{run_id}"
@@ -465,19 +475,92 @@ def _next_run(cron: str, timezone: str, after: datetime) -> datetime:
     return datetime.fromtimestamp(dates[0].timestamp(), ZoneInfo(timezone))
 
 
-def serve(config_path: Path) -> None:
+def serve(
+    config_path: Path,
+    *,
+    say: Callable[[str], None] | None = None,
+    clock: WaitClock | None = None,
+    probe: Callable[[str], bool] | None = None,
+) -> None:
     """Serve one deployment per schedule until interrupted; schedules stay active afterwards.
 
     Needs a Prefect server that schedules runs (`prefect server start`, PREFECT_API_URL): the
-    temporary server Prefect starts on its own never creates scheduled runs.
+    temporary server Prefect starts on its own never creates scheduled runs. Waits for that
+    server first (`wait_for_api`: `say`, `clock` and `probe` as there).
     """
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL
 
     served = deployments(config_path)
-    if not PREFECT_API_URL.value():
+    url = PREFECT_API_URL.value()
+    if not url:
         raise ConfigError(
             "leadpipe serve needs a Prefect server: start one with `prefect server start` "
             "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    prefect_serve(*served, pause_on_shutdown=False)
+    wait_for_api(url, say=say, clock=clock, probe=probe)
+    try:
+        prefect_serve(*served, pause_on_shutdown=False)
+    except httpx.ConnectError:
+        raise CannotProceedError(
+            f"lost the Prefect API at {url}: is the Prefect server still running?"
+        ) from None
+
+
+# How long `serve` waits for a Prefect server that is starting (`prefect server start` takes
+# ~10-20 s on a small machine), and how often it asks.
+API_WAIT_S = 30.0
+_ASK_EVERY_S = 0.5
+
+
+class WaitClock(Protocol):
+    """Seconds on a monotonic clock, and a way to wait (a test's clock moves at once)."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class _SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def wait_for_api(
+    url: str,
+    *,
+    within: float = API_WAIT_S,
+    say: Callable[[str], None] | None = None,
+    clock: WaitClock | None = None,
+    probe: Callable[[str], bool] | None = None,
+) -> None:
+    """Return once the Prefect API at `url` answers (`probe`, default: its /health route); if
+    it does not at once, `say` (default: the log) that it waits, for at most `within` seconds,
+    then raise CannotProceedError naming `url` and what to do."""
+    clock, probe, say = clock or _SystemClock(), probe or _answers, say or logger.warning
+    if probe(url):
+        return
+    say(f"waiting up to {within:.0f} s for the Prefect API at {url} to answer …")
+    deadline = clock.now() + within
+    while (left := deadline - clock.now()) > 0:
+        clock.sleep(min(_ASK_EVERY_S, left))
+        if probe(url):
+            say(f"the Prefect API at {url} answered")
+            return
+    raise CannotProceedError(
+        f"the Prefect API at {url} did not answer within {within:.0f} s: start it with "
+        "`prefect server start` (or correct PREFECT_API_URL), then run leadpipe serve again"
+    )
+
+
+def _answers(url: str) -> bool:
+    """Whether the API answers its health route at all (a Prefect Cloud workspace may want a
+    key for it: any answer below 500 means a server is listening)."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/health", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 500

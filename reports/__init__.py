@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 __all__ = [
     "ATTENTION_OUTCOMES",
     "LOW_COVERAGE",
+    "MAX_CHANGED_ROWS",
     "MAX_TABLE_ROWS",
     "REPORT_ORDER",
+    "VENDOR_LIMITS",
     "PageRows",
     "RunDir",
     "file_notices",
@@ -31,8 +33,10 @@ __all__ = [
 if TYPE_CHECKING:
     from reports.html import (
         ATTENTION_OUTCOMES,
+        MAX_CHANGED_ROWS,
         MAX_TABLE_ROWS,
         REPORT_ORDER,
+        VENDOR_LIMITS,
         PageRows,
         render_report,
         write_report_html,
@@ -46,8 +50,10 @@ else:
     # Each public name and the module that defines it.
     _HOMES = {
         "ATTENTION_OUTCOMES": "reports.html",
+        "MAX_CHANGED_ROWS": "reports.html",
         "MAX_TABLE_ROWS": "reports.html",
         "REPORT_ORDER": "reports.html",
+        "VENDOR_LIMITS": "reports.html",
         "PageRows": "reports.html",
         "render_report": "reports.html",
         "write_report_html": "reports.html",

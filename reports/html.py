@@ -1,8 +1,10 @@
 """The run's `report.html`: what an analyst reads at 7 a.m., in one self-contained file.
 
 The page is built from the same `rows` and `RunSummary` as `rows.parquet` and `summary.json`:
-headline counts, charts of outcomes, reasons and per-field changes, the rows that need
-attention (searchable and sortable), the reconciliation's field mismatches and target-only
+headline counts (with the rows kept with warnings), charts of outcomes, reasons and
+per-field changes, the data errors apart from what the target vendor cannot take, the fields
+not sent to it, the updated rows' old → new values, the rows that need attention (searchable
+and sortable), the reconciliation's field mismatches (differing rows first) and target-only
 leads, and the stage durations. The summary is read through its typed attributes only.
 
 Nothing is fetched when the page opens, and nothing from the input file can run:
@@ -10,7 +12,11 @@ Nothing is fetched when the page opens, and nothing from the input file can run:
 - charts are Vega-Lite specs (built with altair) that vl-convert renders to static SVG here,
   so the page carries no charting JavaScript, prints as it shows, and Vega escapes the labels;
 - tables are itables (DataTables) in its offline mode: the DataTables bundle is inlined once
-  and cells are HTML-escaped before they enter the JSON that feeds the table;
+  and cells are HTML-escaped before they enter the JSON that feeds the table. Each table's
+  first page is also written into the page as a plain <table> (each value escaped), which
+  DataTables replaces when scripts run: without JavaScript, or where a viewer blocks the
+  bundle, the page still reads (not a <noscript> copy, which would show nothing when scripts
+  are on but fail, and would put every first page in the file twice);
 - everything else goes through a Jinja2 template with autoescaping on; the only markup passed
   through is the SVG and the itables HTML above.
 
@@ -22,6 +28,7 @@ Nothing is fetched when the page opens, and nothing from the input file can run:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,11 +37,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from schemas.fields import OUTCOMES
+from reports.notices import share_text
+from schemas.fields import OUTCOMES, WARNING_ENTRY
 from schemas.files import atomic_write
 from schemas.summary import RunSummary
+from schemas.vendors import VENDORS, VendorSpec
 from transforms.reconcile import RECON_STATUSES
 from transforms.report import top_reasons
 
@@ -44,23 +53,49 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTENTION_OUTCOMES",
+    "MAX_CHANGED_ROWS",
     "PageRows",
     "MAX_TABLE_ROWS",
     "REPORT_ORDER",
+    "VENDOR_LIMITS",
     "render_report",
     "write_report_html",
 ]
 
 # Rows embedded per table; the rest are counted and left to rows.csv.
 MAX_TABLE_ROWS = 5_000
+# Updated rows whose old → new values the page lists; all of them are in rows.parquet.
+MAX_CHANGED_ROWS = 1_000
+# Rows per table page; the first page is also written as plain HTML (read without JavaScript).
+_PAGE_LENGTH = 25
+# Reason codes of `skipped` rows the target vendor cannot take (not errors in the file's data):
+# the page lists them apart from the data errors.
+VENDOR_LIMITS = frozenset(
+    {
+        "unsettable_status",
+        "missing_required",
+        "unfindable",
+        "not_clearable",
+        "not_sent",
+        "phone_taken",
+        "reopen_blocked",
+    }
+)
+# Outcomes of rows that went (or would go) through: "created with warnings" and the like.
+_KEPT = ("valid", "would_create", "created", "would_update", "updated", "unchanged")
+# A report's `changes` column (old → new per field of an update) and a warning entry's code
+# for a value the vendor could not take.
+_CHANGE = pl.Struct({"field": pl.String, "old": pl.String, "new": pl.String})
+_NOT_SENT = "not_sent"
 
 # Outcomes a person has to look at, most severe first (the attention table's order).
 ATTENTION_OUTCOMES: tuple[str, ...] = ("failed", "conflict", "invalid", "duplicate", "skipped")
+# A reconciliation is read for what differs: those rows first, then the rows that need fixing.
 _ATTENTION_RECON: tuple[str, ...] = (
+    "different",
     "conflict",
     "invalid",
     "duplicate",
-    "different",
     "only_in_file",
 )
 _UPDATES = ("updated", "would_update")
@@ -117,6 +152,10 @@ _HEADERS = {
     "business_name": "Business",
     "status": "Lead status",
     "country": "Country",
+    "field": "Field",
+    "old": "Old value",
+    "new": "New value",
+    "changed_fields": "Changed fields",
 }
 
 # One colour per outcome word, in four families: done, changed, needs a look, no-op.
@@ -180,39 +219,59 @@ def render_report(
     shown = None
     if isinstance(rows, PageRows):
         shown = _without_null_types(rows.shown())
+        review = rows.review()
         rows = rows.counted()
+    else:
+        review = _Review.of(_without_null_types(rows))
     rows = _without_null_types(rows)
     recon = _is_reconcile(rows, summary)
+    vendor = _vendor(summary)
+    hidden = _unstored(vendor)
     counts = _counts(rows, summary, recon, target_only)
-    attention, attention_total = _attention(rows if shown is None else shown, recon, max_rows)
+    attention, attention_total = _attention(
+        rows if shown is None else shown, recon, max_rows, hidden
+    )
     if shown is not None:
         attention_total = rows.filter(pl.col("outcome").is_in(ATTENTION_OUTCOMES)).height
     target_rows, target_total = _target_only(target_only, max_rows)
     mismatches = _mismatches(rows) if recon else pl.DataFrame()
     field_counts = _field_counts(rows, mismatches, recon)
+    changed = pl.DataFrame() if recon else _changed_table(review.changed, hidden)
     tables = {
         "attention": _datatable(attention, "attention_table"),
         "target_only": _datatable(target_rows, "target_only_table"),
+        "changed": _datatable(changed, "changed_table"),
     }
     return _template().render(
         run=_run_facts(rows, summary),
-        tiles=_tiles(rows, summary, counts),
+        tiles=_tiles(rows, summary, counts, review.warned),
         charts={
             "outcomes": _outcome_chart(counts),
             "reasons": _reason_chart(rows),
             "fields": _field_chart(field_counts, recon),
         },
-        reasons=_top_reasons(rows),
+        reasons=_top_reasons(rows, vendor_limits=False),
+        vendor_limits=_top_reasons(rows, vendor_limits=True),
+        vendor_name=vendor.name.capitalize() if vendor else None,
+        not_sent=review.not_sent.to_dicts(),
+        hidden=[_HEADERS.get(c, c) for c in hidden],
         notices=list(summary.notices),
         warnings=[{"code": code, "count": n} for code, n in summary.warnings.items()],
         recon=recon,
         mismatches=mismatches.to_dicts(),
         field_counts=field_counts.to_dicts(),
         attention={"shown": attention.height, "total": attention_total},
+        changed={
+            "rows": review.changed.height,
+            "lines": changed.height,
+            "total": _updates(counts, rows),
+            "old_new": _old_new(review.changed),
+        },
         target_only=None
         if target_only is None
         else {"shown": target_rows.height, "total": target_total},
         tables=tables,
+        page_length=_PAGE_LENGTH,
         datatables_init=_datatables_init() if any(tables.values()) else "",
         durations=_durations(summary),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -233,8 +292,9 @@ def write_report_html(
 class PageRows:
     """What the page needs of report rows that come part by part (in row order): the rows it
     counts (needing a look, or updates) with the narrow columns its charts use (`counted`),
-    and all columns of the rows its table shows (`shown`). `render_report` computes from them
-    what it would from the whole rows (not for a reconciliation)."""
+    and all columns of the rows its table shows (`shown`), and the small sums of what went
+    through (`review`: warnings, values not sent, the first updates' changes). `render_report`
+    computes from them what it would from the whole rows (not for a reconciliation)."""
 
     _NARROW = ("source_file", "source_row", "outcome", "reason_code", "reason", "changed_fields")
 
@@ -245,6 +305,7 @@ class PageRows:
         self._counted: list[pl.DataFrame] = []
         self._shown: pl.DataFrame | None = None
         self._exampled: set[str] = set()  # reason codes whose first row is counted already
+        self._review: _Review | None = None
 
     def add(self, rows: pl.DataFrame) -> None:
         """Take the next part's report rows."""
@@ -254,6 +315,11 @@ class PageRows:
         self._seen += rows.height
         if not {"outcome", "source_row"} <= set(rows.columns):
             return
+        so_far = self._review
+        # Once the first updates are listed, later parts' updates are only counted.
+        room = MAX_CHANGED_ROWS - (so_far.changed.height if so_far else 0)
+        part = _Review.of(_without_null_types(rows), room)
+        self._review = part if so_far is None else _Review.merge([so_far, part])
         narrow = [c for c in self._NARROW if c in rows.columns]
         counted = pl.col("outcome").is_in([*ATTENTION_OUTCOMES, *_UPDATES])
         self._counted.append(self._examples_only(numbered.filter(counted).select("_at", *narrow)))
@@ -288,6 +354,10 @@ class PageRows:
             return self._empty.select(narrow)
         return pl.concat(self._counted).select(narrow)
 
+    def review(self) -> _Review:
+        """Warnings per outcome, values not sent per field, the first updates' changes."""
+        return self._review or _Review.of(self._empty)
+
     def shown(self) -> pl.DataFrame:
         """All columns of the first `max_rows` rows needing a look, most severe first."""
         if self._shown is None:
@@ -299,6 +369,166 @@ class PageRows:
             wide, on="_at", how="inner", maintain_order="right"
         )
         return joined.select(self._empty.columns)
+
+
+@dataclass(frozen=True)
+class _Review:
+    """What the page shows of the rows that went through: rows kept with warnings per outcome
+    (`warned`: outcome, rows), per field the values the vendor was not sent (`not_sent`: field,
+    rows, first row, its message), and the first updated rows with their changes (`changed`).
+    Each is small, and the parts of a report add up (`merge`) to the whole report's."""
+
+    warned: pl.DataFrame
+    not_sent: pl.DataFrame
+    changed: pl.DataFrame
+
+    @classmethod
+    def of(cls, rows: pl.DataFrame, limit: int = MAX_CHANGED_ROWS) -> _Review:
+        return cls(_warned(rows), _not_sent(rows), _changed_rows(rows, limit))
+
+    @classmethod
+    def merge(cls, parts: Sequence[_Review], limit: int = MAX_CHANGED_ROWS) -> _Review:
+        """The review of consecutive parts (in row order) as one."""
+        if not parts:
+            return cls.of(pl.DataFrame())
+        warned = (
+            pl.concat([p.warned for p in parts])
+            .group_by("outcome", maintain_order=True)
+            .agg(pl.col("rows").sum())
+        )
+        not_sent = (
+            pl.concat([p.not_sent for p in parts])
+            .group_by("field", maintain_order=True)
+            .agg(
+                pl.col("rows").sum(),
+                pl.col("example_row").min(),
+                pl.col("example").sort_by("example_row").first(),
+            )
+            .sort(["rows", "field"], descending=[True, False])
+        )
+        changed = pl.concat([p.changed for p in parts], how="diagonal_relaxed").head(limit)
+        return cls(warned, not_sent, changed)
+
+
+def _warned(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with at least one warning about their data, per outcome. Values the vendor was not
+    sent have their own block: a field Octanist does not store would otherwise put every row
+    of an export "with warnings" and hide the rows whose data was read otherwise."""
+    empty = pl.DataFrame(schema={"outcome": pl.String, "rows": pl.UInt32})
+    if not _has_warnings(rows) or "outcome" not in rows.columns:
+        return empty
+    about_data = pl.element().struct.field("code") != _NOT_SENT
+    # Lazily: the filter then reads two columns, not every column of every row.
+    return (
+        rows.lazy()
+        .filter(pl.col("warnings").list.eval(about_data).list.any())
+        .group_by("outcome", maintain_order=True)
+        .agg(pl.len().alias("rows"))
+        .cast({"outcome": pl.String, "rows": pl.UInt32})
+        .collect()
+    )
+
+
+def _not_sent(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per field, rows whose value the vendor was not sent (`not_sent` warnings), most first,
+    with the first such row and its message."""
+    schema = {"field": pl.String, "rows": pl.UInt32, "example_row": pl.Int64, "example": pl.String}
+    if not _has_warnings(rows) or "source_row" not in rows.columns:
+        return pl.DataFrame(schema=schema)
+    return (
+        rows.select("source_row", "warnings")
+        .filter(pl.col("warnings").list.len() > 0)
+        .explode("warnings")
+        .unnest("warnings")
+        .filter(pl.col("code") == _NOT_SENT)
+        .group_by("field")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("source_row").min().alias("example_row"),
+            _clip(pl.col("message")).sort_by("source_row").first().alias("example"),
+        )
+        .sort(["rows", "field"], descending=[True, False])
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def _has_warnings(rows: pl.DataFrame) -> bool:
+    return rows.schema.get("warnings") == pl.List(WARNING_ENTRY)
+
+
+_CHANGED_COLUMNS = (
+    "source_row",
+    "outcome",
+    "target_id",
+    "first_name",
+    "last_name",
+    "email",
+    "changes",
+    "changed_fields",
+)
+
+
+def _changed_rows(rows: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """The first `limit` updates, with what identifies them and what they change."""
+    if "outcome" not in rows.columns or limit <= 0:
+        return pl.DataFrame()
+    columns = [c for c in _CHANGED_COLUMNS if c in rows.columns]
+    if rows.schema.get("changes") not in (None, pl.List(_CHANGE)):
+        columns.remove("changes")  # not E's shape: read `changed_fields` instead
+    updates = rows.lazy().filter(pl.col("outcome").is_in(_UPDATES))
+    return updates.select(columns).head(limit).collect()
+
+
+def _changed_table(changed: pl.DataFrame, hidden: Sequence[str]) -> pl.DataFrame:
+    """One line per field an update changes, old → new; from runs that recorded no `changes`
+    (older reports), one line per row with its `changed_fields`."""
+    if changed.is_empty():
+        return pl.DataFrame()
+    who = [c for c in ("name", "email") if c not in hidden]
+    named = _with_name(changed)
+    if _old_new(changed):
+        lines = (
+            named.with_row_index("_i")
+            .explode("changes")
+            .drop_nulls("changes")
+            .with_columns(pl.col("changes").struct.unnest())
+            .with_columns(
+                pl.col("old").fill_null("(blank)"),
+                pl.col("new").fill_null("(blank)"),
+            )
+        )
+        return _readable(lines, ["source_row", *who, "field", "old", "new"], ["target_id"])
+    return _readable(named, ["source_row", *who, "changed_fields"], ["target_id"])
+
+
+def _old_new(changed: pl.DataFrame) -> bool:
+    """Whether the updates carry their old → new values (a `changes` column that says any)."""
+    if "changes" not in changed.columns:
+        return False
+    return bool(changed["changes"].list.len().fill_null(0).sum())
+
+
+def _updates(counts: Mapping[str, int], rows: pl.DataFrame) -> int:
+    """Rows updated (or that would be): the summary's count, else the rows'."""
+    if any(word in counts for word in _UPDATES):
+        return sum(counts.get(word, 0) for word in _UPDATES)
+    if "outcome" not in rows.columns:
+        return 0
+    return rows.filter(pl.col("outcome").is_in(_UPDATES)).height
+
+
+def _vendor(summary: RunSummary) -> VendorSpec | None:
+    return VENDORS.get(summary.target.vendor) if summary.target is not None else None
+
+
+def _unstored(vendor: VendorSpec | None) -> tuple[str, ...]:
+    """The page's lead columns the vendor does not store (none without a target): shown, they
+    would read as if sent."""
+    if vendor is None:
+        return ()
+    stored = vendor.creatable | vendor.updatable | frozenset(vendor.read.values())
+    fields = {"name": ("first_name", "last_name")}
+    return tuple(c for c in _LEAD_COLUMNS if not stored & set(fields.get(c, (c,))))
 
 
 def _without_null_types(rows: pl.DataFrame) -> pl.DataFrame:
@@ -371,8 +601,14 @@ class _Tile:
     share: str | None = None
 
 
-def _tiles(rows: pl.DataFrame, summary: RunSummary, counts: Mapping[str, int]) -> list[_Tile]:
-    """Headline numbers: rows, each outcome (share of rows), requests, duration."""
+def _tiles(
+    rows: pl.DataFrame,
+    summary: RunSummary,
+    counts: Mapping[str, int],
+    warned: pl.DataFrame | None = None,
+) -> list[_Tile]:
+    """Headline numbers: rows, each outcome (share of rows), the rows of each outcome that went
+    through with warnings (share of that outcome), requests, duration."""
     # A run's `rows` is 0 only for an empty file, which gives no page rows either: the
     # fallback counts what the page holds when a summary counted nothing (tests' summaries).
     total = summary.rows or rows.height
@@ -382,10 +618,29 @@ def _tiles(rows: pl.DataFrame, summary: RunSummary, counts: Mapping[str, int]) -
             tiles.append(_Tile("target duplicate groups", _number(n), "warn" if n else "zero"))
             continue
         tone = _TONES.get(outcome, "neutral") if n else "zero"
-        share = f"{n / total:.0%}" if total and outcome in _ROW_OUTCOMES else None
+        share = share_text(n / total) if total and outcome in _ROW_OUTCOMES else None
         tiles.append(_Tile(outcome.replace("_", " "), _number(n), tone, share))
+    tiles.extend(_warned_tiles(counts, warned))
     tiles.extend(_request_tiles(summary))
     tiles.append(_Tile("duration", _seconds(summary.seconds)))
+    return tiles
+
+
+def _warned_tiles(counts: Mapping[str, int], warned: pl.DataFrame | None) -> list[_Tile]:
+    """`created with warnings` and the like: rows that went through with a value left out or
+    read otherwise than written (their `warnings` column says which)."""
+    if warned is None or warned.is_empty():
+        return []
+    by_outcome = {str(k): int(v) for k, v in warned.iter_rows()}
+    tiles = []
+    for outcome in sorted(by_outcome, key=lambda word: _ORDER.get(word, len(_ORDER))):
+        n = by_outcome[outcome]
+        if outcome not in _KEPT or not n:
+            continue
+        of = counts.get(outcome, 0)
+        share = share_text(n / of) if of else None
+        label = f"{outcome.replace('_', ' ')} with warnings"
+        tiles.append(_Tile(label, _number(n), "warn", f"{share} of {of:,}" if share else None))
     return tiles
 
 
@@ -402,8 +657,11 @@ def _request_tiles(summary: RunSummary) -> list[_Tile]:
     return tiles
 
 
-def _attention(rows: pl.DataFrame, recon: bool, max_rows: int) -> tuple[pl.DataFrame, int]:
-    """Rows needing a look, most severe first, capped; and how many there are in all."""
+def _attention(
+    rows: pl.DataFrame, recon: bool, max_rows: int, hidden: Sequence[str] = ()
+) -> tuple[pl.DataFrame, int]:
+    """Rows needing a look, most severe first, capped; and how many there are in all. The lead
+    columns in `hidden` (the vendor does not store them) are left out."""
     column, wanted = (
         ("recon_status", _ATTENTION_RECON) if recon else ("outcome", ATTENTION_OUTCOMES)
     )
@@ -423,7 +681,8 @@ def _attention(rows: pl.DataFrame, recon: bool, max_rows: int) -> tuple[pl.DataF
         first.append("differences")
     if "source_file" in shown.columns and shown["source_file"].n_unique() > 1:
         first.insert(0, "source_file")
-    return _readable(_with_name(shown), first, (*_LEAD_COLUMNS, *_SENT_COLUMNS)), picked.height
+    lead = [c for c in _LEAD_COLUMNS if c not in hidden]
+    return _readable(_with_name(shown), first, (*lead, *_SENT_COLUMNS)), picked.height
 
 
 def _differences_text(rows: pl.DataFrame) -> pl.Series:
@@ -532,20 +791,25 @@ def _field_counts(rows: pl.DataFrame, mismatches: pl.DataFrame, recon: bool) -> 
     if not isinstance(rows.schema["changed_fields"], pl.List):
         return pl.DataFrame()
     return (
-        rows.filter(pl.col("outcome").is_in(_UPDATES))
+        rows.lazy()
+        .filter(pl.col("outcome").is_in(_UPDATES))
         .select(pl.col("changed_fields").explode().alias("field"))
         .drop_nulls()
         .group_by("field")
         .agg(pl.len().alias("rows"))
         .sort(["rows", "field"], descending=[True, False])
+        .collect()
     )
 
 
-def _top_reasons(rows: pl.DataFrame) -> list[dict[str, Any]]:
-    """Reason codes of rows needing a look: count, first row, and that row's reason."""
+def _top_reasons(rows: pl.DataFrame, *, vendor_limits: bool) -> list[dict[str, Any]]:
+    """Reason codes of rows needing a look: count, first row, and that row's reason. Either the
+    rows skipped for what the vendor cannot take (`vendor_limits`), or all the others."""
     if not {"reason_code", "outcome", "source_row"} <= set(rows.columns):
         return []
-    return top_reasons(_problem_rows(rows), _TOP_REASONS)
+    problems = _problem_rows(rows)
+    limit = (pl.col("outcome") == "skipped") & pl.col("reason_code").is_in(VENDOR_LIMITS)
+    return top_reasons(problems.filter(limit if vendor_limits else ~limit), _TOP_REASONS)
 
 
 def _problem_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -565,7 +829,8 @@ def _durations(summary: RunSummary) -> list[dict[str, Any]]:
         {
             "stage": stage,
             "seconds": f"{seconds:.3f}",
-            "share": round(100 * seconds / total) if total else 0,
+            "width": f"{100 * seconds / total:.1f}" if total else "0",
+            "share": share_text(seconds / total) if total else "0%",
             "peak_mb": f"{peaks[stage]:,.0f}" if stage in peaks else "",
         }
         for stage, seconds in stages.items()
@@ -671,6 +936,9 @@ def _datatable(frame: pl.DataFrame, table_id: str) -> Markup | None:
         {"targets": [i for i, c in enumerate(frame.columns) if c in names], "className": kind}
         for kind, names in kinds.items()
     ]
+    cell_classes = [
+        next((k for k, names in kinds.items() if c in names), "") for c in frame.columns
+    ]
     renamed = frame.rename({c: _HEADERS.get(c, c.replace("_", " ")) for c in frame.columns})
     html = to_html_datatable(
         renamed,
@@ -692,7 +960,7 @@ def _datatable(frame: pl.DataFrame, table_id: str) -> Markup | None:
             "bottomStart": "pageLength",
             "bottomEnd": "paging",
         },
-        pageLength=25,
+        pageLength=_PAGE_LENGTH,
         lengthMenu=[10, 25, 100, 500],
         order=[],
         autoWidth=False,
@@ -700,16 +968,51 @@ def _datatable(frame: pl.DataFrame, table_id: str) -> Markup | None:
         display_logo_when_loading=False,
         text_in_header_can_be_selected=False,
     )
-    return Markup(html)
+    return Markup(_with_first_page(html, renamed, table_id, cell_classes))
+
+
+def _with_first_page(html: str, frame: pl.DataFrame, table_id: str, classes: list[str]) -> str:
+    """itables' markup with the table's first page written in as a plain <table>, in place of
+    its "Loading ITables…" row and of its static preview (itables' own look, with a link to
+    its site). Scripts on, itables sets the table's content to its header row and DataTables
+    fills it from the data: the plain rows are replaced, never shown twice."""
+    name = re.escape(table_id)
+    placeholder = re.compile(
+        rf'<table id="{name}"[^>]*>.*?</table>'
+        rf'(?:\s*<div id="{name}_fallback">.*?</div><script>[^<]*</script>)?',
+        re.DOTALL,
+    )
+    found = placeholder.search(html)
+    if found is None:  # a newer itables: its markup changed under us
+        raise RuntimeError(f"itables' table markup for {table_id!r} is not the one expected")
+    head = "".join(f"<th>{escape(column)}</th>" for column in frame.columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{kind}">{"" if value is None else escape(value)}</td>'
+            for kind, value in zip(classes, row, strict=True)
+        )
+        + "</tr>"
+        for row in frame.head(_PAGE_LENGTH).iter_rows()
+    )
+    table = (
+        f'<table id="{table_id}" class="static" style="width:100%">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+    return html[: found.start()] + table + html[found.end() :]
 
 
 @cache
 def _datatables_init() -> Markup:
-    """itables' offline loader: the DataTables bundle and CSS inlined once per page."""
+    """itables' offline loader: the DataTables bundle and CSS inlined once per page, without
+    the notice it shows readers without JavaScript (its logo, and "is your notebook trusted?":
+    words for a notebook, not a report, whose tables read without JavaScript anyway)."""
     from itables.javascript import generate_init_offline_itables_html
     from itables.options import dt_bundle
 
-    return Markup(generate_init_offline_itables_html(dt_bundle))
+    loader = generate_init_offline_itables_html(dt_bundle)
+    notice = re.compile(r"<div[^>]*>\s*<noscript>.*?</noscript>\s*</div>\s*$", re.DOTALL)
+    return Markup(notice.sub("", loader))
 
 
 @cache

@@ -105,7 +105,16 @@ def _count(n: int, word: str) -> str:
 
 
 def share_text(share: float) -> str:
-    """A percentage that never rounds a non-zero share to 0%."""
-    if 0 < share < 0.01:
+    """A share as a whole percentage that never rounds a part to the ends: a non-zero share
+    never reads 0% (`under 1%`), nor a share short of the whole 100% (`over 99%`). Every
+    percentage in `reports` (the page's tiles and durations, the notices) goes through here.
+
+    >>> share_text(0.004), share_text(0.5), share_text(0.996), share_text(1.0), share_text(0)
+    ('under 1%', '50%', 'over 99%', '100%', '0%')
+    """
+    said = f"{share:.0%}"
+    if share > 0 and said == "0%":
         return "under 1%"
-    return f"{share:.0%}"
+    if share < 1 and said == "100%":
+        return "over 99%"
+    return said

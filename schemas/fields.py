@@ -38,8 +38,10 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "custom",
 )
 
-# Companions written by `normalise` beside the field they explain.
-COMPANION_FIELDS: tuple[str, ...] = ("phone_raw", "timezone_source")
+# Companions written by `normalise` beside the field they explain. `status_raw` is the status
+# as the file said it (before `[values.status]` and word folding): a vendor that cannot set a
+# status gets the exact mapping line that would fix it, naming the file's own word.
+COMPANION_FIELDS: tuple[str, ...] = ("phone_raw", "timezone_source", "status_raw")
 
 # A mapping may target `full_name`; `map` splits it into first/last name where those are blank.
 MAPPING_ONLY_FIELDS: tuple[str, ...] = ("full_name",)
@@ -48,6 +50,9 @@ MAPPING_ONLY_FIELDS: tuple[str, ...] = ("full_name",)
 WARNING_ENTRY = pl.Struct({"field": pl.String, "code": pl.String, "message": pl.String})
 CHECKLIST_ITEM = pl.Struct({"code": pl.String, "value": pl.String, "status": pl.String})
 CUSTOM_ENTRY = pl.Struct({"key": pl.String, "value": pl.String})
+# One field an update changes: the target's value when read (else what leadpipe last wrote)
+# and the value sent, both as text (lists and structs as JSON).
+CHANGE_ENTRY = pl.Struct({"field": pl.String, "old": pl.String, "new": pl.String})
 
 # Types of the canonical columns after `normalise`; anything not listed is a string.
 NORMALISED_DTYPES: dict[str, pl.DataType] = {
@@ -118,6 +123,7 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "match_by",
     "target_id",
     "changed_fields",
+    "changes",
     "http_status",
     "attempts",
     "request_id",

@@ -66,6 +66,9 @@ class NormalisedLead(pa.DataFrameModel):
     custom: pl.List = pa.Field(nullable=True)
     phone_raw: str | None = pa.Field(nullable=True, description="The phone as the file had it.")
     timezone_source: str = pa.Field(isin=list(TIMEZONE_SOURCES))
+    status_raw: str | None = pa.Field(
+        nullable=True, description="The status as the file had it, before any value mapping."
+    )
 
     class Config:
         strict = True

@@ -139,6 +139,11 @@ class RunSummary:
     out_dir: str
     region: RegionFacts | None = None
     warnings: Mapping[str, int] = field(default_factory=dict)  # rows per warning code
+    # rows per field the vendor could not take (`not_sent` warnings), and the `[values.status]`
+    # lines that would send a status it can set, once per word of the file: {word, status,
+    # suggested, line, rows}
+    not_sent: Mapping[str, int] = field(default_factory=dict)
+    status_mappings: tuple[Mapping[str, Any], ...] = ()
     notices: tuple[str, ...] = ()  # what the analyst should know of the file as a whole
     target: TargetFacts | None = None
     state_source: str | None = None
@@ -221,6 +226,8 @@ class RunSummary:
             },
             "notices": list(self.notices),
             "warnings": dict(self.warnings),
+            "not_sent": dict(self.not_sent),
+            "status_mappings": [dict(m) for m in self.status_mappings],
             "options": dict(self.options),
             "rows": self.rows,
             "reasons": [
@@ -282,6 +289,8 @@ class RunSummary:
             ),
             region=RegionFacts(**data["region"]) if data.get("region") else None,
             warnings=dict(data.get("warnings", {})),
+            not_sent=dict(data.get("not_sent", {})),
+            status_mappings=tuple(dict(m) for m in data.get("status_mappings", ())),
             notices=tuple(data.get("notices", ())),
             options=dict(data["options"]),
             rows=int(data["rows"]),

@@ -4,6 +4,14 @@ Keys are taken in match priority (`IDENTITY_FIELDS`: target id, external id, ema
 normalised values. Per key, rows sharing a value form a group; the policy keeps the first or
 the last row of each group (by source row), or `reject`s them all. Losers get `_duplicate`
 ("code|message") naming the row that won, or the rows they clash with.
+
+A phone is an identity only for the person it belongs to (a company switchboard is shared by
+many): rows are duplicates by phone only when one has no email or their emails agree. Rows that
+are still in play when phones are compared (the email round has already merged rows sharing an
+email) group by phone; a group whose rows carry two or more different emails is several
+people, and none of its rows with an email is a duplicate. A row of such a group with no email
+could be any of them: it is marked `ambiguous_phone`, never merged into one of them (merging
+it would chain two different emails through it: a@ + P, P alone, c@ + P).
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ DuplicatePolicy = Literal["first", "last", "reject"]
 DUPLICATE = "_duplicate"
 _SHOWN_ROWS = 5
 _ROW = "_dedupe_row"
+# Keys that identify only one person: two rows share one only if their emails do not differ.
+_PERSONAL_KEYS = ("phone",)
+_AMBIGUOUS = "_dedupe_ambiguous"
 # What `duplicate_marks` reads of each row.
 DEDUPE_COLUMNS = ("source_row", ISSUES, *IDENTITY_FIELDS)
 
@@ -87,6 +98,9 @@ def _shared(key: str) -> pl.Expr:
 
 def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
     active = pl.col("_valid") & pl.col(DUPLICATE).is_null() & pl.col(key).is_not_null()
+    if key in _PERSONAL_KEYS and "email" in lf.collect_schema():
+        lf = _mark_ambiguous(lf, key, active)
+        active = active & ~pl.col(_AMBIGUOUS)
     # Window aggregates over the active rows' key (inactive rows share the null partition): a
     # group-by joined back would branch the plan at every round, and polars re-runs branches.
     group = pl.when(active).then(pl.col(key))
@@ -116,6 +130,37 @@ def _mark(lf: pl.LazyFrame, key: str, policy: DuplicatePolicy) -> pl.LazyFrame:
     return lf.with_columns(
         pl.when(loses)
         .then(pl.lit("duplicate|") + message)
+        .otherwise(pl.col(DUPLICATE))
+        .alias(DUPLICATE)
+    ).drop(_AMBIGUOUS, strict=False)
+
+
+def _mark_ambiguous(lf: pl.LazyFrame, key: str, active: pl.Expr) -> pl.LazyFrame:
+    """`_dedupe_ambiguous`: the row's `key` group carries two or more different emails (several
+    people); its rows without an email get `ambiguous_phone`, its rows with one stay as they are.
+
+        a@x.io +1555, (no email) +1555, c@x.io +1555 -> the second row is `ambiguous_phone`
+    """
+    group = pl.when(active).then(pl.col(key))
+    has_email = pl.col("email").is_not_null()
+    # Emails differ when their smallest and largest hash do (a u64 min/max per group costs a
+    # tenth of counting distinct strings; two emails colliding on one phone is ~2^-64).
+    hashed = pl.when(has_email).then(pl.col("email").hash(7))
+    people = hashed.min().over(group) != hashed.max().over(group)
+    ambiguous = (active & people).fill_null(False)
+    email_rows = pl.when(has_email).then(pl.col("source_row"))
+    message = pl.format(
+        value_label(key) + " {} is shared by {} rows with different emails (rows {} to {}): "
+        "with no email of its own this row cannot be told to be any one of them, so it is not "
+        "imported",
+        pl.lit("'") + pl.col(key).cast(pl.String).str.slice(0, 60) + pl.lit("'"),
+        email_rows.count().over(group),
+        email_rows.min().over(group),
+        email_rows.max().over(group),
+    )
+    return lf.with_columns(ambiguous.alias(_AMBIGUOUS)).with_columns(
+        pl.when(pl.col(_AMBIGUOUS) & ~has_email)
+        .then(pl.lit("ambiguous_phone|") + message)
         .otherwise(pl.col(DUPLICATE))
         .alias(DUPLICATE)
     )

@@ -45,9 +45,18 @@ from typing import Literal
 
 import polars as pl
 
+from schemas.fields import CANONICAL_FIELDS, CHANGE_ENTRY
 from schemas.frames import SEND
 
-__all__ = ["Blanks", "OnTargetEdit", "diff", "next_base"]
+__all__ = [
+    "Blanks",
+    "CHANGES",
+    "OnTargetEdit",
+    "UNSYNCED",
+    "diff",
+    "next_base",
+    "unsent_candidates",
+]
 
 Blanks = Literal["leave", "clear"]
 OnTargetEdit = Literal["keep", "overwrite"]
@@ -57,6 +66,23 @@ _HAS_BASE = "_b__has"
 _LIVE = "_t__live"
 BLOCKED = "_blocked"
 BASE_STALE = "_base_stale"
+# Per matched row: each changed field as {field, old, new} text (`plan` keeps it for updates).
+CHANGES = "_changes"
+# Per matched row: the mapped fields `fields` leaves out whose value differs from what is known
+# of the lead (the target's value, else the base): `plan` says which the vendor cannot take.
+UNSYNCED = "_unsynced"
+# Fields never reported as not sent: bookkeeping-like (the id names the lead) or the vendor's
+# own extras (custom entries and checklist items carry what a vendor has no field for).
+_NEVER_UNSENT = frozenset({"target_id", "custom", "checklist"})
+
+
+def unsent_candidates(mapped: Collection[str] | None) -> list[str]:
+    """The canonical fields a row may hold that a vendor might not take: all of them but
+    `_NEVER_UNSENT`, and of those only the `mapped` ones (a `full_name` column maps the names)."""
+    if mapped is None:
+        return [f for f in CANONICAL_FIELDS if f not in _NEVER_UNSENT]
+    named = {*mapped, *(("first_name", "last_name") if "full_name" in mapped else ())}
+    return [f for f in CANONICAL_FIELDS if f in named and f not in _NEVER_UNSENT]
 
 
 def diff(
@@ -89,9 +115,16 @@ def diff(
     based = [f for f in present if f in base_schema]
     policy: dict[str, Blanks] = {f: blanks if f in clear_only else "leave" for f in present}
     guards = [f for f in ("status", "opted_out") if f in snap_schema and f not in present]
+    row_schema = rows.collect_schema()
+    others = [
+        f
+        for f in unsent_candidates(mapped)
+        if f in row_schema and f not in fields and (f in snap_schema or f in base_schema)
+    ]
     target = snapshot.select(
         pl.col("id").cast(pl.String).alias("_t_id"),
         *[pl.col(f).alias(f"_t_{f}") for f in (*present, *guards)],
+        *[pl.col(f).alias(f"_o_t_{f}") for f in others if f in snap_schema],
         (pl.col("_live") if "_live" in snap_schema else pl.lit(False)).alias(_LIVE),
     )
     keyed = rows.with_row_index(_ROW)
@@ -104,6 +137,7 @@ def diff(
                 pl.col("id").cast(pl.String).alias("_t_id"),
                 pl.lit(True).alias(_HAS_BASE),
                 *[pl.col(f).alias(f"_b_{f}") for f in based],
+                *[pl.col(f).alias(f"_o_b_{f}") for f in others if f in base_schema],
             ),
             on="_t_id",
             how="left",
@@ -168,6 +202,8 @@ def diff(
     )
     done = both.with_columns(
         pl.when(_MATCHED).then(changed).alias("changed_fields"),
+        pl.when(_MATCHED).then(_changes(present, cleared, snap_schema)).alias(CHANGES),
+        pl.when(_MATCHED).then(_unsynced(others, snap_schema, base_schema)).alias(UNSYNCED),
         (_MATCHED & stale).alias(BASE_STALE),
         *[
             pl.when(cleared[f]).then(None).otherwise(pl.col(f"_send_{f}")).alias(f"_send_{f}")
@@ -179,8 +215,53 @@ def diff(
         _LIVE,
         *[f"_t_{f}" for f in (*present, *guards)],
         *[f"_b_{f}" for f in present],
+        *[f"_o_t_{f}" for f in others if f in snap_schema],
+        *[f"_o_b_{f}" for f in others if f in base_schema],
     )
     return _packed(done, present)
+
+
+def _changes(present: Sequence[str], cleared: Mapping[str, pl.Expr], schema: pl.Schema) -> pl.Expr:
+    """{field, old, new} per changed field: `old` the target's value (else the base's: what
+    leadpipe last wrote), `new` the value sent (null: cleared), as text."""
+    if not present:
+        return pl.lit([], pl.List(CHANGE_ENTRY))
+    entries = [
+        pl.when(pl.col(f"_send_{f}").is_not_null() | cleared[f]).then(
+            pl.struct(
+                pl.lit(f).alias("field"),
+                _as_text(pl.coalesce(f"_t_{f}", f"_b_{f}"), schema[f]).alias("old"),
+                _as_text(pl.col(f"_send_{f}"), schema[f]).alias("new"),
+            )
+        )
+        for f in present
+    ]
+    # An array filtered, as `validate` does: `concat_list` of structs takes a slow path.
+    return pl.concat_arr(entries).arr.to_list().list.filter(pl.element().is_not_null())
+
+
+def _unsynced(others: Sequence[str], target: pl.Schema, base: pl.Schema) -> pl.Expr:
+    """The fields of `others` whose value differs from what is known of the lead: the target's
+    value, else the base's; a field nothing is known of is no difference."""
+    names = []
+    for f in others:
+        known = [pl.col(f"_o_t_{f}")] if f in target else []
+        known += [pl.col(f"_o_b_{f}")] if f in base else []
+        value = pl.coalesce(known)
+        differs = pl.col(f).is_not_null() & value.is_not_null() & _differs(f, pl.col(f), value)
+        names.append(pl.when(differs).then(pl.lit(f)))
+    if not names:
+        return pl.lit([], pl.List(pl.String))
+    return pl.concat_list(names).list.drop_nulls()
+
+
+def _as_text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A value as report text: lists and structs as JSON, the rest as polars writes them."""
+    if isinstance(dtype, pl.List | pl.Struct | pl.Array):
+        return pl.when(value.is_not_null()).then(
+            pl.struct(value.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+        )
+    return value.cast(pl.String)
 
 
 _MATCHED = pl.col("matched_id").is_not_null()

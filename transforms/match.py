@@ -9,6 +9,15 @@ normalised values on both sides. The first key that finds any target lead decide
 - another key points elsewhere (email says A, phone says B): `conflict`;
 - no key finds anything: `new`.
 
+A phone is an identity only for the person it belongs to (company switchboards): a target lead
+is found by phone only when the row or the lead has no email, or their emails agree, or (the
+same person with a new email) their first and last names agree. A row with email a and phone P
+is `new` beside a lead with phone P, email b and another name; its `match_reason` then
+names who holds the phone ("+1555 belongs to L7 (b@x.io)"), for a vendor that keeps one lead
+per phone (`plan`'s `phone_taken`). `match_rows` says the same of a new row whose phone an
+earlier new row of the partition (another person) is about to take. A `match_reason` is
+otherwise set only on a `conflict`.
+
     >>> src = pl.LazyFrame({"source_row": [2], "email": ["a@x.io"], "phone": ["+1"]})
     >>> snap = pl.LazyFrame({"id": ["L1"], "email": ["a@x.io"], "phone": ["+1"]})
     >>> match(src, snap, keys=("email", "phone")).collect()["match_status"].item()
@@ -18,7 +27,7 @@ normalised values on both sides. The first key that finds any target lead decide
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -36,6 +45,9 @@ __all__ = [
 DEFAULT_MATCH_KEYS: tuple[str, ...] = ("target_id", "external_id", "email", "phone")
 MATCH_STATUSES = ("matched", "new", "conflict")
 _SHOWN = 5
+# Keys that identify only one person: they find a lead only when the emails do not differ.
+PERSONAL_KEYS = ("phone",)
+_EMPTY = pl.lit([], pl.List(pl.String))
 
 
 @dataclass(frozen=True)
@@ -45,13 +57,27 @@ class MatchIndex:
 
     keys: tuple[str, ...]
     by_value: Mapping[str, pl.LazyFrame]
+    # A personal key's ids by (`_value`, `_email`), the lead's email null included; only when
+    # the snapshot has emails. Its `by_value` frame also has `_holder`: "<id> (<email>)".
+    by_email: Mapping[str, pl.LazyFrame] = field(default_factory=dict)
+    # A personal key's ids by (`_value`, `_name`: first and last name, lower case), when the
+    # snapshot has names: the same person whose email changed.
+    by_name: Mapping[str, pl.LazyFrame] = field(default_factory=dict)
 
 
 def match_index(snapshot: pl.LazyFrame, keys: Sequence[str] = DEFAULT_MATCH_KEYS) -> MatchIndex:
     """The lookups `match` makes of `snapshot`, computed now (all keys in one pass)."""
     lazy = _lazy_index(snapshot, keys)
-    done = pl.collect_all(list(lazy.by_value.values()))
-    return MatchIndex(lazy.keys, {k: f.lazy() for k, f in zip(lazy.by_value, done, strict=True)})
+    frames = {**{("v", k): f for k, f in lazy.by_value.items()}}
+    frames |= {("e", k): f for k, f in lazy.by_email.items()}
+    frames |= {("n", k): f for k, f in lazy.by_name.items()}
+    done = dict(zip(frames, pl.collect_all(list(frames.values())), strict=True))
+    return MatchIndex(
+        lazy.keys,
+        {k: done["v", k].lazy() for k in lazy.by_value},
+        {k: done["e", k].lazy() for k in lazy.by_email},
+        {k: done["n", k].lazy() for k in lazy.by_name},
+    )
 
 
 def match(
@@ -68,8 +94,7 @@ def match(
     index = snapshot if isinstance(snapshot, MatchIndex) else _lazy_index(snapshot, keys)
     keys = index.keys
     found = pl.concat(
-        [source, *(_candidates(source, index.by_value.get(key), key) for key in keys)],
-        how="horizontal",
+        [source, *(_candidates(source, index, key) for key in keys)], how="horizontal"
     )
     lists = [pl.col(f"_cand_{key}") for key in keys]
     first = pl.coalesce([pl.when(c.list.len() > 0).then(c) for c in lists])
@@ -87,12 +112,19 @@ def match(
         .then(pl.lit("conflict"))
         .otherwise(pl.lit("matched"))
     )
+    held = [pl.col(f"_held_{key}") for key in keys if key in index.by_email]
+    held_by = pl.coalesce(held) if held else pl.lit(None, pl.String)
     return found.with_columns(
         status.alias("match_status"),
         pl.when(status == "matched").then(first_key).alias("match_by"),
         pl.when(status == "matched").then(chosen).alias("matched_id"),
-        _reason(first, first_key, lists, keys, status).alias("match_reason"),
-    ).drop([f"_cand_{key}" for key in keys])
+        pl.when(status == "new")
+        .then(held_by)
+        .otherwise(_reason(first, first_key, lists, keys, status))
+        .alias("match_reason"),
+    ).drop(
+        [f"_cand_{key}" for key in keys] + [f"_held_{key}" for key in keys if key in index.by_email]
+    )
 
 
 def match_rows(
@@ -114,6 +146,7 @@ def match_rows(
             pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
             for c in ("match_status", "match_by", "matched_id", "match_reason")
         )
+        .pipe(_taken_in_file, index.by_email)
         # In memory: the partition is, and polars 2.1's streaming engine panicked on some
         # partitions of these per-partition steps (a string view index out of bounds).
         .collect(engine="in-memory")
@@ -122,39 +155,161 @@ def match_rows(
 
 def _lazy_index(snapshot: pl.LazyFrame, keys: Sequence[str]) -> MatchIndex:
     schema = snapshot.collect_schema()
-    by_value = {}
+    by_value, by_email, by_name = {}, {}, {}
     for key in keys:
         column = "id" if key == "target_id" else key
-        if column in schema:
-            # Sorted by id first: a group keeps its rows' order, so each list comes sorted
-            # (sorting every group's list instead costs ~3x as much at 1M leads).
-            by_value[key] = (
-                snapshot.filter(pl.col(column).is_not_null())
-                .select(
-                    pl.col(column).cast(pl.String).alias("_value"), pl.col("id").cast(pl.String)
-                )
-                .sort("id")
-                .group_by("_value")
+        if column not in schema:
+            continue
+        # Sorted by id first: a group keeps its rows' order, so each list comes sorted
+        # (sorting every group's list instead costs ~3x as much at 1M leads).
+        leads = (
+            snapshot.filter(pl.col(column).is_not_null())
+            .select(
+                pl.col(column).cast(pl.String).alias("_value"),
+                pl.col("id").cast(pl.String),
+                (pl.col("email") if "email" in schema else pl.lit(None))
+                .cast(pl.String)
+                .alias("_email"),
+                _full_name(schema).alias("_name"),
+            )
+            .sort("id")
+        )
+        if key not in PERSONAL_KEYS or "email" not in schema:
+            by_value[key] = leads.group_by("_value").agg(pl.col("id").alias("_ids"))
+            continue
+        holder = pl.format("{} ({})", pl.col("id"), pl.col("_email").fill_null("no email"))
+        by_value[key] = leads.group_by("_value").agg(
+            pl.col("id").alias("_ids"), holder.first().alias("_holder")
+        )
+        by_email[key] = leads.group_by("_value", "_email").agg(pl.col("id").alias("_ids"))
+        if "first_name" in schema and "last_name" in schema:
+            by_name[key] = (
+                leads.filter(pl.col("_name").is_not_null())
+                .group_by("_value", "_name")
                 .agg(pl.col("id").alias("_ids"))
             )
-    return MatchIndex(tuple(keys), by_value)
+    return MatchIndex(tuple(keys), by_value, by_email, by_name)
 
 
-def _candidates(source: pl.LazyFrame, by_value: pl.LazyFrame | None, key: str) -> pl.LazyFrame:
-    """`_cand_<key>`: ids of the snapshot leads sharing each row's `key` value (may be empty).
+def _full_name(schema: pl.Schema) -> pl.Expr:
+    """First and last name, lower case, null unless both are there."""
+    if "first_name" not in schema or "last_name" not in schema:
+        return pl.lit(None, pl.String)
+    return pl.concat_str(
+        [pl.col(c).cast(pl.String).str.to_lowercase() for c in ("first_name", "last_name")],
+        separator="\x1f",
+    )
+
+
+def _candidates(source: pl.LazyFrame, index: MatchIndex, key: str) -> pl.LazyFrame:
+    """`_cand_<key>`: ids of the snapshot leads sharing each row's `key` value (may be empty);
+    for a personal key also `_held_<key>` (see `_personal_candidates`).
 
     A narrow lookup, stacked beside the frame by the caller: the key column alone is joined,
     never the whole source row.
     """
-    empty = pl.lit([], pl.List(pl.String))
-    if by_value is None or key not in source.collect_schema():
+    by_value = index.by_value.get(key)
+    schema = source.collect_schema()
+    if by_value is None or key not in schema:
         # `with_columns` broadcasts the literal to every row (`select` would give one row).
-        return source.with_columns(empty.alias(f"_cand_{key}")).select(f"_cand_{key}")
+        held = [pl.lit(None, pl.String).alias(f"_held_{key}")] if key in index.by_email else []
+        return source.with_columns(_EMPTY.alias(f"_cand_{key}"), *held).select(
+            f"_cand_{key}", *[f"_held_{key}" for _ in held]
+        )
+    if key in index.by_email:
+        return _personal_candidates(
+            source, by_value, index.by_email[key], index.by_name.get(key), key
+        )
     return (
         source.select(pl.col(key).cast(pl.String).alias("_value"))
         .join(by_value, on="_value", how="left", maintain_order="left")
-        .select(pl.col("_ids").fill_null(empty).alias(f"_cand_{key}"))
+        .select(pl.col("_ids").fill_null(_EMPTY).alias(f"_cand_{key}"))
     )
+
+
+def _personal_candidates(
+    source: pl.LazyFrame,
+    by_value: pl.LazyFrame,
+    by_email: pl.LazyFrame,
+    by_name: pl.LazyFrame | None,
+    key: str,
+) -> pl.LazyFrame:
+    """`_cand_<key>` for a key that names one person: a row with no email finds every lead
+    holding its value; a row with email e only those whose email is e or null, or whose first
+    and last name are the row's (one person whose email changed). `_held_<key>`: when a row
+    with an email finds none of the leads holding its value, who holds it.
+
+    Two lookups by (value, email), the row's email and null, rather than a join of every row
+    with every lead sharing its value: a switchboard held by thousands of leads would multiply.
+    """
+    schema = source.collect_schema()
+    email = (pl.col("email") if "email" in schema else pl.lit(None)).cast(pl.String)
+    keyed = source.select(
+        pl.col(key).cast(pl.String).alias("_value"),
+        email.alias("_email"),
+        _full_name(schema).alias("_name"),
+    )
+    on = ["_value", "_email"]
+    everyone = keyed.join(by_value, on="_value", how="left", maintain_order="left")
+    same = keyed.join(by_email, on=on, how="left", maintain_order="left")
+    bare = keyed.with_columns(pl.lit(None, pl.String).alias("_email")).join(
+        by_email, on=on, how="left", maintain_order="left", nulls_equal=True
+    )
+    named = (
+        keyed.join(by_name, on=["_value", "_name"], how="left", maintain_order="left")
+        if by_name is not None
+        else keyed.with_columns(pl.lit(None, pl.List(pl.String)).alias("_ids"))
+    )
+    found = pl.concat(
+        [
+            everyone.select(
+                "_value", "_email", pl.col("_ids").fill_null(_EMPTY).alias("_all"), "_holder"
+            ),
+            same.select(pl.col("_ids").fill_null(_EMPTY).alias("_same")),
+            bare.select(pl.col("_ids").fill_null(_EMPTY).alias("_bare")),
+            named.select(pl.col("_ids").fill_null(_EMPTY).alias("_named")),
+        ],
+        how="horizontal",
+    )
+    personal = pl.concat_list("_same", "_bare", "_named").list.unique().list.sort()
+    cand = pl.when(pl.col("_email").is_null()).then(pl.col("_all")).otherwise(personal)
+    others = pl.col("_all").list.len() - 1
+    held = pl.format("{} belongs to {}", pl.col("_value"), pl.col("_holder")) + pl.when(
+        others > 0
+    ).then(pl.format(" and {} other lead(s)", others)).otherwise(pl.lit(""))
+    return found.select(
+        cand.alias(f"_cand_{key}"),
+        pl.when(cand.list.len() == 0)
+        .then(pl.when(pl.col("_all").list.len() > 0).then(held))
+        .alias(f"_held_{key}"),
+    )
+
+
+def _taken_in_file(rows: pl.LazyFrame, by_email: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """New rows of this partition sharing a personal key (another person's: the file's rows
+    sharing it and an email are one by `dedupe`): the first row takes it; the others'
+    `match_reason` names that row, as a lead the vendor does not know yet would be named.
+    Only the partition is seen: a row of another partition sharing the value is not."""
+    for key in by_email:
+        if key not in rows.collect_schema():
+            continue
+        fresh = (pl.col("match_status") == "new") & pl.col("match_reason").is_null()
+        group = pl.when(fresh).then(pl.col(key))
+        first = pl.col("source_row").min().over(group)
+        first_email = pl.col("email").sort_by("source_row").first().over(group)
+        taken = pl.format(
+            "{} belongs to the lead row {} creates ({})",
+            pl.col(key),
+            first,
+            first_email.fill_null("no email"),
+        )
+        rows = rows.with_columns(
+            pl.when(fresh & pl.col(key).is_not_null() & (pl.col("source_row") != first))
+            .then(taken)
+            .otherwise(pl.col("match_reason"))
+            .alias("match_reason")
+        )
+    return rows
 
 
 def _reason(

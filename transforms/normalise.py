@@ -1,31 +1,46 @@
 """The `normalise` stage: values, emails, phones, then time zones (which need the phone).
 
-Each normaliser replaces its field with the normalised value and writes `_err_<field>`
-("code|message") where a non-blank value could not be understood; `validate` turns those into
-per-row reasons. Country comes first because it gives each phone its region.
+Each normaliser replaces its field with the normalised value (blank where it could not be
+understood) and writes `_err_<field>` ("code|message") where a non-blank value could not be
+understood; `validate` turns those into per-row warnings (the row is still imported without
+that value), or into reasons that reject the row (it has no identity left, or `--strict`).
+Country comes first because it gives each phone its region.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
+from transforms.cells import cell, null_words
 from transforms.emails import normalise_emails
 from transforms.phones import PhoneBook, normalise_phones
 from transforms.timezones import canonical_timezone, normalise_timezones
 from transforms.values import normalise_values
 
-__all__ = ["ERROR_FIELDS", "normalise", "normalise_target"]
+__all__ = ["ERROR_FIELDS", "normalise", "normalise_target", "said_status"]
 
 # Fields that may carry an `_err_<field>` column after `normalise`, in report order.
 ERROR_FIELDS: tuple[str, ...] = (
     "email",
     "phone",
     "timezone",
+    "status",
     "value",
     "opted_out",
     "email_verified",
     "follow_up_step",
 )
+
+
+def said_status(columns: Sequence[str], null_tokens: Sequence[str] = ()) -> pl.Expr:
+    """The status as the file's own `columns` say it (the first non-blank), before any
+    `[values.status]` word: kept as `status_raw`, so a message can quote the file's word."""
+    if not columns:
+        return pl.lit(None, pl.String).alias("status_raw")
+    words = null_words(null_tokens)
+    return pl.coalesce(*[cell(c, words) for c in columns]).alias("status_raw")
 
 
 def normalise(lf: pl.LazyFrame, book: PhoneBook, *, default_region: str | None) -> pl.LazyFrame:

@@ -12,7 +12,13 @@ from typing import Any
 
 import polars as pl
 
-from schemas.fields import CANONICAL_FIELDS, COMPANION_FIELDS, REPORT_COLUMNS, WARNING_ENTRY
+from schemas.fields import (
+    CANONICAL_FIELDS,
+    CHANGE_ENTRY,
+    COMPANION_FIELDS,
+    REPORT_COLUMNS,
+    WARNING_ENTRY,
+)
 from transforms.dedupe import DUPLICATE
 from transforms.validate import ISSUES, WARNINGS
 
@@ -20,7 +26,9 @@ __all__ = [
     "build_report",
     "count_outcomes",
     "neutralise_formulas",
+    "not_sent_counts",
     "row_count",
+    "status_mappings",
     "top_reasons",
     "warning_counts",
 ]
@@ -31,6 +39,7 @@ _LEAD_COLUMNS = tuple(f for f in (*CANONICAL_FIELDS, *COMPANION_FIELDS) if f not
 _NULL_COLUMNS: dict[str, pl.DataType] = {
     "match_by": pl.String(),
     "changed_fields": pl.List(pl.String),
+    "changes": pl.List(CHANGE_ENTRY),
     "http_status": pl.Int64(),
     "attempts": pl.Int64(),
     "request_id": pl.String(),
@@ -130,3 +139,49 @@ def warning_counts(rows: Rows) -> dict[str, int]:
         .collect()
     )
     return {str(code): int(n) for code, n in codes.iter_rows()}
+
+
+def _warnings_of(rows: Rows, code: str) -> pl.LazyFrame | None:
+    """Every warning entry with `code` (one row each), or None when the rows have none."""
+    if "warnings" not in rows.lazy().collect_schema().names():
+        return None
+    return (
+        rows.lazy()
+        .select(pl.col("warnings").list.filter(pl.element().struct.field("code") == code))
+        .filter(pl.col("warnings").list.len() > 0)
+        .explode("warnings")
+        .unnest("warnings")
+    )
+
+
+def not_sent_counts(rows: Rows) -> dict[str, int]:
+    """Rows per field the vendor could not take (`not_sent` warnings), most first."""
+    notes = _warnings_of(rows, "not_sent")
+    if notes is None:
+        return {}
+    counted = notes.group_by("field").len().sort(["len", "field"], descending=[True, False])
+    return {str(f): int(n) for f, n in counted.collect().iter_rows()}
+
+
+_MAPPING_LINE = r'(\[values\.status\] "(.*)" = "([^"]*)")$'
+
+
+def status_mappings(rows: Rows) -> list[dict[str, Any]]:
+    """The `[values.status]` lines that would send a status the vendor can set, once per word
+    of the file (`unsettable_status` warnings), with the status it meant and its rows."""
+    notes = _warnings_of(rows, "unsettable_status")
+    if notes is None:
+        return []
+    lines = (
+        notes.select(
+            pl.col("message").str.extract(_MAPPING_LINE, 1).alias("line"),
+            pl.col("message").str.extract(_MAPPING_LINE, 2).alias("word"),
+            pl.col("message").str.extract(r"cannot set status '([^']*)'", 1).alias("status"),
+            pl.col("message").str.extract(_MAPPING_LINE, 3).alias("suggested"),
+        )
+        .drop_nulls("line")
+        .group_by("word", "status", "suggested", "line")
+        .len("rows")
+        .sort(["rows", "word"], descending=[True, False])
+    )
+    return lines.collect().to_dicts()

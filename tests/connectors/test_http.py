@@ -337,3 +337,81 @@ def test_profiles_from_config_are_checked() -> None:
         TargetProfile.from_config("prod", {"vendor": "octanist", "api_key": "literal"})
     with pytest.raises(ProfileError, match="unknown vendor"):
         TargetProfile.from_config("prod", {"vendor": "hubspot"})
+
+
+def _client_at(base_url: str, script: Script | None = None) -> Any:
+    """An Octanist client for `base_url`: on the network, or answered by `script`."""
+    import random
+
+    from connectors import RetryPolicy, TargetProfile, open_client
+
+    target = TargetProfile(
+        name="prod", vendor="octanist", base_url=base_url, api_key_env="LEADPIPE_TEST_KEY"
+    )
+    return open_client(
+        target,
+        transport=httpx.MockTransport(script) if script is not None else None,
+        clock=FakeClock(),  # the retries' waits pass at once
+        rng=random.Random(1),
+        retry=RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=2.0, total_timeout=60.0),
+    )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens once it is closed
+
+
+def test_a_refused_connection_names_the_host_and_the_path() -> None:
+    from connectors.exceptions import Unreachable
+
+    port = _closed_port()
+    client = _client_at(f"http://127.0.0.1:{port}/octanist/api")
+    with pytest.raises(Unreachable) as info:
+        run(client.http.send("GET", "/leads", params={"q": "query-secret"}, idempotent=True))
+    shown = str(info.value)
+    assert shown.startswith(
+        f"octanist: GET http://127.0.0.1:{port}/octanist/api/leads: could not connect to "
+        f"127.0.0.1:{port} (ConnectError: "
+    ), shown
+    assert shown.endswith("); check the target's base_url and that this machine can reach it"), (
+        shown
+    )
+    assert "query-secret" not in shown and KEY not in shown
+    assert info.value.attempts == 3 and info.value.status is None
+    # a report row keeps the short form
+    assert info.value.vendor_message == "GET /leads: could not connect (ConnectError)"
+    assert isinstance(info.value, TransientVendorError)
+
+
+def test_a_404_names_the_host_and_the_path_without_the_query() -> None:
+    script = Script(httpx.Response(404, text="<html>Not Found</html>"))
+    client = _client_at("https://crm.example.com/wrong/prefix", script)
+    with pytest.raises(LeadNotFound) as info:
+        run(client.http.send("GET", "/leads", params={"token": "query-secret"}, idempotent=True))
+    assert str(info.value) == (
+        "octanist: GET https://crm.example.com/wrong/prefix/leads answered 404 Not Found"
+    )
+    assert "token=query-secret" in str(script.requests[0].url)  # it was sent, not shown
+    assert info.value.vendor_message == "HTTP 404 Not Found"  # a report row's reason
+
+
+def test_a_404_with_the_vendors_words_keeps_them() -> None:
+    body = {"success": False, "error": {"code": "NOT_FOUND", "message": "no lead lead_9"}}
+    client = _client_at("https://vendor.test/base", Script(ok(body, 404)))
+    with pytest.raises(LeadNotFound) as info:
+        run(client.get("lead_9"))
+    assert str(info.value) == (
+        "octanist: GET https://vendor.test/base/leads/lead_9 answered 404: no lead lead_9"
+    )
+
+
+def test_an_address_that_quotes_the_key_is_masked() -> None:
+    client = _client_at(f"https://vendor.test/{KEY}", Script(ok({"error": "x"}, 404)))
+    with pytest.raises(LeadNotFound) as info:
+        run(client.get("lead_1"))
+    assert KEY not in str(info.value)
+    assert str(info.value).startswith("octanist: GET https://vendor.test/****/leads/lead_1 ")

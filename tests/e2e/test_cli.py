@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from flows.exceptions import ConfigError
 from tests.conftest import SAMPLES
 
 LEADPIPE = Path(sys.executable).with_name("leadpipe")
@@ -48,15 +49,38 @@ def test_done_means_command_through_the_console_script(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)  # stdout is the summary and nothing else
     assert summary["mapping"]["preset"] == "hubspot" and summary["mapping"]["detected"] is True
     assert summary["rows"] == 20
-    # Row 13's phone is `n/a`, a null word: a blank phone beside a good email, so valid.
-    assert summary["counts"] == {"valid": 15, "invalid": 4, "duplicate": 1}
+    # Row 13's phone is `n/a`, a null word: a blank phone beside a good email, so valid. The
+    # rows with a bad email, status word, time zone (each beside another identity) are valid,
+    # the bad value left out with a warning.
+    assert summary["counts"] == {"valid": 19, "invalid": 0, "duplicate": 1}
     assert summary == json.loads((tmp_path / "run" / "summary.json").read_text())
     rows = _assert_one_row_per_record(tmp_path / "run", 20)
     by_row = {r["source_row"]: r for r in rows.iter_rows(named=True)}
     assert by_row[5]["phone"] == "+4930901820" and by_row[5]["phone_raw"] == "'+49 30 901820"
     assert by_row[7]["timezone"] == "Asia/Kolkata"
-    assert by_row[14]["reason_code"] == "invalid_status"
+    assert [(w["field"], w["code"]) for w in by_row[14]["warnings"]] == [
+        ("status", "unknown_status")
+    ]
+    assert by_row[14]["status"] is None and by_row[14]["status_raw"] == "SPAM"
+    assert by_row[17]["timezone"] is None
     assert by_row[2]["outcome"] == "duplicate" and "row 15" in by_row[2]["reason"]
+
+
+def test_strict_check_keeps_all_or_nothing_rows(tmp_path: Path) -> None:
+    """`--strict`: any bad value rejects its row, with the reasons it always had."""
+    result = runner.invoke(
+        app,
+        [
+            *("check", str(SAMPLES / "hubspot_contacts.csv"), "--strict"),
+            *("--engine", "local", "--out", str(tmp_path), "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == {"valid": 15, "invalid": 4, "duplicate": 1}
+    rows = _assert_one_row_per_record(tmp_path, 20)
+    by_row = {r["source_row"]: r for r in rows.iter_rows(named=True)}
+    assert by_row[14]["reason_code"] == "invalid_status"
+    assert by_row[17]["reason_code"] == "invalid_timezone"
 
 
 def test_salesforce_sample_with_default_region(tmp_path: Path) -> None:
@@ -81,7 +105,11 @@ def test_salesforce_sample_with_default_region(tmp_path: Path) -> None:
     assert (
         rows.filter(pl.col("source_row") == 4)["phone"].item() == "+14155550101"
     )  # no country: default US
-    assert rows["outcome"].to_list() == ["duplicate", "valid", "valid", "valid", "invalid", "valid"]
+    # Row 6's email and phone are both bad, but its Salesforce id still names it: valid, the
+    # two values left out with a warning each.
+    assert rows["outcome"].to_list() == ["duplicate", "valid", "valid", "valid", "valid", "valid"]
+    sixth = rows.filter(pl.col("source_row") == 6).row(0, named=True)
+    assert [w["code"] for w in sixth["warnings"]] == ["invalid_email", "invalid_phone"]
 
 
 def test_human_output_names_the_outcomes_and_the_report(tmp_path: Path) -> None:
@@ -99,7 +127,13 @@ def test_human_output_names_the_outcomes_and_the_report(tmp_path: Path) -> None:
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "20 rows from" in text and "preset hubspot (detected" in text and "invalid_email" in text
-    assert f"{tmp_path}/rows.csv" in result.stdout.replace("\n", "")
+    lines = result.stdout.splitlines()
+    # report.html for people, then rows.csv (kept: scripts and users read its path)
+    assert (
+        lines[-2].startswith(f"Report: {tmp_path}/report.html  (") and "engine local" in lines[-2]
+    )
+    assert lines[-1] == f"Rows:   {tmp_path}/rows.csv"
+    assert (tmp_path / "report.html").is_file()
 
 
 @pytest.mark.parametrize(
@@ -110,7 +144,7 @@ def test_human_output_names_the_outcomes_and_the_report(tmp_path: Path) -> None:
         (["check", "{sample}", "--preset", "hubspt"], 2, "unknown preset 'hubspt'"),
         (["check", "{sample}", "--default-region", "ZZ"], 2, "is not a region code"),
         (["check", "{sample}", "--duplicates", "some"], 2, "--duplicates must be one of"),
-        (["check", "{sample}", "--engine", "spark"], 2, "--engine must be prefect or local"),
+        (["check", "{sample}", "--engine", "spark"], 2, "--engine must be auto, prefect or local"),
         (["check", "{sample}", "--mapping", "{tmp}/bad.toml"], 2, "which the file does not have"),
         (["check", "{sample}", "--config", "{tmp}/broken.toml"], 2, "is not valid TOML"),
     ],
@@ -197,3 +231,123 @@ def test_errors_under_the_prefect_engine_are_one_line_too(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
     ours = [line for line in result.stderr.splitlines() if line.startswith("leadpipe: error:")]
     assert len(ours) == 1 and ours[0].endswith("empty.csv: file is empty"), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "literal"),
+    [
+        (["plan", "--help"], "[targets.NAME]"),
+        (["import", "--help"], "[targets.NAME]"),
+        (["doctor", "--help"], "[targets.NAME]"),
+        (["serve", "--help"], "[[schedules]]"),
+        (["--help"], "Serve one Prefect deployment per [[schedules]] entry"),
+    ],
+)
+def test_help_shows_config_tables_with_their_brackets(command: list[str], literal: str) -> None:
+    result = runner.invoke(app, command, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert literal in result.stdout
+
+
+@pytest.fixture
+def no_prefect_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No Prefect API configured anywhere (environment, working folder, profiles)."""
+    for name in ("PREFECT_API_URL", "LEADPIPE_ENGINE", "LEADPIPE_RUNNER", "PREFECT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
+    monkeypatch.setenv("LEADPIPE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_default_engine_runs_in_process_and_says_how_to_see_runs_in_prefect(
+    no_prefect_api: Path,
+) -> None:
+    from flows.cli import IN_PROCESS_NOTE
+
+    sample = str(SAMPLES / "hubspot_contacts.csv")
+    result = runner.invoke(app, ["check", sample, "--out", str(no_prefect_api / "a")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == IN_PROCESS_NOTE + "\n"
+    assert IN_PROCESS_NOTE == (
+        "leadpipe: runs in-process; set PREFECT_API_URL or pass --engine prefect to see runs "
+        "in the Prefect UI"
+    )
+    assert "engine local" in result.stdout
+    quiet = runner.invoke(app, ["check", sample, "--out", str(no_prefect_api / "b"), "--json"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # --json: stdout and stderr stay clean
+    assert json.loads(quiet.stdout)["engine"] == "local"
+    asked = runner.invoke(app, ["check", sample, "--engine", "local", "--out", "c"])
+    assert asked.exit_code == 0 and asked.stderr == ""  # chosen, not guessed: nothing to say
+
+
+def test_auto_in_the_config_file_is_accepted(no_prefect_api: Path) -> None:
+    config = no_prefect_api / "leadpipe.toml"
+    config.write_text('engine = "auto"\n')
+    sample = str(SAMPLES / "hubspot_contacts.csv")
+    result = runner.invoke(app, ["check", sample, "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["engine"] == "local"
+
+
+def test_a_read_only_prefect_home_does_not_matter_to_the_default_engine(
+    no_prefect_api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`auto` without a Prefect API never starts Prefect's temporary server, so a PREFECT_HOME
+    that cannot be written is no concern (the in-process note is the only line)."""
+    home = no_prefect_api / "prefect-home-file"
+    home.write_text("a file, not a folder")
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    sample = str(SAMPLES / "hubspot_contacts.csv")
+    result = runner.invoke(app, ["check", sample, "--out", "run"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "leadpipe: runs in-process; set PREFECT_API_URL or pass --engine prefect to see runs "
+        "in the Prefect UI"
+    ]
+
+
+SECRET = "guard-canary-secret-4711"
+
+
+def _fails_with(exc: BaseException) -> None:
+    raise exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "line"),
+    [
+        (
+            ConfigError(f"bad key {SECRET} in use"),
+            2,
+            "leadpipe: error: bad key **** in use",
+        ),
+        (
+            FileNotFoundError(2, "No such file or directory", f"/tmp/{SECRET}.csv"),
+            3,
+            "leadpipe: error: /tmp/****.csv: No such file or directory",
+        ),
+        (
+            ValueError(f"the vendor said {SECRET}\nand more"),
+            3,
+            "leadpipe: internal error: ValueError: the vendor said **** "
+            "(set LEADPIPE_DEBUG=1 for the traceback)",
+        ),
+    ],
+    ids=["ours", "os-error", "internal"],
+)
+def test_the_one_line_error_never_shows_a_configured_secret(
+    exc: BaseException, code: int, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from connectors import Secret
+    from flows import cli
+
+    Secret(SECRET).reveal()  # as a connector does when it sends the key
+    with pytest.raises(typer.Exit) as exited:
+        cli._guard(lambda: _fails_with(exc))
+    assert exited.value.exit_code == code
+    err = capsys.readouterr().err
+    assert err == line + "\n"
+    assert SECRET not in err

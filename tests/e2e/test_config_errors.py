@@ -232,3 +232,46 @@ def test_a_resume_of_a_run_that_sent_goes_on(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     summary = json.loads(again.stdout)
     assert summary["run_id"] == run_id and summary["requests"]["sent"] == 0
+
+
+def test_an_unknown_target_without_a_config_file_says_how_to_define_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADPIPE_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(app, [*PLAN, "--target", "octanist-prod"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "leadpipe: error: unknown target 'octanist-prod': no --config file was given; define "
+        "the target as a [targets.octanist-prod] table (vendor, base_url, api_key_env) in a "
+        "leadpipe.toml and pass --config leadpipe.toml, or use a built-in target: "
+        "sandbox:omni, sandbox:apten, sandbox:octanist\n"
+    )
+
+
+def test_an_unknown_target_names_the_config_file_and_the_nearest_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADPIPE_HOME", str(tmp_path / "home"))
+    config = _config(tmp_path, '[targets.octanist-prod]\nvendor = "octanist"\napi_key_env = "X"\n')
+    for command in (
+        [*PLAN, "--target", "octanist-prd", "--config", config],
+        ["doctor", "--target", "octanist-prd", "--config", config],
+        ["migrate", "--from", SOURCE, "--to", "octanist-prd", "--config", config],
+    ):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            "leadpipe: error: unknown target 'octanist-prd' (did you mean 'octanist-prod'?): "
+            f"{config} has no [targets.octanist-prd] table (vendor, base_url, api_key_env); "
+            "known: octanist-prod, sandbox:omni, sandbox:apten, sandbox:octanist\n"
+        ), command
+
+
+def test_a_target_name_that_is_no_bare_toml_key_is_shown_quoted(tmp_path: Path) -> None:
+    from flows.exceptions import ConfigError
+    from flows.options import check_target
+
+    with pytest.raises(ConfigError, match=r'a \[targets\."prod:eu"\] table'):
+        check_target("prod:eu", {}, None)
+    check_target("prod", {"prod": {}}, None)  # known: no error
+    check_target("sandbox:octanist", {}, None)

@@ -6,7 +6,6 @@ never a traceback, never "internal error", never a hang.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -110,26 +109,6 @@ def test_out_in_a_read_only_folder(read_only: Path) -> None:
         "can write",
         _one_line(result),
     )
-
-
-def test_a_read_only_prefect_home_runs_in_process_with_a_note(
-    read_only: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The default engine is Prefect; its temporary server cannot keep its database in a
-    read-only PREFECT_HOME (Prefect itself retried for minutes): the same job runs in-process
-    and says so in one line."""
-    prefect_home = read_only / "prefect"
-    monkeypatch.setenv("PREFECT_HOME", str(prefect_home))
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    result = _check(str(SOURCE), "--out", str(tmp_path / "run"), "--json")
-    assert result.exit_code == 0, result.output
-    assert re.fullmatch(
-        f"leadpipe: note: PREFECT_HOME {prefect_home} cannot be made {CANNOT_WRITE}, so "
-        r"Prefect's temporary server cannot start: running in-process \(--engine local\) "
-        "instead",
-        _one_line(result),
-    )
-    assert json.loads(result.stdout)["engine"] == "local"
 
 
 def test_a_read_only_prefect_home_with_prefect_asked_for(

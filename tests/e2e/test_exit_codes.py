@@ -105,7 +105,7 @@ def _wait_for_requests(journal: JournalView, process: subprocess.Popen[str]) -> 
     [
         ("local", signal.SIGINT, True),
         ("local", signal.SIGTERM, False),
-        (None, signal.SIGINT, True),  # the default engine, Prefect: its server in the group
+        ("prefect", signal.SIGINT, True),  # Prefect's temporary server in the process group
         ("prefect", signal.SIGTERM, False),
     ],
     ids=["local-ctrl-c", "local-sigterm", "prefect-ctrl-c", "prefect-sigterm"],

@@ -44,7 +44,7 @@ def test_reconcile_sorts_every_row_and_reads_only(sandbox_url: str, tmp_path: Pa
     edited = [
         ("ann@x.io", "Ann", "Lee", "+12125550101", "", "100", "changed note"),  # different
         *ROWS[1:4],  # equal
-        ("ed@x.io", "Ed", "Kim", "not a phone", "", "", "fifth"),  # invalid
+        ("", "Ed", "Kim", "not a phone", "", "", "fifth"),  # invalid: no identity left
         ("new@x.io", "Neo", "Nu", "+12125550170", "", "", ""),  # only in the file
         ("twin@x.io", "Tw", "In", "", "", "", ""),  # two target leads share its email
     ]

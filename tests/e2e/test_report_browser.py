@@ -3,6 +3,9 @@
 Headless Chromium (the system one: Playwright cannot download its own browser here) opens
 reports rendered from synthetic runs holding hostile values. Every request that is not a
 local file, inline data or the blob itables loads its bundle from is refused and counted.
+The review sections (updates old → new, vendor limits, values not sent, rows with warnings)
+are read as shown; with JavaScript off the tables' first pages still read; at 1280 px every
+table fits its card.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from tests.reports.report_frames import (
     plan_summary,
     recon_rows,
     recon_summary,
+    review_rows,
+    review_summary,
     summary_of,
     target_only_leads,
 )
@@ -86,18 +91,25 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
     contexts = []
 
     def open_(
-        rows: pl.DataFrame, summary: RunSummary, target_only: pl.DataFrame | None = None
+        rows: pl.DataFrame,
+        summary: RunSummary,
+        target_only: pl.DataFrame | None = None,
+        *,
+        javascript: bool = True,
     ) -> Opened:
         run = tmp_path / summary.job
         page_file = write_report_html(rows, summary, run, target_only=target_only)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        )
         contexts.append(context)
         opened = Opened(context.new_page())
         opened.page.route("**/*", opened.refuse_remote)
         opened.page.on("dialog", opened.dialog)
         opened.page.on("pageerror", lambda e: opened.errors.append(str(e)))
         opened.page.goto(page_file.as_uri())
-        opened.page.wait_for_selector(f"{TABLE}.dataTable", state="visible", timeout=20_000)
+        if javascript:
+            opened.page.wait_for_selector(f"{TABLE}.dataTable", state="visible", timeout=20_000)
         opened.page.screenshot(path=str(run / "report.png"), full_page=True)
         return opened
 
@@ -146,9 +158,6 @@ def test_plan_report(open_report: Any, tmp_path: Path) -> None:
     # Search narrows to the matching rows, and only those.
     search(opened, "person13@example.com")
     assert opened.column(1) == ["15"]
-    search(opened, "Smith & Co")  # escaped in the data, found by its text
-    businesses = opened.column(8)
-    assert businesses and set(businesses) == {"Smith & Co"}
     search(opened, "window.__pwned")
     assert opened.column(4) == [f"bad {SCRIPT}"]
     assert opened.column(5) == [f"{SCRIPT} Last1"]
@@ -183,6 +192,9 @@ def test_check_report(open_report: Any, tmp_path: Path) -> None:
     search(opened, "duplicate")
     assert opened.column(1) == ["5", "9", "13", "17", "21", "25", "29"]
     assert set(opened.column(2)) == {"duplicate"}
+    search(opened, "Smith & Co")  # escaped in the data, found by its text
+    businesses = opened.column(8)
+    assert businesses and set(businesses) == {"Smith & Co"}
     assert SCRIPT in opened.page.inner_text("header")
     assert_harmless(opened, tmp_path, "check")
 
@@ -210,3 +222,103 @@ def test_print_hides_the_table_controls(open_report: Any) -> None:
     opened.page.emulate_media(media="print")
     assert not search_box.is_visible()
     assert opened.page.locator("svg.marks").first.is_visible()
+
+
+def test_review_sections(open_report: Any, tmp_path: Path) -> None:
+    """An import into Octanist: updates old → new, vendor limits apart from data errors,
+    values not sent by field, rows kept with warnings."""
+    rows = review_rows()
+    opened = open_report(rows, review_summary(rows))
+    page = opened.page
+    changes = "#changed_table"
+    page.wait_for_selector(f"{changes}.dataTable", state="visible")
+    assert opened.column(1, changes)[:3] == ["3", "4", "4"]
+    assert opened.column(4, changes)[:3] == ["status", "status", "value"]
+    assert opened.column(5, changes)[:3] == ["open", "open", "(blank)"]
+    assert opened.column(6, changes)[:3] == ["won", "won", "200.0"]
+    search(opened, "window.__pwned", changes)
+    assert opened.column(5, changes) == [SCRIPT]  # a hostile old value, shown as text
+    limits = page.inner_text("#vendor-limits")
+    assert "Skipped: what Octanist cannot take" in limits
+    assert "reopen_blocked" in limits and "invalid_email" not in limits
+    assert "invalid_email" in page.inner_text("#top-reasons")
+    assert "unsettable_status" not in page.inner_text("#top-reasons")
+    not_sent = page.inner_text("#not-sent")
+    assert "Not sent to Octanist" in not_sent and "business_name" in not_sent
+    tiles = page.inner_text(".tiles")
+    assert "created with warnings" in tiles and "updated with warnings" in tiles
+    # Octanist stores no business name: the attention table does not show one as if sent.
+    headers = page.locator(f"{TABLE} thead th").all_inner_texts()
+    assert "Business" not in [h.strip() for h in headers] and "Email" in headers
+    assert_harmless(opened, tmp_path, "import")
+
+
+def test_first_pages_read_without_javascript(open_report: Any) -> None:
+    rows = plan_rows()
+    opened = open_report(rows, plan_summary(rows), javascript=False)
+    page = opened.page
+    table = page.locator(TABLE)
+    assert table.is_visible()
+    assert len(opened.column(1)) == 25  # the first page, most severe first
+    assert opened.column(1)[:3] == ["6", "16", "26"]
+    assert opened.column(2)[:6] == ["conflict"] * 6
+    first = page.locator(f"{TABLE} tbody tr").first
+    assert first.is_visible() and "two leads match" in first.inner_text()
+    assert page.get_by_text("person4@example.com").first.is_visible()
+    body = page.inner_text("body")
+    assert "Loading ITables" not in body
+    assert "init_notebook_mode" not in body and "trusted" not in body  # itables' own notices
+    assert "only the first 25 rows show" in page.inner_text("#attention")
+    assert opened.page.evaluate("typeof window.__pwned") == "undefined"
+    review = review_rows()
+    opened = open_report(review, review_summary(review), javascript=False)
+    assert opened.column(4, "#changed_table")[:2] == ["status", "status"]
+    assert opened.column(5, "#changed_table")[:3] == ["open", "open", "(blank)"]
+
+
+def _long_values(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose identifying cells are long words (no spaces to wrap at), as real files have."""
+    long_word = "x" * 180
+    return rows.with_columns(
+        pl.format("{}@{}.example.com", pl.col("email"), pl.lit(long_word)).alias("email"),
+        pl.format("{}{}", pl.col("business_name"), pl.lit(long_word)).alias("business_name"),
+        pl.format("{}{}", pl.col("last_name"), pl.lit(long_word)).alias("last_name"),
+        pl.format("{} {}", pl.col("reason"), pl.lit(long_word)).alias("reason"),
+        pl.lit("req-" + "0123456789abcdef" * 8).alias("request_id"),
+    )
+
+
+def _fits(opened: Opened, table: str) -> tuple[int, int]:
+    """The table's scroll width and the client width of the card that holds it."""
+    widths: list[int] = opened.page.evaluate(
+        """(selector) => {
+            const table = document.querySelector(selector);
+            return [table.scrollWidth, table.closest('.card').clientWidth];
+        }""",
+        table,
+    )
+    return widths[0], widths[1]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["datatables", "no-javascript"])
+def test_tables_fit_their_card_at_1280_px(open_report: Any, javascript: bool) -> None:
+    rows = _long_values(review_rows())
+    summary = review_summary(rows)
+    summary = RunSummary(**{**vars(summary), "target": None})  # every column shown
+    opened = open_report(rows, summary, javascript=javascript)
+    if javascript:
+        opened.page.wait_for_selector("#changed_table.dataTable", state="visible")
+    for table in (TABLE, "#changed_table"):
+        table_width, card_width = _fits(opened, table)
+        assert 0 < table_width <= card_width, table
+    plan = _long_values(plan_rows())
+    opened = open_report(plan, plan_summary(plan), javascript=javascript)
+    table_width, card_width = _fits(opened, TABLE)
+    assert 0 < table_width <= card_width
+    rows, leads = recon_rows(), target_only_leads()
+    opened = open_report(
+        _long_values(rows), recon_summary(rows, leads), leads, javascript=javascript
+    )
+    for table in (TABLE, "#target_only_table"):
+        table_width, card_width = _fits(opened, table)
+        assert 0 < table_width <= card_width, table

@@ -191,3 +191,91 @@ def test_memory_can_be_turned_back_on_over_the_config_file(
     for extra in ([], ["--memory"]):
         assert CliRunner().invoke(cli.app, [*args, *extra]).exit_code == 0
     assert [options.memory for options in built] == [False, True]
+
+
+@pytest.fixture
+def no_prefect_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No Prefect API configured: not in the environment, the working folder or a profile."""
+    for name in ("PREFECT_API_URL", "LEADPIPE_ENGINE", "LEADPIPE_RUNNER", "PREFECT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "profiles.toml"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _engine(job: Job = "check", conf: dict[str, Any] | None = None, **given: Any) -> str:
+    """The engine `job` runs with, from the flags `given` over `conf`."""
+    if job == "migrate":
+        flags = Flags(origin=str(SOURCE), target="sandbox:octanist", **given)
+    else:
+        flags = Flags(source=SOURCE, target=None if job == "check" else "sandbox:octanist", **given)
+    return options_from(job, flags, conf or {})[1]
+
+
+def test_the_default_engine_is_auto() -> None:
+    from flows.options import DEFAULT_ENGINE
+
+    assert DEFAULT_ENGINE == "auto"
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_auto_runs_in_process_without_a_prefect_api(job: Job, no_prefect_api: Path) -> None:
+    assert _engine(job) == "local"
+    assert _engine(job, {"engine": "auto"}) == "local"
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_auto_runs_as_a_prefect_flow_with_a_prefect_api(
+    job: Job, no_prefect_api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert _engine(job) == "prefect"
+    # asked for by name, an engine is what it says, API or not
+    assert _engine(job, engine="local") == "local"
+
+
+def test_auto_reads_the_active_prefect_profile(
+    no_prefect_api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (no_prefect_api / "profiles.toml").write_text(
+        'active = "local"\n[profiles.local]\nPREFECT_API_URL = "http://10.0.0.5:4200/api"\n'
+        "[profiles.ephemeral]\nPREFECT_SERVER_EPHEMERAL_ENABLED = true\n"
+    )
+    assert _engine() == "prefect"
+    monkeypatch.setenv("PREFECT_PROFILE", "ephemeral")
+    assert _engine() == "local"
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("env", "auto"), ("env", "prefect"), ("env", "local"), ("config", "auto")],
+)
+def test_auto_prefect_and_local_are_accepted_everywhere(
+    where: str, value: str, no_prefect_api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if where == "env":
+        monkeypatch.setenv("LEADPIPE_ENGINE", value)
+    conf = {"engine": value} if where == "config" else {}
+    assert _engine(conf=conf) == ("local" if value == "auto" else value)
+
+
+@pytest.mark.parametrize("where", ["flag", "config", "env"])
+def test_an_unknown_engine_names_the_three_choices(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = {"engine": "spark"} if where == "flag" else {}
+    conf = {"engine": "spark"} if where == "config" else {}
+    if where == "env":
+        monkeypatch.setenv("LEADPIPE_ENGINE", "spark")
+    with pytest.raises(ConfigError) as raised:
+        _engine(conf=conf, **given)
+    assert str(raised.value) == "--engine must be auto, prefect or local, not 'spark'"
+
+
+def test_auto_with_the_dask_runner_is_a_prefect_run(no_prefect_api: Path) -> None:
+    """Dask runs Prefect tasks: `auto` chooses Prefect for it; `local` asked for is refused."""
+    options, engine = options_from("check", Flags(source=SOURCE, runner="dask"), {})
+    assert engine == "prefect" and options.dask is not None
+    assert _engine(conf={"runner": "dask"}) == "prefect"
+    with pytest.raises(ConfigError, match="it needs --engine prefect"):
+        _engine(runner="dask", engine="local")

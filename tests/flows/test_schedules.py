@@ -494,7 +494,8 @@ def test_leadpipe_serve_lists_the_schedules_then_serves(
     from flows.cli import app
 
     served: list[Path] = []
-    monkeypatch.setattr(flows.schedules, "serve", served.append)  # serving would block
+    # serving would block
+    monkeypatch.setattr(flows.schedules, "serve", lambda config, **_: served.append(config))
     config = tmp_path / "leadpipe.toml"
     config.write_text(
         '[[schedules]]\nname = "nightly"\ncron = "0 6 * * *"\ntimezone = "Europe/Berlin"\n'
@@ -510,3 +511,110 @@ def test_leadpipe_serve_lists_the_schedules_then_serves(
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "cron" in result.stderr and "source" in result.stderr
     assert served == [config]
+
+
+class _StepClock:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 50.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+API = "http://127.0.0.1:4200/api"
+
+
+def test_serve_waits_for_a_prefect_api_that_is_starting_and_says_so() -> None:
+    from flows.schedules import wait_for_api
+
+    clock, said, asked = _StepClock(), [], []
+
+    def probe(url: str) -> bool:
+        asked.append(clock.t)
+        return clock.t >= 62.0  # the server answers 12 s after the first question
+
+    wait_for_api(API, say=said.append, clock=clock, probe=probe)
+    assert said == [
+        f"waiting up to 30 s for the Prefect API at {API} to answer …",
+        f"the Prefect API at {API} answered",
+    ]
+    assert asked[0] == 50.0 and asked[-1] == 62.0 and len(asked) == 25  # every 0.5 s
+    assert sum(clock.slept) == 12.0
+
+
+def test_an_api_that_answers_at_once_is_not_waited_for() -> None:
+    from flows.schedules import wait_for_api
+
+    clock, said = _StepClock(), []
+    wait_for_api(API, say=said.append, clock=clock, probe=lambda url: True)
+    assert said == [] and clock.slept == []
+
+
+def test_an_api_that_never_answers_is_one_line_after_the_bound() -> None:
+    from flows.schedules import wait_for_api
+
+    clock, said = _StepClock(), []
+    with pytest.raises(CannotProceedError) as raised:
+        wait_for_api(API, within=30.0, say=said.append, clock=clock, probe=lambda url: False)
+    assert str(raised.value) == (
+        f"the Prefect API at {API} did not answer within 30 s: start it with `prefect server "
+        "start` (or correct PREFECT_API_URL), then run leadpipe serve again"
+    )
+    assert said == [f"waiting up to 30 s for the Prefect API at {API} to answer …"]
+    assert sum(clock.slept) == 30.0 and max(clock.slept) == 0.5
+
+
+def test_the_default_probe_asks_the_health_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.schedules
+
+    seen: list[str] = []
+
+    def get(url: str, timeout: float) -> httpx.Response:
+        seen.append(url)
+        if len(seen) == 1:
+            raise httpx.ConnectError("All connection attempts failed")
+        return httpx.Response(200, json=True)
+
+    monkeypatch.setattr(flows.schedules.httpx, "get", get)
+    clock = _StepClock()
+    flows.schedules.wait_for_api(API + "/", say=lambda line: None, clock=clock)
+    assert seen == [f"{API}/health", f"{API}/health"] and clock.slept == [0.5]
+
+
+def test_leadpipe_serve_says_it_waits_and_exits_3_when_the_api_never_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`leadpipe serve` right after `prefect server start`: one line that it waits, then (if
+    the server never answers) one line naming the address, exit 3; no "internal error"."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    import flows.schedules
+    from flows.cli import app
+
+    clock = _StepClock()
+    real_wait = flows.schedules.wait_for_api
+
+    def wait(url: str, **given: Any) -> None:
+        real_wait(url, **{**given, "clock": clock, "probe": lambda url: False})
+
+    monkeypatch.setattr(flows.schedules, "wait_for_api", wait)
+    config = _config(tmp_path, TARGETS + ENTRY)
+    port = 1  # nothing listens there
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+        result = CliRunner().invoke(app, ["serve", str(config)])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines() == [
+        "leadpipe: waiting up to 30 s for the Prefect API at http://127.0.0.1:1/api to answer …",
+        "leadpipe: error: the Prefect API at http://127.0.0.1:1/api did not answer within 30 s: "
+        "start it with `prefect server start` (or correct PREFECT_API_URL), then run leadpipe "
+        "serve again",
+    ]
+    assert sum(clock.slept) == 30.0

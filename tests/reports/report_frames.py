@@ -1,9 +1,11 @@
 """Synthetic run reports (rows, summary, target-only leads) for the HTML report's tests.
 
 Shaped like the report stage's output: DESIGN's report columns, then a few lead columns;
-reconciliations add `recon_status` and `differences`. `HOSTILE` values go where a source file
-can put text: names, emails, reasons, field names, file paths. `summary_of` makes the
-`RunSummary` a test needs from the few facts it is about.
+reconciliations add `recon_status` and `differences`; `changes=True` adds the `changes` column
+(old → new per field of an update, right after `changed_fields`), which reports written before
+it existed lack. `HOSTILE` values go where a
+source file can put text: names, emails, reasons, field names, file paths. `summary_of` makes
+the `RunSummary` a test needs from the few facts it is about.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from schemas.fields import REPORT_COLUMNS
+from schemas.fields import REPORT_COLUMNS, WARNING_ENTRY
 from schemas.summary import MappingFacts, RunSummary, SourceFacts, TargetFacts
 
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -21,9 +23,12 @@ IMG = '"><img src=x onerror="window.__pwned=1">'
 HOSTILE = (SCRIPT, IMG)
 
 DIFFERENCE = pl.Struct({"field": pl.String, "file": pl.String, "target": pl.String})
+CHANGE = pl.Struct({"field": pl.String, "old": pl.String, "new": pl.String})
 _TYPES: dict[str, pl.DataType] = {
     "source_row": pl.Int64(),
+    "warnings": pl.List(WARNING_ENTRY),
     "changed_fields": pl.List(pl.String),
+    "changes": pl.List(CHANGE),
     "http_status": pl.Int64(),
     "attempts": pl.Int64(),
     "tags": pl.List(pl.String),
@@ -62,9 +67,14 @@ def summary_of(
     return RunSummary(**(facts | overrides))
 
 
-def frame(records: list[dict[str, Any]], *, recon: bool = False) -> pl.DataFrame:
+def frame(
+    records: list[dict[str, Any]], *, recon: bool = False, changes: bool = False
+) -> pl.DataFrame:
     """Report rows from partial records: every report column, missing values null."""
-    columns = [*REPORT_COLUMNS, *(("recon_status", "differences") if recon else ()), *_LEAD]
+    report = [c for c in REPORT_COLUMNS if c != "changes"]
+    if changes:  # where the report stage puts it: right after `changed_fields`
+        report.insert(report.index("changed_fields") + 1, "changes")
+    columns = [*report, *(("recon_status", "differences") if recon else ()), *_LEAD]
     data = {
         c: [r.get(c, "f.csv" if c == "source_file" else None) for r in records] for c in columns
     }
@@ -240,4 +250,58 @@ def recon_summary(rows: pl.DataFrame, target_only: pl.DataFrame) -> RunSummary:
         requests={"sent": 0, "retried": 0, "throttled": 0},
         durations={"read": 0.01, "compare": 0.02},
         seconds=0.4,
+    )
+
+
+def _warning(field: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message}
+
+
+def review_rows(n: int = 40) -> pl.DataFrame:
+    """An import into Octanist as an analyst reviews it: creates and updates, some with
+    warnings (values not sent, a junk phone left out), updates with old → new `changes`,
+    rows skipped for what Octanist cannot take, and data errors."""
+    records = []
+    for i in range(n):
+        record = _lead(i) | {"outcome": "created", "http_status": 201, "attempts": 1}
+        kind = i % 8
+        if kind in (1, 2):
+            record |= {
+                "outcome": "updated",
+                "target_id": f"L{i}",
+                "changed_fields": ["status", "value"][:kind],
+                "changes": [
+                    {"field": "status", "old": "open", "new": "won"},
+                    {"field": "value", "old": None, "new": f"{i}00.0"},
+                ][:kind],
+            }
+        elif kind == 3:
+            record |= {"outcome": "skipped", "reason_code": "unsettable_status"}
+            record["reason"] = "octanist cannot set status 'not_interested' (settable: qualified)"
+        elif kind == 4:
+            record |= {"outcome": "skipped", "reason_code": "reopen_blocked"}
+            record["reason"] = "not sent: the lead is won in octanist"
+        elif kind == 5:
+            record |= {"outcome": "invalid", "reason_code": "invalid_email", "reason": f"bad {i}"}
+        if kind in (0, 2):
+            record["warnings"] = [
+                _warning("business_name", "not_sent", "octanist does not store a business name"),
+            ]
+        if kind == 0 and i % 16 == 0:
+            record["warnings"].append(_warning("phone", "invalid_phone", "'n/a' left out"))
+        records.append(record)
+    records[9]["changes"] = [{"field": "status", "old": SCRIPT, "new": IMG}]
+    return frame(records, changes=True)
+
+
+def review_summary(rows: pl.DataFrame) -> RunSummary:
+    counts = dict(rows.group_by("outcome").len().sort("outcome").iter_rows())
+    return summary_of(
+        "import",
+        counts,
+        run_id="20261207T070000Z-rev001",
+        target=TargetFacts(profile="sandbox:octanist", vendor="octanist"),
+        source=SourceFacts(path="exports/edited.csv", format="csv"),
+        rows=rows.height,
+        requests={"sent": counts.get("created", 0) + counts.get("updated", 0)},
     )

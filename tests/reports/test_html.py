@@ -12,9 +12,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from reports import REPORT_ORDER, PageRows, render_report, write_report_html
+from reports import MAX_CHANGED_ROWS, REPORT_ORDER, PageRows, render_report, write_report_html
 from schemas.fields import OUTCOMES
-from schemas.summary import RunSummary, SourceFacts
+from schemas.summary import RunSummary, SourceFacts, TargetFacts
 from tests.reports.report_frames import (
     HOSTILE,
     IMG,
@@ -26,6 +26,8 @@ from tests.reports.report_frames import (
     plan_summary,
     recon_rows,
     recon_summary,
+    review_rows,
+    review_summary,
     summary_of,
     target_only_leads,
 )
@@ -76,6 +78,22 @@ def table_headers(html: str, table_id: str) -> list[str]:
     return re.findall(r"<th>([^<]*)</th>", _dt_arg(html, table_id, "table_html"))
 
 
+def first_page(html: str, table_id: str) -> list[list[str]]:
+    """The plain rows written into the table's markup (what a reader without JavaScript sees)."""
+    start = html.index(f'<table id="{table_id}"')
+    markup = html[start : html.index("</table>", start)]
+    return [
+        [_Page(cell).visible() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", markup.split("<tbody>", 1)[1])
+    ]
+
+
+def section(html: str, section_id: str) -> str:
+    """The visible text of one card of the page."""
+    start = html.index(">", html.index(f'id="{section_id}"')) + 1
+    return _Page(html[start : html.index("</section>", start)]).visible()
+
+
 def tile_values(html: str) -> dict[str, str]:
     found = re.findall(
         r'<div class="value">([^<]*)</div>\s*<div class="label">([^<]*?)\s*(?:<span|</div>)', html
@@ -89,8 +107,9 @@ def tile_values(html: str) -> dict[str, str]:
         (plan_rows(), plan_summary(plan_rows()), None),
         (check_rows(), summary_of(run_id=SCRIPT, source=SourceFacts(IMG, "csv")), None),
         (recon_rows(), recon_summary(recon_rows(), target_only_leads()), target_only_leads()),
+        (review_rows(), review_summary(review_rows()), None),
     ],
-    ids=["plan", "check", "reconcile"],
+    ids=["plan", "check", "reconcile", "review"],
 )
 def test_values_from_the_file_are_text_never_markup(
     rows: pl.DataFrame, summary: RunSummary, target_only: pl.DataFrame | None
@@ -188,7 +207,8 @@ def test_reconciliation_shows_mismatches_with_examples_and_target_only_leads() -
     assert tile_values(html)["only in target"] == "3"
     assert tile_values(html)["target duplicate groups"] == "1"
     attention = table_data(html, "attention_table")
-    assert [r[1] for r in attention] == ["invalid"] * 6 + ["different"] * 6 + ["only_in_file"] * 6
+    # What differs comes first (it is what a reconciliation is read for), then what to fix.
+    assert [r[1] for r in attention] == ["different"] * 6 + ["invalid"] * 6 + ["only_in_file"] * 6
     by_row = {r[0]: r for r in attention}
     assert by_row[7][4] == "email: new5@x.io → old5@x.io"
     assert by_row[11][4] == "email: new9@x.io → old9@x.io; phone: (blank) → +12125550100"
@@ -271,17 +291,20 @@ def test_degenerate_inputs_still_give_a_page(rows: pl.DataFrame, summary: RunSum
 
 
 @pytest.mark.parametrize("part", [1, 7, 1000])
-def test_page_rows_gathered_in_parts_give_the_page_of_the_whole(part: int) -> None:
+@pytest.mark.parametrize("run", ["plan", "review"])
+def test_page_rows_gathered_in_parts_give_the_page_of_the_whole(part: int, run: str) -> None:
     """`PageRows` (report rows part by part, for a file in partitions) give the same page:
-    counts, reasons, field changes and the capped attention table, most severe first."""
-    rows = plan_rows(hostile=False)
-    summary = plan_summary(rows)
+    counts, reasons, field changes, the capped attention table, most severe first, warnings,
+    values not sent, vendor limits and the updates' changes."""
+    rows = plan_rows(hostile=False) if run == "plan" else review_rows()
+    summary = plan_summary(rows) if run == "plan" else review_summary(rows)
     page = PageRows(max_rows=20)
     for offset in range(0, rows.height, part):
         page.add(rows.slice(offset, part))
     whole = render_report(rows, summary, max_rows=20)
     parted = render_report(page, summary, max_rows=20)
     assert table_data(parted, "attention_table") == table_data(whole, "attention_table")
+    assert table_data(parted, "changed_table") == table_data(whole, "changed_table")
     assert _Page(parted).visible().replace(" ", "") == _Page(whole).visible().replace(" ", "")
     # Only each reason code's example keeps its text (what a 10M-row page would otherwise hold).
     examples = page.counted().filter(pl.col("reason").is_not_null())
@@ -302,3 +325,136 @@ def test_notices_and_warning_counts_are_on_the_page() -> None:
     )
     assert '<code>assumed_international</code></td><td class="num">12</td>' in html
     assert "About this file" not in render_report(rows, summary_of("check"))
+
+
+def test_updates_list_old_and_new_values_per_field() -> None:
+    rows = review_rows()
+    html = render_report(rows, review_summary(rows))
+    assert "Updates: old → new 10" in section(html, "changed-rows")
+    assert table_headers(html, "changed_table") == [
+        *("Row", "Name", "Email", "Field", "Old value", "New value", "Target id")
+    ]
+    data = table_data(html, "changed_table")
+    assert data[:3] == [
+        [3, "First1 Last1", "person1@example.com", "status", "open", "won", "L1"],
+        [4, "First2 Last2", "person2@example.com", "status", "open", "won", "L2"],
+        [4, "First2 Last2", "person2@example.com", "value", "(blank)", "200.0", "L2"],
+    ]
+    assert len(data) == 15  # 5 rows change one field, 5 rows two
+    assert [r[0] for r in data] == sorted(r[0] for r in data)
+
+
+def test_updates_without_a_changes_column_list_their_changed_fields() -> None:
+    rows = review_rows().drop("changes")  # a report written before `changes` existed
+    html = render_report(rows, review_summary(rows))
+    assert "Updated rows and their changed fields 10" in section(html, "changed-rows")
+    assert table_headers(html, "changed_table") == [
+        *("Row", "Name", "Email", "Changed fields", "Target id")
+    ]
+    assert table_data(html, "changed_table")[:2] == [
+        [3, "First1 Last1", "person1@example.com", "status", "L1"],
+        [4, "First2 Last2", "person2@example.com", "status, value", "L2"],
+    ]
+
+
+def test_the_changes_table_holds_the_first_thousand_updated_rows() -> None:
+    n = MAX_CHANGED_ROWS + 5
+    records = [
+        {
+            "source_row": i + 2,
+            "outcome": "would_update",
+            "changed_fields": ["status"],
+            "changes": [{"field": "status", "old": "open", "new": "won"}],
+        }
+        for i in range(n)
+    ]
+    rows = frame(records, changes=True)
+    html = render_report(rows, summary_of("plan", {"would_update": n}, rows=n))
+    data = table_data(html, "changed_table")
+    assert [r[0] for r in data] == list(range(2, MAX_CHANGED_ROWS + 2))
+    text = section(html, "changed-rows")
+    assert "Showing the first 1,000 updated rows; all 1,005 are in rows.parquet." in text
+    page = PageRows()  # in parts, the same first thousand
+    for offset in range(0, n, 300):
+        page.add(rows.slice(offset, 300))
+    parted = render_report(page, summary_of("plan", {"would_update": n}, rows=n))
+    assert table_data(parted, "changed_table") == data
+
+
+def test_vendor_limits_are_listed_apart_from_data_errors() -> None:
+    rows = review_rows()
+    html = render_report(rows, review_summary(rows))
+    limits = section(html, "vendor-limits")
+    assert limits.startswith("Skipped: what Octanist cannot take (not errors in the file)")
+    assert "reopen_blocked 5 6 not sent: the lead is won in octanist" in limits
+    assert "unsettable_status 5 5 octanist cannot set status 'not_interested'" in limits
+    errors = section(html, "top-reasons")
+    assert "invalid_email 5 7 bad 5" in errors
+    assert "unsettable_status" not in errors and "reopen_blocked" not in errors
+    # Without vendor-limit skips there is no such block, and the reasons keep their title.
+    plain = render_report(import_rows(), summary_of("import"))
+    assert 'id="vendor-limits"' not in plain
+    assert section(plain, "top-reasons").startswith("Top reasons, with the first row")
+
+
+def test_rows_kept_with_warnings_are_counted_per_outcome() -> None:
+    rows = review_rows()
+    tiles = tile_values(render_report(rows, review_summary(rows)))
+    # Rows 0, 16 and 32 had a junk phone left out. A value Octanist does not store (every
+    # kind-0 and kind-2 row) is in the "not sent" block, not a warning about the row's data.
+    assert tiles["created with warnings"] == "3"
+    assert "updated with warnings" not in tiles
+    html = render_report(rows, review_summary(rows))
+    assert re.search(r"created with warnings\s*<span class=\"share\">20% of 15</span>", html)
+    assert "with warnings" not in "".join(tile_values(render_report(import_rows(), summary_of())))
+
+
+def test_values_not_sent_are_grouped_by_field_with_an_example() -> None:
+    rows = review_rows()
+    text = section(render_report(rows, review_summary(rows)), "not-sent")
+    assert text.startswith("Not sent to Octanist: values the file gives that Octanist cannot")
+    assert "business_name 10 2 octanist does not store a business name" in text
+    assert "phone" not in text  # an invalid phone left out is a warning, not a vendor limit
+
+
+@pytest.mark.parametrize("vendor, hidden", [("octanist", True), ("apten", True), ("omni", False)])
+def test_columns_the_vendor_does_not_store_are_not_shown(vendor: str, hidden: bool) -> None:
+    rows = review_rows()
+    summary = review_summary(rows)
+    summary = RunSummary(**{**vars(summary), "target": TargetFacts(f"sandbox:{vendor}", vendor)})
+    html = render_report(rows, summary)
+    headers = table_headers(html, "attention_table")
+    assert ("Business" not in headers) is hidden
+    note = f"Business: not shown, {vendor.capitalize()} does not store it"
+    assert (note in section(html, "attention")) is hidden
+    # Without a target (check) every column is shown.
+    assert "Business" in table_headers(render_report(rows, summary_of("check")), "attention_table")
+
+
+def test_each_table_s_first_page_is_in_the_markup_for_readers_without_javascript() -> None:
+    rows = plan_rows()
+    html = render_report(rows, plan_summary(rows))
+    page = first_page(html, "attention_table")
+    data = table_data(html, "attention_table")
+    assert len(page) == 25 and len(data) == 30
+    # The same cells as DataTables' first page (its data holds them HTML-escaped).
+    assert page == [[_Page("" if v is None else str(v)).visible() for v in r] for r in data[:25]]
+    assert page[0][:3] == ["6", "conflict", "conflict"]
+    assert "Loading ITables" not in html and "_fallback" not in html
+    assert "<noscript>" not in html.replace('<noscript><p class="note">', "")  # only ours
+    # Hostile values in those cells are text.
+    assert SCRIPT not in html and any(f"bad {SCRIPT}" in cell for r in page for cell in r)
+    review = review_rows()
+    changes = first_page(render_report(review, review_summary(review)), "changed_table")
+    assert changes[0] == ["3", "First1 Last1", "person1@example.com", "status", "open", "won", "L1"]
+
+
+def test_shares_never_round_a_part_to_0_or_100_percent() -> None:
+    rows = check_rows(4).head(1)
+    records = [{"source_row": i + 2, "outcome": "valid"} for i in range(999)]
+    rows = frame([*records, {"source_row": 1001, "outcome": "invalid", "reason_code": "x"}])
+    html = render_report(rows, summary_of("check"))
+    shares = dict(
+        re.findall(r'<div class="label">([^<]*?) <span class="share">([^<]*)</span>', html)
+    )
+    assert shares == {"valid": "over 99%", "invalid": "under 1%"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reports.notices import file_notices
+import pytest
+
+from reports.notices import file_notices, share_text
 from schemas.summary import MappingFacts, RegionFacts, SourceFacts
 
 _MAPPED = MappingFacts("generic", detected=False, coverage=0.8)
@@ -64,3 +66,22 @@ def test_region_notices_say_what_was_inferred_or_that_nothing_could_be() -> None
     )
     assert file_notices(source, _MAPPED, RegionFacts("GB", "given", rows_decided=5)) == ()
     assert file_notices(source, _MAPPED, RegionFacts(None, "none")) == ()
+
+
+@pytest.mark.parametrize(
+    "share, said",
+    [
+        (0.0, "0%"),
+        (0.0001, "under 1%"),
+        (0.004, "under 1%"),
+        (0.005, "under 1%"),  # rounds to 0% (half to even): still a part
+        (0.0051, "1%"),
+        (0.5, "50%"),
+        (0.994, "99%"),
+        (0.995, "over 99%"),  # would round to 100% though a row is missing
+        (0.9999, "over 99%"),
+        (1.0, "100%"),
+    ],
+)
+def test_a_share_never_rounds_a_part_to_none_or_to_the_whole(share: float, said: str) -> None:
+    assert share_text(share) == said

@@ -50,7 +50,17 @@ _RUN: dict[str, Any] = {
         remembered_at="2026-11-15T07:00:00+00:00",
     ),
     "region": RegionFacts("US", "country column", evidence=3, rows_decided=1),
-    "warnings": {"assumed_international": 1},
+    "warnings": {"assumed_international": 1, "not_sent": 2},
+    "not_sent": {"business_name": 2},
+    "status_mappings": (
+        {
+            "word": "Unqualified",
+            "status": "not_interested",
+            "suggested": "lost",
+            "line": '[values.status] "Unqualified" = "lost"',
+            "rows": 3,
+        },
+    ),
     "notices": ("2 lines above the header row were skipped",),
     "options": {"default_region": "US", "duplicates": "last"},
     "rows": 4,
@@ -109,7 +119,8 @@ SUMMARIES = {
 }
 
 _COMMON = (
-    *("run_id", "engine", "source", "mapping", "region", "notices", "warnings", "options"),
+    *("run_id", "engine", "source", "mapping", "region", "notices", "warnings"),
+    *("not_sent", "status_mappings", "options"),
     *("rows", "reasons", "phones"),
     *("durations", "memory_mb", "seconds", "started_at", "out_dir"),
 )

@@ -119,7 +119,12 @@ def test_send_is_one_struct_in_the_order_of_the_columns_it_replaced() -> None:
             "tags": pl.List(pl.String),
         }
     )
-    assert [c for c in out.columns if c.startswith("_")] == ["_blocked", "_base_stale"]
+    assert [c for c in out.columns if c.startswith("_")] == [
+        "_blocked",
+        "_changes",
+        "_unsynced",
+        "_base_stale",
+    ]
 
 
 def test_unmatched_rows_send_a_struct_of_nulls_never_a_null_struct() -> None:
@@ -131,3 +136,34 @@ def test_unmatched_rows_send_a_struct_of_nulls_never_a_null_struct() -> None:
 def test_only_fields_both_sides_have_are_in_send() -> None:
     out = diff(_rows({"matched_id": "A"}), SNAPSHOT, ("email", "website")).collect()
     assert out.schema["send"] == pl.Struct({"email": pl.String})
+
+
+def test_changes_name_each_changed_field_with_old_and_new_values_as_text() -> None:
+    out = diff(
+        _rows({"matched_id": "A", "email": "new@x.io", "value": 250.0, "tags": ["cold"]}),
+        SNAPSHOT,
+        FIELDS,
+    ).collect()
+    assert out["_changes"][0].to_list() == [
+        {"field": "email", "old": "a@x.io", "new": "new@x.io"},
+        {"field": "value", "old": "100.0", "new": "250.0"},
+        {"field": "tags", "old": '["VIP","hot"]', "new": '["cold"]'},
+    ]
+
+
+def test_unsynced_lists_mapped_fields_the_diff_leaves_out_that_differ_from_what_is_known() -> None:
+    """last_name is not a diffed field here: it differs from the target's; first_name equals
+    the base's (the target shows none); website nothing is known of: no difference."""
+    snapshot = SNAPSHOT.with_columns(
+        pl.Series("last_name", ["Lee", None]), pl.Series("first_name", [None, None], pl.String)
+    )
+    base = pl.LazyFrame({"id": ["A"], "first_name": ["Ann"], "website": [None]})
+    rows = _rows({"matched_id": "A", "email": "a@x.io"}).with_columns(
+        pl.lit("Leigh").alias("last_name"),
+        pl.lit("Ann").alias("first_name"),
+        pl.lit("x.io").alias("website"),
+    )
+    out = diff(rows, snapshot, FIELDS, base=base).collect()
+    assert out["_unsynced"].to_list() == [["last_name"]]
+    mapped = diff(rows, snapshot, FIELDS, base=base, mapped={"email", "first_name"}).collect()
+    assert mapped["_unsynced"].to_list() == [[]]  # last_name is not a column of the file

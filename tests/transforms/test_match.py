@@ -11,10 +11,10 @@ from transforms.validate import ISSUES
 
 SNAPSHOT = pl.LazyFrame(
     {
-        "id": ["A", "B", "C", "D"],
-        "external_id": ["x1", None, None, "x4"],
-        "email": ["a@x.io", "b@x.io", "shared@x.io", "shared@x.io"],
-        "phone": ["+1001", "+1002", None, "+1004"],
+        "id": ["A", "B", "C", "D", "E"],
+        "external_id": ["x1", None, None, "x4", None],
+        "email": ["a@x.io", "b@x.io", "shared@x.io", "shared@x.io", None],
+        "phone": ["+1001", "+1002", None, "+1004", "+1005"],
     }
 )
 
@@ -43,8 +43,9 @@ def test_each_kind_of_outcome() -> None:
             },  # external id decides; email's list holds D
             {"email": "new@x.io", "phone": "+1999"},  # new
             {"email": "shared@x.io"},  # two leads share the email
-            {"email": "a@x.io", "phone": "+1002"},  # email says A, phone says B
+            {"email": "a@x.io", "phone": "+1005"},  # email says A, phone says E (no email)
             {"target_id": "Z"},  # an id the target does not have: new
+            {"email": "a@x.io", "phone": "+1002"},  # B holds the phone, another person's
         ]
     )
     assert rows[0] == ("matched", "email", "A", None)
@@ -56,9 +57,10 @@ def test_each_kind_of_outcome() -> None:
         "conflict",
         None,
         None,
-        "keys point at different target leads: email -> A; phone -> B",
+        "keys point at different target leads: email -> A; phone -> E",
     )
     assert rows[6] == ("new", None, None, None)
+    assert rows[7] == ("matched", "email", "A", None)  # B's phone is not A's identity
 
 
 def test_order_and_length_are_kept_and_snapshot_may_lack_keys() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from schemas.fields import REPORT_COLUMNS, WARNING_ENTRY
+from schemas.fields import CHANGE_ENTRY, REPORT_COLUMNS, WARNING_ENTRY
 from schemas.frames import EARLIER_SCHEMA, PLAN_COLUMNS, PUSH_RESULT_SCHEMA
 from transforms.outcomes import (
     apply_earlier_attempts,
@@ -28,6 +28,7 @@ PLANNED: dict[str, pl.DataType] = {
     "match_by": pl.String(),
     "target_id": pl.String(),
     "changed_fields": pl.List(pl.String),
+    "changes": pl.List(CHANGE_ENTRY),
     "http_status": pl.Int64(),
     "attempts": pl.Int64(),
     "request_id": pl.String(),

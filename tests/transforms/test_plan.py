@@ -78,7 +78,16 @@ def test_outcomes() -> None:
             {"match_status": "matched", "matched_id": "L1", "changed_fields": ["email"]},
             "mode_create",
         ),
-        ("upsert", {"email": "a@x.io", "status": "completed"}, "unsettable_status"),
+        (
+            "upsert",
+            {
+                "match_status": "matched",
+                "matched_id": "L1",
+                "changed_fields": ["status"],
+                "status": "completed",
+            },
+            "unsettable_status",
+        ),
     ],
 )
 def test_skips_before_sending(mode: str, row: dict[str, object], code: str) -> None:
@@ -110,7 +119,100 @@ def test_vendor_rules() -> None:
         .row(0, named=True)
     )
     settable = "completed, in_progress, not_interested, opted_out"
-    assert omni["reason"] == f"omni cannot set status 'won' (settable: {settable})"
+    assert (
+        omni["reason"]
+        == (
+            f"unsettable_status|omni cannot set status 'won' (it can set: {settable}); not sent. "
+            'Map the file\'s word to one it can: [values.status] "won" = "completed"'
+        ).split("|", 1)[1]
+    )
+
+
+def test_a_status_the_vendor_cannot_set_is_left_out_and_the_lead_still_created() -> None:
+    """Octanist cannot set not_interested: the create goes out without it, and the row says
+    which line of the mapping, in the file's word, would send a status Octanist can set."""
+    rows = _rows({"email": "a@x.io", "status": "not_interested"}).with_columns(
+        pl.lit("Unqualified").alias("status_raw")
+    )
+    out = plan(rows, OCTANIST, profile="p").collect().row(0, named=True)
+    assert (out["outcome"], out["op"], out["status"]) == ("would_create", "create", None)
+    assert out["_warn_status.unsettable"] == (
+        "unsettable_status|octanist cannot set status 'not_interested' (it can set: qualified, "
+        "won, lost); not sent. Map the file's word to one it can: [values.status] "
+        '"Unqualified" = "lost"'
+    )
+
+
+def test_an_update_leaves_an_unsettable_status_out_and_sends_the_rest() -> None:
+    rows = _rows(
+        {
+            "match_status": "matched",
+            "matched_id": "L1",
+            "changed_fields": ["email", "status"],
+            "status": "qualified",
+            "email": "b@x.io",
+            "send": {"email": "b@x.io"},
+        }
+    )
+    out = plan(rows, OMNI, profile="p").collect().row(0, named=True)
+    assert (out["outcome"], out["changed_fields"]) == ("would_update", ["email"])
+    assert out["_warn_status.unsettable"].startswith("unsettable_status|omni cannot set status")
+    assert '"qualified" = "in_progress"' in out["_warn_status.unsettable"]
+
+
+def test_fields_the_vendor_cannot_take_are_not_sent_and_never_unchanged() -> None:
+    """A new row's business name (Octanist stores none) is a not_sent note; a matched row whose
+    only difference is a last name Octanist cannot update is skipped, not unchanged."""
+    schema = {**COLUMNS, "business_name": pl.String, "_unsynced": pl.List(pl.String)}
+    rows = pl.LazyFrame(
+        [
+            {
+                **dict.fromkeys(schema),
+                "source_row": 2,
+                "outcome": "valid",
+                "match_status": "new",
+                "email": "a@x.io",
+                "business_name": "Acme",
+                "_unsynced": [],
+            },
+            {
+                **dict.fromkeys(schema),
+                "source_row": 3,
+                "outcome": "valid",
+                "match_status": "matched",
+                "matched_id": "L1",
+                "changed_fields": [],
+                "last_name": "Ray",
+                "_unsynced": ["last_name"],
+            },
+            {
+                **dict.fromkeys(schema),
+                "source_row": 4,
+                "outcome": "valid",
+                "match_status": "matched",
+                "matched_id": "L2",
+                "changed_fields": [],
+                "last_name": "Kim",
+                "_unsynced": [],
+            },
+        ],
+        schema=schema,
+    )
+    out = plan(rows, OCTANIST, profile="p").collect()
+    assert out.select("outcome", "reason_code").rows() == [
+        ("would_create", None),
+        ("skipped", "not_sent"),
+        ("unchanged", None),
+    ]
+    assert out["_warn_business_name.not_sent"].to_list() == [
+        "not_sent|octanist does not store business_name: 'Acme' was not sent",
+        None,
+        None,
+    ]
+    assert out["_warn_last_name.not_sent"][1] == (
+        "not_sent|octanist cannot update last_name: 'Ray' was not sent"
+    )
+    assert out["reason"][1].startswith("octanist cannot take what changed: last_name")
 
 
 def test_op_ids_are_deterministic_and_distinct() -> None:

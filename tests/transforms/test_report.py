@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.fields import REPORT_COLUMNS
+from schemas.fields import REPORT_COLUMNS, WARNING_ENTRY
 from tests.transforms.frames import normalised, sample_report_rows
 from transforms.dedupe import dedupe
 from transforms.report import (
@@ -60,4 +60,31 @@ def test_row_count_and_top_reasons_of_held_or_lazysample_report_rows() -> None:
     assert top_reasons(rows.lazy()) == [
         {"reason_code": "duplicate", "count": 1, "example_row": 2, "example": rows["reason"][0]},
         {"reason_code": "no_identity", "count": 1, "example_row": 4, "example": rows["reason"][2]},
+    ]
+
+
+def test_not_sent_and_status_mappings_are_counted_once_per_field_and_word() -> None:
+    from transforms.report import not_sent_counts, status_mappings
+
+    line = "octanist cannot set status 'not_interested' (it can set: qualified, won, lost); "
+    line += 'not sent. Map the file\'s word to one it can: [values.status] "Unqualified" = "lost"'
+    notes = [
+        [
+            {"field": "business_name", "code": "not_sent", "message": "m"},
+            {"field": "status", "code": "unsettable_status", "message": line},
+        ],
+        [{"field": "business_name", "code": "not_sent", "message": "m"}],
+        [{"field": "status", "code": "unsettable_status", "message": line}],
+        [],
+    ]
+    rows = pl.DataFrame({"warnings": notes}, schema={"warnings": pl.List(WARNING_ENTRY)})
+    assert not_sent_counts(rows) == {"business_name": 2}
+    assert status_mappings(rows) == [
+        {
+            "word": "Unqualified",
+            "status": "not_interested",
+            "suggested": "lost",
+            "line": '[values.status] "Unqualified" = "lost"',
+            "rows": 2,
+        }
     ]

@@ -249,3 +249,21 @@ def test_quoted_tags_lose_their_quotes_as_mailchimp_writes_them() -> None:
         [],
         None,
     ]
+
+
+def test_a_word_that_is_no_status_is_left_blank_and_kept_in_custom() -> None:
+    out = normalise_values(_frame(status=["Working", "In Progress", None])).collect().to_dicts()
+    assert [r["status"] for r in out] == [None, "in_progress", None]
+    assert [r["status_raw"] for r in out] == ["Working", "In Progress", None]
+    assert out[0]["_err_status"].startswith("invalid_status|'Working' is not a status leadpipe")
+    assert '[values.status] "Working" = "<one of those>"' in out[0]["_err_status"]
+    assert out[1]["_err_status"] is None
+    assert [r["custom"] for r in out] == [[{"key": "status_raw", "value": "Working"}], None, None]
+
+
+def test_status_raw_from_the_mapping_stage_is_the_word_quoted() -> None:
+    """`status` mapped by [values.status] already; `status_raw` is what the file said."""
+    frame = _frame(status=["bogus"]).with_columns(pl.lit("Raw Leads").alias("status_raw"))
+    out = normalise_values(frame).collect().row(0, named=True)
+    assert out["status_raw"] == "Raw Leads"
+    assert out["custom"] == [{"key": "status_raw", "value": "Raw Leads"}]
