@@ -289,6 +289,8 @@ def review_rows(n: int = 40) -> pl.DataFrame:
             ]
         if kind == 0 and i % 16 == 0:
             record["warnings"].append(_warning("phone", "invalid_phone", "'n/a' left out"))
+        if kind == 2:
+            record["warnings"].append(_warning("timezone", "invalid_timezone", "'Mars' left out"))
         records.append(record)
     records[9]["changes"] = [{"field": "status", "old": SCRIPT, "new": IMG}]
     return frame(records, changes=True)
