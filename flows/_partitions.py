@@ -28,7 +28,6 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 
 __all__ = [
-    "DEFAULT_PARTITION_ROWS",
     "LocalMapper",
     "PartMapper",
     "Parts",
@@ -36,10 +35,6 @@ __all__ = [
     "StepClock",
     "row_ranges",
 ]
-
-# Rows per partition: ~0.6-0.9 GB of a wide export in flight (measured on `make bench`'s
-# export), whatever the file's size.
-DEFAULT_PARTITION_ROWS = 250_000
 
 Load = Callable[[], pl.DataFrame]
 Source = pl.DataFrame | Path | Load

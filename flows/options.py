@@ -28,19 +28,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
-import phonenumbers
 from pydantic import SecretStr
 
-from flows._partitions import DEFAULT_PARTITION_ROWS
 from flows._prefect_api import configured_api_url
 from flows.exceptions import ConfigError
-from transforms.dedupe import DuplicatePolicy
-from transforms.diff import Blanks, OnTargetEdit
-from transforms.plan import Mode
+from schemas.choices import Blanks, DuplicatePolicy, Mode, OnTargetEdit
 
 __all__ = [
     "DEFAULT_ENGINE",
     "DEFAULT_NULL_TOKENS",
+    "DEFAULT_PARTITION_ROWS",
     "OPTION_KEYS",
     "Engine",
     "EngineSetting",
@@ -86,6 +83,9 @@ _RUNNERS = ("local", "dask")
 # A Dask scheduler address: `tcp://host:port` (or tls://, ucx://; the scheme may be omitted).
 _DASK_ADDRESS = re.compile(r"(?:[a-z]+://)?[A-Za-z0-9._\[\]:-]+:[0-9]{1,5}")
 _POLICIES = ("first", "last", "reject")
+# Rows per partition (flows/_partitions.py): ~0.6-0.9 GB of a wide export in flight (measured
+# on `make bench`'s export), whatever the file's size.
+DEFAULT_PARTITION_ROWS = 250_000
 # Cells that mean "no value" in real exports (spreadsheets, CRMs, JavaScript tools). Matching
 # ignores case and surrounding spaces, so the options keep them trimmed, lower-cased, once.
 DEFAULT_NULL_TOKENS: tuple[str, ...] = (
@@ -159,10 +159,7 @@ class CheckOptions:
         object.__setattr__(self, "null_tokens", null_token_keys(self.null_tokens))
         if self.partition_rows < 1:
             raise ConfigError(f"partition rows must be 1 or more, not {self.partition_rows}")
-        if (
-            self.default_region is not None
-            and self.default_region not in phonenumbers.SUPPORTED_REGIONS
-        ):
+        if self.default_region is not None and not _is_region(self.default_region):
             raise ConfigError(
                 f"--default-region {self.default_region!r} is not a region code "
                 "(use ISO alpha-2, e.g. US, GB, DE)"
@@ -225,6 +222,13 @@ class MigrateOptions(SyncOptions):
 
     origin: str | None = None  # a target profile to read from; None: `source` is an export
     carry_extras: bool = False
+
+
+def _is_region(code: str) -> bool:
+    """Whether phonenumbers knows `code` as a region (imported here: not for `--help`)."""
+    import phonenumbers
+
+    return code in phonenumbers.SUPPORTED_REGIONS
 
 
 def new_run_id(now: datetime | None = None) -> str:
