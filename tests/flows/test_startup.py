@@ -35,8 +35,12 @@ print(json.dumps({{"code": code, "loaded": sorted({{m.split(".")[0] for m in sys
 """
 
 
-def _loaded_after(code: str) -> tuple[object, set[str]]:
-    """The exit code and the top-level packages a fresh interpreter holds after `code`."""
+def _loaded_after(code: str, home: Path | None = None) -> tuple[object, set[str]]:
+    """The exit code and the top-level packages a fresh interpreter holds after `code`
+    (`home`: its LEADPIPE_HOME, for a command that runs a job)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if home is not None:
+        env["LEADPIPE_HOME"] = str(home)
     result = subprocess.run(
         [sys.executable, "-c", _PROBE.format(code=code)],
         capture_output=True,
@@ -44,7 +48,7 @@ def _loaded_after(code: str) -> tuple[object, set[str]]:
         timeout=60,
         check=False,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     said = json.loads(result.stdout.splitlines()[-1])
@@ -90,3 +94,22 @@ def test_option_annotations_resolve_at_run_time() -> None:
     assert get_args(hints["duplicates"]) == ("first", "last", "reject")
     assert get_args(hints["mode"]) == ("upsert", "update", "create")
     assert set(get_type_hints(CheckOptions)) < set(get_type_hints(SyncOptions)) < set(hints)
+
+
+def test_a_local_check_loads_neither_prefect_nor_the_connectors(tmp_path: Path) -> None:
+    """`leadpipe check --engine local` sends nothing and runs no flow: no Prefect, no httpx."""
+    source = ROOT / "data" / "samples" / "hubspot_contacts.csv"
+    words = ["leadpipe", "check", str(source), "--engine", "local", "--json"]
+    words += ["--out", str(tmp_path / "run")]
+    run = f"sys.argv = {words!r}\n    from flows.cli import main\n    main()"
+    code, loaded = _loaded_after(run, home=tmp_path / "home")
+    assert code == 0
+    assert (tmp_path / "run" / "summary.json").is_file()
+    assert loaded & {"prefect", "connectors", "httpx", "sandbox"} == set()
+
+
+def test_a_check_counts_no_requests_as_the_connectors_do() -> None:
+    from connectors import RequestStats
+    from flows._summary import _nothing_sent
+
+    assert _nothing_sent() == RequestStats().counts()
