@@ -9,8 +9,9 @@ leads, and the stage durations. The summary is read through its typed attributes
 
 Nothing is fetched when the page opens, and nothing from the input file can run:
 
-- charts are Vega-Lite specs (built with altair) that vl-convert renders to static SVG here,
-  so the page carries no charting JavaScript, prints as it shows, and Vega escapes the labels;
+- charts are inline SVG drawn here from the small polars aggregates they show (a label, a bar
+  and a count per category, every label escaped): no charting library or JavaScript engine
+  runs to make them, the page carries no charting JavaScript, and it prints as it shows;
 - tables are itables (DataTables) in its offline mode: the DataTables bundle is inlined once
   and cells are HTML-escaped before they enter the JSON that feeds the table. Each table's
   first page is also written into the page as a plain <table> (each value escaped), which
@@ -28,6 +29,7 @@ Nothing is fetched when the page opens, and nothing from the input file can run:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +50,6 @@ from transforms.reconcile import RECON_STATUSES
 from transforms.report import top_reasons
 
 if TYPE_CHECKING:
-    import altair as alt
     import jinja2
 
 __all__ = [
@@ -195,10 +196,44 @@ _COLOURS: dict[str, str] = {
     "duplicate": "#d69e2e",
 }
 _FALLBACK_COLOUR = "#4a5568"
-# Charts are measured where they are drawn (vl-convert, not the reader's browser): a common
-# font and some padding keep labels inside the picture when the reader's font is wider.
-_CHART_FONT = "Helvetica, Arial, sans-serif"
-_CHART_PADDING = {"left": 20, "top": 4, "right": 24, "bottom": 4}
+# Charts are SVG drawn here, in the picture's own units; its viewBox scales it to its card.
+# Text is laid out without a browser to measure it, from per-character widths that are the
+# wider of Arial's (Helvetica's, Liberation Sans') and DejaVu Sans' (Verdana-like, the
+# fallback on most Linux desktops), so labels stay inside the picture whichever is used.
+_CHART_FONT = "Helvetica, Arial, 'Liberation Sans', sans-serif"
+_CHART_FONT_SIZE = 12
+# The longest bar: as long as the picture then fits a chart card of the page at 1280 px
+# (~556 px inside) without being scaled down, within these bounds.
+_CHART_WIDTH = 556
+_CHART_BAR = (200, 360)
+_CHART_STEP = 24  # one category's row
+_CHART_THICK = 18  # a bar's thickness
+_CHART_PAD = 4
+_CHART_GAP = 8  # between a label, its bar and its count
+_CHART_SWATCH = 10
+_CHART_MIN_SEGMENT = 1.5  # a non-zero count never draws as nothing
+_CHART_LABEL_CHARS = 40
+_CHART_LABEL_MAX = 260  # the labels' column at most
+_EM_WIDTHS: dict[str, float] = {  # in em; other characters (other scripts: CJK) 1 em
+    **dict.fromkeys("ijl'", 0.28),
+    **dict.fromkeys(" ,.:;|/\\I", 0.34),
+    **dict.fromkeys("f-", 0.37),
+    **dict.fromkeys("()[]t!r", 0.42),
+    **dict.fromkeys('"', 0.46),
+    **dict.fromkeys("J*`", 0.5),
+    **dict.fromkeys("_sz?", 0.56),
+    **dict.fromkeys("cLFkvxyT", 0.61),
+    **dict.fromkeys("oaehnubdgpq0123456789${}", 0.64),
+    **dict.fromkeys("SEPKBY", 0.67),
+    **dict.fromkeys("AVXZRC", 0.7),
+    **dict.fromkeys("UNHDG&", 0.78),
+    **dict.fromkeys("OQ", 0.79),
+    **dict.fromkeys("w#+<=>^~", 0.84),
+    **dict.fromkeys("M", 0.87),
+    **dict.fromkeys("%", 0.95),
+    **dict.fromkeys("m", 0.98),
+    **dict.fromkeys("W@…", 1.02),
+}
 _EXAMPLES_PER_FIELD = 3
 _EXAMPLE_CHARS = 80
 _TOP_REASONS = 12
@@ -875,54 +910,113 @@ def _bars(
     description: str,
     colour: str = _FALLBACK_COLOUR,
 ) -> Markup:
-    """Horizontal bars of `rows` per `category` (stacked by `colour_by`), each labelled."""
-    import altair as alt  # here, not at the top: with itables ~0.8 s every CLI start would pay
-    import vl_convert
-
+    """Horizontal bars of `rows` per `category` (stacked by `colour_by`), as inline SVG: one
+    row per category with its label, its bar and its count, and a legend of the colours when
+    they stand for more than the category itself. `data` is a small aggregate (one row per
+    category and colour word), so its rows are drawn one by one."""
     totals = data.group_by(category, maintain_order=True).agg(pl.col("rows").sum())
     if colour_by != category:
         totals = totals.sort(["rows", category], descending=[True, False])
-    base = alt.Chart(alt.InlineData(values=data.to_dicts())).encode(
-        y=alt.Y(
-            f"{category}:N",
-            sort=totals[category].to_list(),
-            title=None,
-            axis=alt.Axis(labelLimit=220, ticks=False, domain=False),
-        ),
-        x=alt.X("sum(rows):Q", axis=None),
+    order = [str(v) for v in totals[category].to_list()]
+    segments: dict[str, list[tuple[str, int]]] = {name: [] for name in order}
+    words: set[str] = set()
+    for row in data.iter_rows(named=True):
+        word = str(row[colour_by]) if colour_by is not None else ""
+        segments[str(row[category])].append((word, int(row["rows"] or 0)))
+        words.add(word)
+    ranked = sorted(words, key=lambda word: (_ORDER.get(word, len(_ORDER)), word))
+    rank = {word: i for i, word in enumerate(ranked)}
+
+    def paint(word: str) -> str:
+        return colour if colour_by is None else _COLOURS.get(word, _FALLBACK_COLOUR)
+
+    shown = {name: _clipped_label(name) for name in order}
+    counts = {name: sum(n for _, n in segments[name]) for name in order}
+    widest = max(_text_width(label) for label in shown.values())
+    label_width = _CHART_PAD + min(_CHART_LABEL_MAX, widest) + _CHART_GAP
+    count_width = max(_text_width(f"{n:,}") for n in counts.values()) + _CHART_GAP
+    room = _CHART_WIDTH - label_width - count_width - _CHART_PAD  # a right margin
+    bar = min(_CHART_BAR[1], max(_CHART_BAR[0], room))
+    width = math.ceil(label_width + bar + count_width + _CHART_PAD)
+    longest = max(counts.values()) or 1
+    rows_svg = []
+    for i, name in enumerate(order):
+        top = _CHART_PAD + i * _CHART_STEP
+        baseline = top + _CHART_STEP / 2 + _CHART_FONT_SIZE * 0.35
+        x = label_width
+        rects = []
+        for word, n in sorted(segments[name], key=lambda seg: rank[seg[0]]):
+            if n <= 0:
+                continue
+            length = max(bar * n / longest, _CHART_MIN_SEGMENT)
+            tip = f"{name}: {n:,} rows" + (
+                f" ({word})" if colour_by not in (None, category) else ""
+            )
+            rects.append(
+                f'<rect class="bar" x="{x:.1f}" y="{top + (_CHART_STEP - _CHART_THICK) / 2:.1f}" '
+                f'width="{length:.1f}" height="{_CHART_THICK}" fill="{escape(paint(word))}">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
+            x += length
+        rows_svg.append(
+            f'<g class="bar-row"><title>{escape(f"{name}: {counts[name]:,} rows")}</title>'
+            f'<text class="label" x="{label_width - _CHART_GAP:.1f}" y="{baseline:.1f}" '
+            f'text-anchor="end" fill="#2d3748">{escape(shown[name])}</text>'
+            + "".join(rects)
+            + f'<text class="count" x="{x + _CHART_GAP / 2:.1f}" y="{baseline:.1f}" '
+            f'fill="#1a202c">{counts[name]:,}</text></g>'
+        )
+    height: float = _CHART_PAD * 2 + len(order) * _CHART_STEP
+    legend = ""
+    if colour_by not in (None, category) and len(ranked) > 1:
+        legend, height = _legend(ranked, width, label_width, height)
+    summary = "; ".join(f"{name}: {counts[name]:,}" for name in order)
+    return Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="bars" role="img" '
+        f'viewBox="0 0 {width} {height:.0f}" width="{width}" height="{height:.0f}" '
+        f'font-family="{_CHART_FONT}" font-size="{_CHART_FONT_SIZE}" '
+        f'aria-label="{escape(description)}">'
+        f"<title>{escape(description)}</title><desc>{escape(summary)}</desc>"
+        + "".join(rows_svg)
+        + legend
+        + "</svg>"
     )
-    legend = colour_by not in (None, category)
-    bars = base.mark_bar(cornerRadiusEnd=2).encode(color=_colour(data, colour_by, colour, legend))
-    labels = base.mark_text(align="left", dx=4, fontSize=12, color="#1a202c").encode(
-        text=alt.Text("sum(rows):Q", format=",")
-    )
-    chart = (
-        (bars + labels)
-        .properties(width=360, height=alt.Step(24), description=description)
-        .configure(font=_CHART_FONT, padding=_CHART_PADDING, background="transparent")
-        .configure_view(stroke=None)
-        .configure_axis(labelColor="#2d3748", labelFontSize=12)
-        .configure_legend(orient="bottom", title=None, labelFontSize=12)
-    )
-    return Markup(vl_convert.vegalite_to_svg(chart.to_dict()))
 
 
-def _colour(
-    data: pl.DataFrame, colour_by: str | None, colour: str, legend: bool
-) -> alt.Color | alt.ColorValue:
-    """One colour per outcome word (the page's palette), or `colour` for every bar."""
-    import altair as alt
+def _legend(words: list[str], width: float, left: float, top: float) -> tuple[str, float]:
+    """A swatch and the word per colour, in lines under the bars from where the bars start;
+    the markup and the picture's new height."""
+    items = []
+    x, y = left, top + _CHART_PAD
+    for word in words:
+        step = _CHART_SWATCH + 4 + _text_width(word) + _CHART_GAP * 2
+        if x > left and x + step > width:
+            x, y = left, y + _CHART_STEP - 4
+        items.append(
+            f'<g class="legend-item"><rect x="{x:.1f}" y="{y + 3:.1f}" width="{_CHART_SWATCH}" '
+            f'height="{_CHART_SWATCH}" fill="{escape(_COLOURS.get(word, _FALLBACK_COLOUR))}"/>'
+            f'<text x="{x + _CHART_SWATCH + 4:.1f}" y="{y + 3 + _CHART_SWATCH - 1:.1f}" '
+            f'fill="#2d3748">{escape(word)}</text></g>'
+        )
+        x += step
+    return '<g class="legend">' + "".join(items) + "</g>", y + _CHART_STEP
 
-    if colour_by is None:
-        return alt.ColorValue(colour)
-    words = {str(v) for v in data[colour_by].to_list()}
-    domain = sorted(words, key=lambda word: (_ORDER.get(word, len(_ORDER)), word))
-    palette = [_COLOURS.get(v, _FALLBACK_COLOUR) for v in domain]
-    return alt.Color(
-        f"{colour_by}:N",
-        scale=alt.Scale(domain=domain, range=palette),
-        legend=alt.Legend() if legend and len(domain) > 1 else None,
-    )
+
+def _clipped_label(label: str) -> str:
+    """A label cut to `_CHART_LABEL_CHARS` and to the labels' column (the whole of it is its
+    row's tooltip)."""
+    cut = min(len(label), _CHART_LABEL_CHARS)
+    while cut < len(label) or _text_width(label[:cut]) > _CHART_LABEL_MAX:
+        cut -= 1
+        if _text_width(label[:cut] + "…") <= _CHART_LABEL_MAX:
+            return label[:cut] + "…"
+    return label
+
+
+def _text_width(text: str) -> float:
+    """`text`'s width in px in the chart's font, rounded up (see `_EM_WIDTHS`)."""
+    ems = sum(_EM_WIDTHS.get(char, 1.0) for char in text)
+    return ems * _CHART_FONT_SIZE * 1.02 + 1
 
 
 def _datatable(frame: pl.DataFrame, table_id: str) -> Markup | None:

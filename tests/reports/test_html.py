@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -162,7 +166,7 @@ def test_plan_counts_reasons_and_field_changes_are_on_the_page() -> None:
     assert re.search(r"status</code></td><td class=\"num\">6</td>", html)
     # Durations: every stage, with its share.
     assert re.search(r"snapshot 0.300 58%", text)
-    assert len(re.findall(r'<svg [^>]*class="marks"', html)) == 3
+    assert len(re.findall(r'<svg [^>]*class="bars"', html)) == 3
 
 
 def test_attention_table_holds_the_rows_needing_a_look_most_severe_first() -> None:
@@ -459,3 +463,167 @@ def test_shares_never_round_a_part_to_0_or_100_percent() -> None:
         re.findall(r'<div class="label">([^<]*?) <span class="share">([^<]*)</span>', html)
     )
     assert shares == {"valid": "over 99%", "invalid": "under 1%"}
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+@dataclass
+class Bar:
+    """One category's row of a chart: its label as drawn, its count, its segments' (width,
+    colour), the row's tooltip."""
+
+    label: str
+    count: str
+    segments: list[tuple[float, str]]
+    tooltip: str
+
+
+def charts(html: str) -> dict[str, ET.Element]:
+    """The page's charts by their name, each parsed as XML (so well-formed, entities and all)."""
+    found = [ET.fromstring(svg) for svg in re.findall(r"<svg .*?</svg>", html, re.DOTALL)]
+    return {svg.attrib["aria-label"]: svg for svg in found}
+
+
+def bars(svg: ET.Element) -> list[Bar]:
+    rows = []
+    for row in svg.iter(f"{_SVG}g"):
+        if row.get("class") != "bar-row":
+            continue
+        texts = {t.get("class"): "".join(t.itertext()) for t in row.iter(f"{_SVG}text")}
+        segments = [
+            (float(r.attrib["width"]), r.attrib["fill"])
+            for r in row.iter(f"{_SVG}rect")
+            if r.get("class") == "bar"
+        ]
+        title = row.find(f"{_SVG}title")
+        assert title is not None
+        rows.append(Bar(texts["label"], texts["count"], segments, title.text or ""))
+    return rows
+
+
+def legend(svg: ET.Element) -> list[tuple[str, str]]:
+    """(word, colour) of each legend entry, in order."""
+    entries = [g for g in svg.iter(f"{_SVG}g") if g.get("class") == "legend-item"]
+    return [
+        ("".join(g.find(f"{_SVG}text").itertext()), g.find(f"{_SVG}rect").attrib["fill"])  # type: ignore[union-attr]
+        for g in entries
+    ]
+
+
+def test_charts_are_svg_bars_with_a_label_and_a_count_per_category() -> None:
+    rows = plan_rows()
+    html = render_report(rows, plan_summary(rows))
+    drawn = charts(html)
+    assert list(drawn) == ["Rows per outcome", "Rows per reason code", "Rows changing per field"]
+    for svg in drawn.values():
+        width, height = (float(v) for v in svg.attrib["viewBox"].split()[2:])
+        assert (svg.attrib["width"], svg.attrib["height"]) == (f"{width:.0f}", f"{height:.0f}")
+        for rect in svg.iter(f"{_SVG}rect"):  # every bar and swatch inside the picture
+            assert float(rect.attrib["x"]) + float(rect.attrib["width"]) <= width
+            assert float(rect.attrib["y"]) + float(rect.attrib["height"]) <= height
+    # Outcomes in the report's order, each its own colour, bars in proportion (12 = longest).
+    outcomes = bars(drawn["Rows per outcome"])
+    assert [(b.label, b.count) for b in outcomes] == [
+        *(("would_create", "12"), ("would_update", "12"), ("unchanged", "6")),
+        *(("conflict", "6"), ("invalid", "12"), ("duplicate", "6"), ("skipped", "6")),
+    ]
+    assert outcomes[0].segments == [(360.0, "#38a169")]
+    assert outcomes[2].segments == [(180.0, "#a0aec0")]
+    assert outcomes[4].segments == [(360.0, "#c53030")]
+    assert outcomes[4].tooltip == "invalid: 12 rows"
+    assert legend(drawn["Rows per outcome"]) == []  # the labels say what each colour is
+    # Reasons: most rows first, coloured by the outcome they led to, with a legend of those.
+    reasons = drawn["Rows per reason code"]
+    assert [(b.label, b.count, b.segments) for b in bars(reasons)] == [
+        ("invalid_email", "12", [(360.0, "#c53030")]),
+        ("conflict", "6", [(180.0, "#dd6b20")]),
+        ("duplicate", "6", [(180.0, "#d69e2e")]),
+        ("unsettable_status", "6", [(180.0, "#718096")]),
+    ]
+    assert legend(reasons) == [
+        ("conflict", "#dd6b20"),
+        ("invalid", "#c53030"),
+        ("duplicate", "#d69e2e"),
+        ("skipped", "#718096"),
+    ]
+    # Fields of the updates, one colour; a field name from the file is drawn as text.
+    fields = bars(drawn["Rows changing per field"])
+    assert [(b.label, b.count) for b in fields] == [
+        ("email", "6"),
+        ("status", "6"),
+        ("phone", "5"),
+        (SCRIPT, "1"),
+    ]
+    assert {colour for b in fields for _, colour in b.segments} == {"#3182ce"}
+    lengths = [b.segments[0][0] for b in fields]
+    # A long label leaves the bars less room: the picture still fits a card unscaled.
+    assert 200 <= lengths[0] < 360 and float(drawn["Rows changing per field"].get("width")) <= 560
+    assert [round(n / lengths[0] * 6, 1) for n in lengths] == [6, 6, 5, 1]
+    assert "<desc>email: 6; status: 6; phone: 5; &lt;script&gt;" in html
+
+
+def test_a_reason_with_several_outcomes_is_one_stacked_bar() -> None:
+    records = [
+        *({"source_row": i, "outcome": "failed", "reason_code": "http_500"} for i in range(3)),
+        {"source_row": 10, "outcome": "skipped", "reason_code": "http_500"},
+        *({"source_row": 20 + i, "outcome": "invalid", "reason_code": "bad"} for i in range(2)),
+    ]
+    svg = charts(render_report(frame(records), summary_of("import")))["Rows per reason code"]
+    drawn = bars(svg)
+    assert [(b.label, b.count) for b in drawn] == [("http_500", "4"), ("bad", "2")]
+    assert drawn[0].segments == [(270.0, "#822727"), (90.0, "#718096")]  # failed, then skipped
+    assert drawn[1].segments == [(180.0, "#c53030")]
+    assert legend(svg) == [("invalid", "#c53030"), ("failed", "#822727"), ("skipped", "#718096")]
+
+
+def test_counts_read_with_thousands_and_a_small_count_still_shows() -> None:
+    summary = summary_of("check", {"valid": 1_234_567, "invalid": 5, "duplicate": 0})
+    drawn = bars(charts(render_report(frame([]), summary))["Rows per outcome"])
+    assert [(b.label, b.count) for b in drawn] == [
+        ("valid", "1,234,567"),
+        ("invalid", "5"),
+        ("duplicate", "0"),
+    ]
+    assert drawn[0].segments == [(360.0, "#2f855a")]
+    assert drawn[1].segments == [(1.5, "#c53030")]  # 0.0015 to scale: drawn, thin
+    assert drawn[2].segments == []
+
+
+def test_long_and_hostile_labels_are_text_cut_to_fit_with_the_whole_in_the_tooltip() -> None:
+    long_word = "Custom_" + "W" * 60
+    names = [IMG, SCRIPT, long_word, "电子邮件地址" * 8, "a&b"]
+    records = [
+        {"source_row": i, "outcome": "updated", "changed_fields": [name]}
+        for i, name in enumerate(names)
+    ]
+    html = render_report(frame(records), summary_of("import"))
+    for value in (IMG, SCRIPT, "a&b"):
+        assert value not in html
+    svg = charts(html)["Rows changing per field"]
+    drawn = {b.tooltip.rsplit(":", 1)[0]: b for b in bars(svg)}
+    assert set(drawn) == set(names)
+    assert drawn[SCRIPT].label == SCRIPT and drawn["a&b"].label == "a&b"  # text, as written
+    for name in (IMG, long_word, "电子邮件地址" * 8):  # IMG: 38 characters, many of them wide
+        label = drawn[name].label
+        assert label.endswith("…") and name.startswith(label[:-1]) and len(label) <= 40
+    # The labels' column holds the widest label (a run of W is the widest Latin text); the
+    # browser test measures the drawn text against the picture.
+    labels = [t for t in svg.iter(f"{_SVG}text") if t.get("class") == "label"]
+    ends = {float(t.attrib["x"]) for t in labels}
+    assert len(ends) == 1 and 200 < ends.pop() <= 272
+
+
+def test_charts_start_no_javascript_engine_and_load_no_charting_library() -> None:
+    code = (
+        "import sys; from reports.html import render_report; "
+        "from tests.reports.report_frames import plan_rows, plan_summary; "
+        "rows = plan_rows(); html = render_report(rows, plan_summary(rows)); "
+        "assert html.count('<svg ') == 3; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('altair', 'vl_convert', 'vega_datasets', 'vegafusion')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
