@@ -5,8 +5,8 @@ report.html, plan.parquet, ...), each atomically; the writers and the page under
 here too. `reports` may import `schemas` and `transforms` (it writes what the pure stages
 computed); nothing under `transforms` imports `reports`.
 
-The names load on first use (PEP 562), so `import reports` stays cheap: jinja2 and the charts'
-altair load when a page is made, not when a CLI starts. Type checkers read the imports below.
+The names load on first use (PEP 562), so `import reports` stays cheap: jinja2 and itables
+load when a page is made, not when a CLI starts. Type checkers read the imports below.
 """
 
 from __future__ import annotations

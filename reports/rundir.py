@@ -75,7 +75,7 @@ class RunDir:
         target_only: pl.DataFrame | None = None,
     ) -> Path:
         """report.html from the rows (or what `PageRows` kept of them); returns its path."""
-        # Here, not at the top: jinja2 (and the charts' altair) load only when a page is made.
+        # Here, not at the top: jinja2 and itables load only when a page is made.
         from reports.html import write_report_html
 
         return write_report_html(page_rows, summary, self.path, target_only=target_only)

@@ -3,8 +3,7 @@ stages act on them.
 
 This module imports nothing (not polars, not pandera): `flows.options`, and with it
 `leadpipe --help`, takes these names from here instead of from the stages that use them.
-`transforms.dedupe`, `transforms.diff` and `transforms.plan` define the same aliases (a test
-holds them equal: tests/flows/test_startup.py).
+`transforms.dedupe`, `transforms.diff` and `transforms.plan` take them from here too.
 """
 
 from __future__ import annotations

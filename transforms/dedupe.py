@@ -16,16 +16,14 @@ it would chain two different emails through it: a@ + P, P alone, c@ + P).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import polars as pl
 
+from schemas.choices import DuplicatePolicy
 from schemas.fields import IDENTITY_FIELDS
 from transforms.validate import ISSUES
 
 __all__ = ["DEDUPE_COLUMNS", "DUPLICATE", "DuplicatePolicy", "dedupe", "duplicate_marks"]
 
-DuplicatePolicy = Literal["first", "last", "reject"]
 DUPLICATE = "_duplicate"
 _SHOWN_ROWS = 5
 _ROW = "_dedupe_row"

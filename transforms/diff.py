@@ -41,10 +41,10 @@ id, which a resumed run must find again.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Literal
 
 import polars as pl
 
+from schemas.choices import Blanks, OnTargetEdit
 from schemas.fields import CANONICAL_FIELDS, CHANGE_ENTRY
 from schemas.frames import SEND
 
@@ -58,8 +58,6 @@ __all__ = [
     "unsent_candidates",
 ]
 
-Blanks = Literal["leave", "clear"]
-OnTargetEdit = Literal["keep", "overwrite"]
 _ENTRY_KEYS = {"custom": "key", "checklist": "code"}
 _ROW = "_diff_row"
 _HAS_BASE = "_b__has"

@@ -30,10 +30,9 @@ and the payload), so a resumed run, which plans again, recognises work it has al
 
 from __future__ import annotations
 
-from typing import Literal
-
 import polars as pl
 
+from schemas.choices import Mode
 from schemas.fields import CHANGE_ENTRY
 from schemas.frames import SEND
 from schemas.vendors import VendorSpec
@@ -41,7 +40,6 @@ from transforms.diff import CHANGES, UNSYNCED, unsent_candidates
 
 __all__ = ["Mode", "pending_reads", "plan", "requested"]
 
-Mode = Literal["upsert", "update", "create"]
 _UNSETTABLE_NOTE = "_warn_status.unsettable"
 
 

@@ -14,7 +14,6 @@ from typing import get_args, get_type_hints
 import pytest
 
 from flows.options import CheckOptions, MigrateOptions, SyncOptions
-from schemas import choices
 
 ROOT = Path(__file__).resolve().parents[2]
 # Top-level packages that cost a second or more together, and our rooms that bring them in.
@@ -73,18 +72,6 @@ def test_help_loads_nothing_heavy(words: list[str]) -> None:
     assert code == 0
     assert "typer" in loaded  # the help was drawn
     assert loaded & (HEAVY | ROOMS) == set()
-
-
-def test_options_name_the_same_words_as_the_stages() -> None:
-    """`schemas.choices` (what the options import) and the stages agree on every word."""
-    from transforms.dedupe import DuplicatePolicy
-    from transforms.diff import Blanks, OnTargetEdit
-    from transforms.plan import Mode
-
-    assert get_args(choices.DuplicatePolicy) == get_args(DuplicatePolicy)
-    assert get_args(choices.Blanks) == get_args(Blanks)
-    assert get_args(choices.OnTargetEdit) == get_args(OnTargetEdit)
-    assert get_args(choices.Mode) == get_args(Mode)
 
 
 def test_option_annotations_resolve_at_run_time() -> None:
