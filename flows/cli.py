@@ -37,6 +37,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from flows._events import listening
 from flows._prefect_api import configured_api_url
@@ -858,7 +859,8 @@ def _show_summary(summary: RunSummary) -> None:
     sheet = f", sheet {source.sheet!r}" if source.sheet else ""
     mapped = share_text(mapping.coverage)
     _out.print(
-        f"[bold]{summary.rows}[/] rows from {source.path} ({source.format}{encoding}{sheet}); "
+        f"[bold]{summary.rows}[/] rows from {escape(str(source.path))} "
+        f"({source.format}{escape(encoding)}{escape(sheet)}); "
         f"preset [bold]{mapping.preset}[/] ({how}, {mapped} of columns mapped)"
     )
     for notice in summary.notices:
@@ -874,7 +876,8 @@ def _show_summary(summary: RunSummary) -> None:
         for column in ("reason", "rows", "first row", "example"):
             reasons.add_column(column, overflow="fold")
         for r in summary.reasons:
-            reasons.add_row(r.reason_code, str(r.count), str(r.example_row), r.example)
+            # Text, not markup: a reason may quote `[values.status]` or a cell in brackets.
+            reasons.add_row(Text(r.reason_code), str(r.count), str(r.example_row), Text(r.example))
         _out.print(reasons)
     if summary.warnings:
         said = ", ".join(f"{code} {n}" for code, n in summary.warnings.items())

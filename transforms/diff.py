@@ -239,14 +239,22 @@ def _changes(present: Sequence[str], cleared: Mapping[str, pl.Expr], schema: pl.
 
 
 def _unsynced(others: Sequence[str], target: pl.Schema, base: pl.Schema) -> pl.Expr:
-    """The fields of `others` whose value differs from what is known of the lead: the target's
-    value, else the base's; a field nothing is known of is no difference."""
+    """The fields of `others` the file changed (since the base, when the lead has one) to a
+    value that differs from what is known of the lead: the target's value, else the base's; a
+    field nothing is known of is no difference. A value the file has not changed since the last
+    import is no edit: the target may show it otherwise (Octanist keeps one `name`, read back
+    split at its last space: "Asafe da Conceição" is "Asafe da" and "Conceição"), and that
+    must not read as an edit on every run."""
     names = []
+    has_base = pl.col(_HAS_BASE).fill_null(False)
     for f in others:
         known = [pl.col(f"_o_t_{f}")] if f in target else []
         known += [pl.col(f"_o_b_{f}")] if f in base else []
         value = pl.coalesce(known)
         differs = pl.col(f).is_not_null() & value.is_not_null() & _differs(f, pl.col(f), value)
+        if f in base:
+            was = pl.col(f"_o_b_{f}")
+            differs = differs & (~has_base | was.is_null() | _differs(f, pl.col(f), was))
         names.append(pl.when(differs).then(pl.lit(f)))
     if not names:
         return pl.lit([], pl.List(pl.String))
@@ -303,7 +311,14 @@ class _Rule:
         if self.overwrite or field in self.send_once:
             return []
         source, target, base = pl.col(field), pl.col(f"_t_{field}"), pl.col(f"_b_{field}")
-        seen = _MATCHED & pl.col(_HAS_BASE).fill_null(False) & pl.col(_LIVE).fill_null(False)
+        # A base without this field's value says nothing was written there (a status the vendor
+        # could not set, a field mapped since): the target's value is then no edit of it.
+        seen = (
+            _MATCHED
+            & pl.col(_HAS_BASE).fill_null(False)
+            & pl.col(_LIVE).fill_null(False)
+            & base.is_not_null()
+        )
         differs = _differs(field, source, target)
         kept = seen & source.is_not_null() & ~_differs(field, source, base) & differs
         won = seen & pl.col(f"_send_{field}").is_not_null() & _differs(field, base, target)

@@ -147,3 +147,19 @@ def test_strict_from_the_config_file_and_a_wrong_value_is_one_line(tmp_path: Pat
     wrong = runner.invoke(app, [*args, "--out", str(tmp_path / "r4"), "--config", str(config)])
     assert wrong.exit_code == 2
     assert "strict must be true or false, not 'yes'" in wrong.output
+
+
+def test_the_terminal_shows_the_mapping_line_with_its_brackets(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    """A re-run's skipped rows quote `[values.status] "Unqualified" = "lost"` in the Top
+    reasons table: printed as text, not eaten as terminal markup."""
+    source = _file(tmp_path / "leads.csv")
+    _run("import", source, "octanist", tmp_path / "r1")
+    args = ["import", str(source), "--target", "sandbox:octanist", "--engine", "local"]
+    result = runner.invoke(app, [*args, "--preset", "hubspot", "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 0, result.output
+    table = result.output.split("Top reasons", 1)[1].split("rows kept with warnings", 1)[0]
+    flat = " ".join(table.replace("│", " ").split())
+    assert "unsettable_status" in flat
+    assert "one it can: [values.status]" in flat

@@ -184,3 +184,31 @@ def test_apten_follow_ups_are_held_back_from_an_unsubscribed_lead() -> None:
     ).collect()
     assert out["_blocked"].to_list() == [["follow_up_step"]]
     assert out["changed_fields"].to_list() == [[]]
+
+
+def test_a_field_never_written_is_no_edit_of_the_target() -> None:
+    """The base holds no status (the vendor could not set it): the target's own status is not
+    a change "since the last import", so no both_changed or target_edit note."""
+    row = _diff({"status": "won"}, {"status": "open"}, {"status": None, "first_name": "Ann"})
+    assert row["send"]["status"] == "won" and row["notes"] == []
+
+
+def test_a_value_the_file_did_not_change_is_not_an_unsent_edit() -> None:
+    """Octanist reads its one `name` back split at the last space: the file's unchanged names
+    differ from the target's, and must not read as edits it cannot take on every run."""
+    snapshot = pl.LazyFrame(
+        {"id": ["A"], "email": ["a@x.io"], "first_name": ["Asafe da"], "last_name": ["Conceição"]}
+    )
+    base = pl.LazyFrame({"id": ["A"], "first_name": ["Asafe"], "last_name": ["da Conceição"]})
+    rows = pl.LazyFrame(
+        {
+            "source_row": [2, 3],
+            "match_status": ["matched", "matched"],
+            "matched_id": ["A", "A"],
+            "email": ["a@x.io", "a@x.io"],
+            "first_name": ["Asafe", "Asafe"],
+            "last_name": ["da Conceição", "Silva"],  # the second row changed it since
+        }
+    )
+    out = diff(rows, snapshot, ["email"], base=base).collect()
+    assert out["_unsynced"].to_list() == [[], ["last_name"]]
