@@ -877,7 +877,9 @@ def _show_summary(summary: RunSummary) -> None:
             reasons.add_column(column, overflow="fold")
         for r in summary.reasons:
             # Text, not markup: a reason may quote `[values.status]` or a cell in brackets.
-            reasons.add_row(Text(r.reason_code), str(r.count), str(r.example_row), Text(r.example))
+            reasons.add_row(
+                Text(r.reason_code), str(r.count), str(r.example_row), Text(r.example or "")
+            )
         _out.print(reasons)
     if summary.warnings:
         said = ", ".join(f"{code} {n}" for code, n in summary.warnings.items())
