@@ -165,7 +165,7 @@ def sandbox_profile(vendor: str, base_url: str) -> TargetProfile:
         rate_limit_per_s=1000.0,
         burst=64,
         concurrency=16,
-        sandbox_key=Secret(SANDBOX_API_KEY),
+        sandbox_key=Secret(SANDBOX_API_KEY, public=True),  # documented: nothing to hide
         allow_http=True,  # a local stand-in (in-process, or a server the user started)
         # The sandbox's Apten workspace starts with one profile, "Default".
         customer_profile=SANDBOX_APTEN_PROFILE if vendor == "apten" else None,

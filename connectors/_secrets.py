@@ -11,16 +11,20 @@ class Secret:
     """A string that `repr`, `str` and f-strings show as `****`; `reveal()` gives the value.
 
     Revealing registers the value with `connectors._redact`: from then on a vendor that quotes
-    it back, and every log record, shows `****` instead (unless it is too short to mask).
+    it back, and every log record, shows `****` instead (unless it is too short to mask). A
+    `public` key (the sandbox's documented `sandbox-key`) is not registered: masking it would
+    only hide from a user the key the error tells them to use.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_public", "_value")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, public: bool = False) -> None:
         self._value = value
+        self._public = public
 
     def reveal(self) -> str:
-        register(self._value)
+        if not self._public:
+            register(self._value)
         return self._value
 
     def __repr__(self) -> str:
