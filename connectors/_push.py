@@ -247,11 +247,11 @@ async def _known_elsewhere(s: _Session, op: PlannedOp) -> OpResult | None:
         if looked is not None:
             return looked
     if s.check_first and op.keys:
-        # One search, by the first key (email, else phone): a lead sharing only the phone of a
-        # row with an email is another person (a company's switchboard), not this one.
-        first = next(iter(sorted(op.keys.items())))
+        # One search, by the email (else the phone): a lead sharing only the phone of a row
+        # with an email is another person (a company's switchboard), not this one.
+        by = next(({k: op.keys[k]} for k in ("email", "phone") if op.keys.get(k)), {})
         try:
-            found = await s.lookups.find(dict([first]), s.began)
+            found = await s.lookups.find(by, s.began)
         except VendorError as exc:
             return await _unknown(s, op, exc)
         s.answered()

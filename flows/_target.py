@@ -57,7 +57,7 @@ from flows.options import SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
-from transforms.defaults import explain_missing, fill_new
+from transforms.defaults import fill_new
 from transforms.diff import diff, next_base
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
 from transforms.match import match_index, match_rows
@@ -337,7 +337,7 @@ def _plan_step(
         # In memory: the frame is, and polars 2.1's streaming engine panics on some partitions
         # here (a string view index out of bounds in a `when` chain of `plan`).
         rows = fill_new(frame.lazy(), defaults)
-        planned = plan(rows, vendor, mode=mode, profile=profile.name).pipe(explain_missing, hints)
+        planned = plan(rows, vendor, mode=mode, profile=profile.name, hints=hints)
         return collect_warnings(planned.collect(engine="in-memory"), into="warnings")
 
     return step

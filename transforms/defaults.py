@@ -3,7 +3,7 @@
 Apten needs a customer profile for every new lead; a file rarely names one, so the target
 profile does (`customer_profile = "Sales"`). Only rows that create take it: a profile cannot
 be changed by an update, and a matched lead keeps its own. When neither gives one, the row's
-`missing_required` reason says which setting would.
+`missing_required` reason says which setting would (`plan`'s `hints`).
 
     >>> rows = pl.LazyFrame({"match_status": ["new", "matched"],
     ...     "customer_profile": [None, None]}, schema_overrides={"customer_profile": pl.String})
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-__all__ = ["explain_missing", "fill_new"]
+__all__ = ["fill_new"]
 
 
 def fill_new(rows: pl.LazyFrame, defaults: Mapping[str, str | None]) -> pl.LazyFrame:
@@ -31,16 +31,3 @@ def fill_new(rows: pl.LazyFrame, defaults: Mapping[str, str | None]) -> pl.LazyF
         pl.when(new & pl.col(f).is_null()).then(pl.lit(v)).otherwise(pl.col(f)).alias(f)
         for f, v in given.items()
     )
-
-
-def explain_missing(rows: pl.LazyFrame, hints: Mapping[str, str]) -> pl.LazyFrame:
-    """`missing_required` reasons that name a field of `hints` end with its hint (the
-    setting or mapping that would give it)."""
-    if not hints:
-        return rows
-    missing = pl.col("reason_code") == "missing_required"
-    reason = pl.col("reason")
-    for field, hint in hints.items():
-        names = reason.str.contains(rf"\b{field}\b")
-        reason = pl.when(missing & names).then(reason + pl.lit(f"; {hint}")).otherwise(reason)
-    return rows.with_columns(reason.alias("reason"))

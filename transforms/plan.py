@@ -30,6 +30,8 @@ and the payload), so a resumed run, which plans again, recognises work it has al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from schemas.choices import Mode
@@ -44,9 +46,15 @@ _UNSETTABLE_NOTE = "_warn_status.unsettable"
 
 
 def plan(
-    rows: pl.LazyFrame, vendor: VendorSpec, *, mode: Mode = "upsert", profile: str
+    rows: pl.LazyFrame,
+    vendor: VendorSpec,
+    *,
+    mode: Mode = "upsert",
+    profile: str,
+    hints: Mapping[str, str] | None = None,
 ) -> pl.LazyFrame:
-    """Add `op`, `outcome`, `reason_code`, `reason` and `op_id` (see the module docstring)."""
+    """Add `op`, `outcome`, `reason_code`, `reason` and `op_id` (see the module docstring).
+    `hints`: per required field, what would give it (a target setting), told when it lacks."""
     # A frame without `status_raw` (a test's, a migration's) gets one for the messages only.
     dropped_raw = [] if "status_raw" in rows.collect_schema() else ["status_raw"]
     if dropped_raw:
@@ -57,7 +65,7 @@ def plan(
     rows = rows.pipe(_not_sent, vendor)
     status = pl.col("match_status")
     changed = pl.col("changed_fields").list.len().fill_null(0) > 0
-    skip = _skip_reason(vendor, mode)
+    skip = _skip_reason(vendor, mode, hints or {})
     outcome = (
         pl.when(pl.col("outcome").is_in(["invalid", "duplicate"]))
         .then(pl.col("outcome"))
@@ -145,7 +153,7 @@ def _drop_unclearable(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
     )
 
 
-def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
+def _skip_reason(vendor: VendorSpec, mode: Mode, hints: Mapping[str, str]) -> pl.Expr:
     """ "code|message" when a create/update must not be sent, else null."""
     new, matched = pl.col("match_status") == "new", pl.col("match_status") == "matched"
     nothing = pl.col("changed_fields").list.len().fill_null(0) == 0
@@ -153,6 +161,11 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
     missing_list = (
         pl.concat_str(missing, separator=", ", ignore_nulls=True) if missing else pl.lit("")
     )
+    told = [
+        pl.when(pl.col(f).is_null()).then(pl.lit(f"; {hints[f]}"))
+        for f in vendor.create_required
+        if f in hints
+    ]
     findable = pl.any_horizontal([pl.col(k).is_not_null() for k in vendor.match_keys])
     keys = " or ".join(k.replace("_", " ") for k in vendor.match_keys)
     only_clears = matched & pl.col("_uncleared").is_not_null() & nothing
@@ -194,9 +207,13 @@ def _skip_reason(vendor: VendorSpec, mode: Mode) -> pl.Expr:
         )
         .when(new & (missing_list != ""))
         .then(
-            pl.lit(f"missing_required|{vendor.name} needs ")
-            + missing_list
-            + pl.lit(" to create a lead")
+            pl.concat_str(
+                pl.lit(f"missing_required|{vendor.name} needs "),
+                missing_list,
+                pl.lit(" to create a lead"),
+                *told,
+                ignore_nulls=True,
+            )
         )
         # Apten keeps one lead per phone (api-contracts.md 2.3, "Must be unique"): a create on
         # a phone another person holds would fail; `match` names who (README, "one person").
