@@ -561,9 +561,8 @@ def _unstored(vendor: VendorSpec | None) -> tuple[str, ...]:
     would read as if sent."""
     if vendor is None:
         return ()
-    stored = vendor.creatable | vendor.updatable | frozenset(vendor.read.values())
     fields = {"name": ("first_name", "last_name")}
-    return tuple(c for c in _LEAD_COLUMNS if not stored & set(fields.get(c, (c,))))
+    return tuple(c for c in _LEAD_COLUMNS if not vendor.stored & set(fields.get(c, (c,))))
 
 
 def _without_null_types(rows: pl.DataFrame) -> pl.DataFrame:

@@ -64,6 +64,11 @@ class VendorSpec:
         )
 
     @property
+    def stored(self) -> frozenset[str]:
+        """Fields the vendor keeps at all: it takes them on create or update, or returns them."""
+        return self.creatable | self.updatable | frozenset(self.read.values())
+
+    @property
     def synced(self) -> frozenset[str]:
         """Fields an update may send: the diffable ones, and the send-once ones it updates."""
         return self.diffable | (self.send_once & self.updatable)

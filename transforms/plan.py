@@ -319,7 +319,6 @@ def _not_sent(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
     if "match_status" not in schema:
         return rows.with_columns(pl.lit([], pl.List(pl.String)).alias("_not_sent"))
     writable = vendor.creatable | vendor.updatable
-    stored = writable | frozenset(vendor.read.values())
     new, matched = pl.col("match_status") == "new", pl.col("match_status") == "matched"
     sendable = ~pl.col("outcome").is_in(["invalid", "duplicate"]).fill_null(False)
     unsynced = pl.col(UNSYNCED) if UNSYNCED in schema else pl.lit([], pl.List(pl.String))
@@ -333,7 +332,7 @@ def _not_sent(rows: pl.LazyFrame, vendor: VendorSpec) -> pl.LazyFrame:
             matched & unsynced.list.contains(f) if f not in vendor.updatable else pl.lit(False)
         )
         hit = (sendable & (on_create | on_update)).fill_null(False)
-        verb = "does not store" if f not in stored else None
+        verb = "does not store" if f not in vendor.stored else None
         said = pl.format(
             "not_sent|{} {} {}: {} was not sent",
             pl.lit(vendor.name),
