@@ -37,7 +37,7 @@ class Settings:
             rows=rows,
             seed=int(os.environ.get("BENCH_SEED", "7")),
             baseline_budget_s=float(os.environ.get("BENCH_BASELINE_BUDGET", "60")),
-            baseline_sample=knob("BENCH_BASELINE_SAMPLE", 20_000),
+            baseline_sample=knob("BENCH_BASELINE_SAMPLE", SMALL_ROWS),
             phone_values=knob("BENCH_PHONE_VALUES", 100_000),
             import_rows=knob("BENCH_IMPORT_ROWS", 100_000),
             bare_sample=knob("BENCH_BARE_SAMPLE", 10_000),
