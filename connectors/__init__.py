@@ -20,6 +20,7 @@ from connectors._client import LeadClient, RemoteLead, WriteResult, open_client
 from connectors._doctor import DOCTOR_LEAD_ID, Diagnosis, DoctorCheck, diagnose
 from connectors._http import RequestStats
 from connectors._lease import TargetBusy, hold_lease, lease_key
+from connectors._notify import post_webhook, webhook_problem
 from connectors._payloads import to_wire
 from connectors._profile import TargetProfile, api_key_for, sandbox_profile
 from connectors._push import (
@@ -86,6 +87,7 @@ __all__ = [
     "open_journal",
     "ops_from_plan",
     "parse_retry_after",
+    "post_webhook",
     "hold_lease",
     "lease_key",
     "push",
@@ -94,6 +96,7 @@ __all__ = [
     "sandbox_profile",
     "sqlite_url",
     "to_wire",
+    "webhook_problem",
 ]
 
 # The journal's names load SQLAlchemy (~0.4 s) when first used, not on `import connectors`:

@@ -188,6 +188,27 @@ NullTokensOpt = Annotated[
         '#N/A, -, --, none, nil, (blank), undefined; "" reads every value as given).',
     ),
 ]
+FailedShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--alert-failed-share",
+        help="Exit 1 when more than this share of rows failed (0-1; the stricter of it and "
+        "--max-failed-ratio applies).",
+    ),
+]
+InvalidShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--alert-invalid-share", help="Exit 1 when more than this share of rows is invalid."
+    ),
+]
+ThrottledOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--alert-throttled",
+        help="Exit 1 when more than this share of the requests sent was throttled (429).",
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print summary.json to stdout, nothing else.")
 ]
@@ -263,6 +284,7 @@ def plan_command(
     allow_reopen: ReopenOpt = None,
     verify_target: VerifyOpt = None,
     refresh_target: RefreshOpt = None,
+    alert_invalid_share: InvalidShareOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -272,6 +294,7 @@ def plan_command(
 ) -> None:
     """Dry run: what an import would create, update or skip, and its requests. Sends nothing."""
     flags = Flags(
+        alert_invalid_share=alert_invalid_share,
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
@@ -323,6 +346,9 @@ def import_command(
     verify_target: VerifyOpt = None,
     wait: WaitOpt = None,
     refresh_target: RefreshOpt = None,
+    alert_failed_share: FailedShareOpt = None,
+    alert_invalid_share: InvalidShareOpt = None,
+    alert_throttled: ThrottledOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -332,6 +358,9 @@ def import_command(
 ) -> None:
     """Send the minimal creates and updates to the target; report every row."""
     flags = Flags(
+        alert_failed_share=alert_failed_share,
+        alert_invalid_share=alert_invalid_share,
+        alert_throttled=alert_throttled,
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
@@ -375,6 +404,7 @@ def reconcile_command(
     sheet: SheetOpt = None,
     memory: MemoryOpt = None,
     null_tokens: NullTokensOpt = None,
+    alert_invalid_share: InvalidShareOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -384,6 +414,7 @@ def reconcile_command(
 ) -> None:
     """Compare the file with the target field by field. Writes nothing to the target."""
     flags = Flags(
+        alert_invalid_share=alert_invalid_share,
         source=source,
         config=config,
         target=target,
@@ -437,6 +468,9 @@ def migrate_command(
     verify_target: VerifyOpt = None,
     wait: WaitOpt = None,
     refresh_target: RefreshOpt = None,
+    alert_failed_share: FailedShareOpt = None,
+    alert_invalid_share: InvalidShareOpt = None,
+    alert_throttled: ThrottledOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -446,6 +480,9 @@ def migrate_command(
 ) -> None:
     """Copy every lead of one CRM (its API or an export) into another, without duplicates."""
     flags = Flags(
+        alert_failed_share=alert_failed_share,
+        alert_invalid_share=alert_invalid_share,
+        alert_throttled=alert_throttled,
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
@@ -476,6 +513,7 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
     """Build the job's options once, check where it writes, run it, show what it did; exit 1
     over the failed ratio, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM)."""
     options, engine = options_for(job, flags)
+    told = _alert_settings(options, flags)  # a bad webhook is a config error before the run
     _check_engine_starts(engine)
     if not as_json:
         _say_where_runs_show(engine, flags)
@@ -492,11 +530,12 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
         if isinstance(exc, Stopped):
             raise typer.Exit(exc.exit_code) from None
         raise
+    if isinstance(options, SyncOptions):
+        summary = _judged(summary, options)
     _finish(summary, as_json)
     if job == "migrate" and not as_json:
         _out.print(f"Crosswalk: {summary.out_dir}/crosswalk.csv")
-    if isinstance(options, SyncOptions):
-        _fail_over_ratio(summary, options.max_failed_ratio)
+    _fail_on_alerts(summary, told, engine)
 
 
 def _check_engine_starts(engine: Engine) -> None:
@@ -637,6 +676,40 @@ def _fail_over_ratio(summary: RunSummary, ratio: float) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
+
+
+def _alert_settings(options: CheckOptions, flags: Flags) -> Any:
+    """Where a breached run is told (`flows._alerts.notify_settings`), for a run that has
+    thresholds; None for `check`."""
+    if not isinstance(options, SyncOptions):
+        return None
+    from flows._alerts import notify_settings
+
+    return notify_settings(load_config(flags.config))
+
+
+def _judged(summary: RunSummary, options: SyncOptions) -> RunSummary:
+    from flows._alerts import judged
+
+    return judged(summary, options)
+
+
+def _fail_on_alerts(summary: RunSummary, told: Any, engine: Engine) -> None:
+    """Exit 1 when the run breached a threshold: one line per breach on stderr, naming the
+    threshold and the value measured, after one notification where configured."""
+    if not summary.alerts:
+        return
+    if told:
+        from flows._alerts import alert_report, notify
+
+        target = summary.target.profile if summary.target else ""
+        report = str(Path(summary.out_dir) / "report.html")
+        body = alert_report(summary.alerts, run_id=summary.run_id, target=target, report=report)
+        for warning in notify(told, body, under_prefect=engine == "prefect"):
+            _note(f"warning: {warning}")
+    for alert in summary.alerts:
+        _note(alert.flag_line())
+    raise typer.Exit(1)
 
 
 @app.command()

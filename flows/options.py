@@ -35,6 +35,8 @@ from flows.exceptions import ConfigError
 from schemas.choices import Blanks, DuplicatePolicy, Mode, OnTargetEdit
 
 __all__ = [
+    "ALERT_KEYS",
+    "ALERT_SHARES",
     "DEFAULT_ENGINE",
     "DEFAULT_NULL_TOKENS",
     "DEFAULT_PARTITION_ROWS",
@@ -190,6 +192,11 @@ class SyncOptions(CheckOptions):
     verify_target: bool = False  # read every matched lead, not only those a plan writes to
     refresh_target: bool = False  # read the whole target again (a listing, Omni's feed)
     wait: float = 0.0  # seconds to wait for another run's hold on the target (its lease)
+    # alert thresholds (schemas/alerts.py; None: off): shares of failed / invalid rows, and of
+    # requests answered 429; a breach exits 1 (flows/_alerts.py)
+    alert_failed_share: float | None = None
+    alert_invalid_share: float | None = None
+    alert_throttled: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -213,6 +220,12 @@ class SyncOptions(CheckOptions):
         ratio = self.max_failed_ratio
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
             raise ConfigError(f"max_failed_ratio must be a number from 0 to 1, not {ratio!r}")
+        for name in ALERT_SHARES:
+            share = getattr(self, name)
+            if share is not None and (
+                isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
+            ):
+                raise ConfigError(f"{name} must be a number from 0 to 1, not {share!r}")
 
 
 @dataclass(frozen=True)
@@ -449,6 +462,7 @@ def sync_options(
         verify_target=pick(flags.get("verify_target"), conf, "verify_target", False),
         refresh_target=pick(flags.get("refresh_target"), conf, "refresh_target", False),
         wait=pick(flags.get("wait"), conf, "wait", 0.0),
+        **{name: pick(flags.get(name), conf, name) for name in ALERT_SHARES},
     )
 
 
@@ -468,9 +482,14 @@ def _journal_url(value: Any) -> SecretStr | None:
 
 
 Job = Literal["check", "plan", "import", "reconcile", "migrate"]
+# Alert thresholds a command takes as flags (and leadpipe.toml as keys); schemas/alerts.py.
+ALERT_SHARES = ("alert_failed_share", "alert_invalid_share", "alert_throttled")
+# Alert keys of leadpipe.toml only: where a breach is told (flows/_alerts.py; the webhook is a
+# secret, so never a flag), and the schedules' "no new file since N hours".
+ALERT_KEYS = ("alert_webhook", "alert_webhook_env", "alert_block", "alert_stale_hours")
 # Top-level keys of leadpipe.toml besides the options: the targets, the schedules, where the
-# journal lives, and how large a Dask run's LocalCluster is.
-_TABLES = ("targets", "schedules", "journal_url", "dask_workers", "dask_partitions")
+# journal lives, how large a Dask run's LocalCluster is, and where alerts go.
+_TABLES = ("targets", "schedules", "journal_url", "dask_workers", "dask_partitions", *ALERT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -506,6 +525,9 @@ class Flags:
     verify_target: bool | None = None
     refresh_target: bool | None = None
     wait: float | None = None
+    alert_failed_share: float | None = None  # --alert-failed-share etc. (ALERT_SHARES)
+    alert_invalid_share: float | None = None
+    alert_throttled: float | None = None
     origin: str | None = None  # migrate --from
     carry_extras: bool = False
     dry_run: bool = False  # migrate --dry-run (plan is the dry run of import)

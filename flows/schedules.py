@@ -24,6 +24,12 @@ Relative paths (`source`, `mapping`, `state_file`, `out`) are read from the conf
 folder, not from where `leadpipe serve` was started. `out` may name `{schedule}` and
 `{run_id}`; it defaults to `runs/{schedule}/{run_id}`.
 
+Alerts (`alert_*` keys, top level or per schedule; README "Alerts"): after each tick the run
+is judged (`flows._alerts`); a breach ends it Failed with one line per breach and notifies
+once. `alert_stale_hours = N` breaches when the schedule's newest data is more than N hours old:
+the later of its newest matching file's modification time and its last import in the ledger
+(a file copied with an old time still counts as new once imported), or when there is neither.
+
 `serve` started right after `prefect server start` would meet a server still starting: it
 waits for the Prefect API to answer (`wait_for_api`, at most `API_WAIT_S`, and says so) before
 it registers anything, and a server that never answers is one line naming its address.
@@ -47,9 +53,12 @@ import httpx
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
+from flows._alerts import alert_report, judged, notify, notify_settings
 from flows._prefect import failing_quietly
 from flows.exceptions import ConfigError
 from flows.options import (
+    ALERT_KEYS,
+    ALERT_SHARES,
     Flags,
     SyncOptions,
     check_config_keys,
@@ -59,8 +68,10 @@ from flows.options import (
     options_from,
 )
 from flows.sync import run_sync
+from schemas.alerts import FAILED_SHARE, MAX_FAILED_RATIO, STALE_HOURS, stale_alert
 from schemas.exceptions import CannotProceedError
 from schemas.files import atomic_write
+from schemas.summary import Alert
 from schemas.vendors import VENDORS
 
 if TYPE_CHECKING:
@@ -77,6 +88,7 @@ __all__ = [
     "schedule_rows",
     "serve",
     "sha256_of",
+    "tick",
     "wait_for_api",
 ]
 
@@ -103,6 +115,8 @@ OPTION_KEYS = (
     "verify_target",
     "refresh_target",
     "wait",
+    *ALERT_SHARES,
+    *ALERT_KEYS,
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)
@@ -246,6 +260,7 @@ def _option_problems(label: str, schedule: Schedule) -> Iterator[str]:
         return
     try:
         schedule.sync_options(Path(schedule.source), run_id="check")
+        _stale_hours(schedule.conf)
     except ConfigError as exc:
         yield f"{label}: {exc}"
 
@@ -297,6 +312,11 @@ class Ledger:
     def of(cls, schedule: str, home: Path | None = None) -> Ledger:
         """The ledger of the schedule named `schedule` under LEADPIPE_HOME."""
         return cls((home or leadpipe_home()) / "schedules" / f"{schedule}.json")
+
+    def last_imported(self, target: str) -> datetime | None:
+        """When the latest import into `target` finished (None: none yet)."""
+        records = self._read()["imported"].get(target, {}).values()
+        return max((datetime.fromisoformat(r["imported_at"]) for r in records), default=None)
 
     def lookup(self, target: str, sha256: str) -> dict[str, Any] | None:
         """The record of an earlier import of this content into `target`, if any."""
@@ -350,16 +370,71 @@ def scheduled_import(config: str, schedule: str) -> Any:
     Returns `{"status": "imported" | "skipped" | "nothing", "file", "sha256", "run_id",
     "out_dir", "counts"}`; our errors end the run Failed with their one-line message.
     """
-    return failing_quietly(_tick)(Path(config), schedule)
+    return failing_quietly(tick)(Path(config), schedule)
 
 
-def _tick(config_path: Path, name: str) -> Any:
-    logger = get_run_logger()
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def tick(config_path: Path, name: str, now: Callable[[], datetime] = _utc_now) -> Any:
+    """The body of `scheduled_import` (`now`: the wall clock; a test's stands still): import
+    the newest file unless imported before, then judge the tick; a breach is a Failed state
+    naming each breach, told once where the config says (`flows._alerts`)."""
     schedule = _find_schedule(config_path, name)
+    told = notify_settings(schedule.conf)  # a bad webhook stops the tick before any work
     source = newest_file(schedule.folder, schedule.source)
+    result, alerts = _take(schedule, source, now)
+    stale = _stale(schedule, source, now())
+    alerts = (*alerts, stale) if stale else alerts
+    if not alerts:
+        return result
+    imported = result["status"] == "imported"
+    body = alert_report(
+        alerts,
+        run_id=result["run_id"] if imported else None,
+        target=schedule.target,
+        schedule=schedule.name,
+        report=f"{result['out_dir']}/report.html" if imported else None,
+    )
+    for warning in notify(told, body, under_prefect=True) if told else ():
+        get_run_logger().warning("%s", warning)
+    said = "; ".join(alert.message for alert in alerts)
+    if any(alert.rule in (FAILED_SHARE, MAX_FAILED_RATIO) for alert in alerts):
+        said += f"; {Path(result['file']).name} is tried again on the next run"
+    return Failed(message=said, data=result)
+
+
+def _stale(schedule: Schedule, source: Path | None, now: datetime) -> Alert | None:
+    """The `alert_stale_hours` breach, if set: measured on the newest file's time and the
+    ledger's last import, whichever is later."""
+    hours = _stale_hours(schedule.conf)
+    if hours is None:
+        return None
+    seen = [datetime.fromtimestamp(source.stat().st_mtime, UTC)] if source else []
+    last = Ledger.of(schedule.name).last_imported(schedule.target)
+    newest = max([*seen, *([last] if last else [])], default=None)
+    return stale_alert(newest, now, hours, schedule.source)
+
+
+def _stale_hours(conf: dict[str, Any]) -> float | None:
+    hours = conf.get(STALE_HOURS)
+    if hours is not None and (
+        isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0
+    ):
+        raise ConfigError(f"{STALE_HOURS} must be a number of hours above 0, not {hours!r}")
+    return hours
+
+
+def _take(
+    schedule: Schedule, source: Path | None, now: Callable[[], datetime]
+) -> tuple[dict[str, Any], tuple[Alert, ...]]:
+    """Import `source` unless there is none or it went to the target before: the tick's
+    result and the import's breaches."""
+    logger = get_run_logger()
     if source is None:
         logger.info("nothing to import: no file matches %s in %s", schedule.source, schedule.folder)
-        return _result("nothing")
+        return _result("nothing"), ()
     sha256 = sha256_of(source)
     ledger = Ledger.of(schedule.name)
     earlier = ledger.lookup(schedule.target, sha256)
@@ -371,28 +446,27 @@ def _tick(config_path: Path, name: str) -> Any:
             earlier["run_id"],
             earlier["imported_at"],
         )
-        return _result("skipped", source, sha256, run_id=earlier["run_id"])
-    return _import(schedule, source, sha256, ledger)
+        return _result("skipped", source, sha256, run_id=earlier["run_id"]), ()
+    return _import(schedule, source, sha256, ledger, now)
 
 
-def _import(schedule: Schedule, source: Path, sha256: str, ledger: Ledger) -> Any:
+def _import(
+    schedule: Schedule, source: Path, sha256: str, ledger: Ledger, now: Callable[[], datetime]
+) -> tuple[dict[str, Any], tuple[Alert, ...]]:
     logger = get_run_logger()
-    options = schedule.sync_options(source, new_run_id())
+    options = schedule.sync_options(source, new_run_id(now()))
     logger.info("importing %s into %s as run %s", source.name, schedule.target, options.run_id)
     summary = run_sync(options, "prefect")  # the import-leads flow, as a subflow of this run
+    summary = judged(summary, options)
     result = _result(
         "imported", source, sha256, options.run_id, str(options.out_dir), dict(summary.counts)
     )
-    ratio = options.max_failed_ratio
-    if summary.failed_share() > ratio:
-        return Failed(
-            message=f"{summary.failed} of {summary.rows} rows failed (more than "
-            f"max_failed_ratio {ratio}); {source.name} is tried again on the next run",
-            data=result,
-        )
-    ledger.record(schedule.target, sha256, file=source, run_id=options.run_id, at=datetime.now(UTC))
-    logger.info("imported %s: %s", source.name, dict(summary.counts))
-    return result
+    # Too many failed rows: the file is tried again next tick (invalid rows or throttling
+    # would come back the same, so those breaches do not hold the file back).
+    if not any(a.rule in (FAILED_SHARE, MAX_FAILED_RATIO) for a in summary.alerts):
+        ledger.record(schedule.target, sha256, file=source, run_id=options.run_id, at=now())
+        logger.info("imported %s: %s", source.name, dict(summary.counts))
+    return result, summary.alerts
 
 
 def _result(

@@ -4,7 +4,9 @@ DESIGN.md's "Run directory" contract has it).
 
 Every job has the common part (run, source, mapping, options, counts, reasons, requests,
 timings); a run against a target adds `target`, `state_source` and `snapshot`; a plan or an
-import adds `planned_requests`; a reconcile adds `reconciled`; a migration `migrated`.
+import adds `planned_requests`; a reconcile adds `reconciled`; a migration `migrated`. A run
+that breached an alert threshold (`schemas.alerts`) ends with `alerts`, one `Alert` per
+breach (the key is left out otherwise).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
+    "Alert",
     "MappingFacts",
     "RegionFacts",
     "Migrated",
@@ -116,6 +119,31 @@ class Migrated:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """One breached alert threshold: the key that set it (`rule`, e.g. `alert_invalid_share`),
+    its value, what the run measured (None: nothing to measure, e.g. no file at all), and one
+    line saying so that names the key and the value (`schemas.alerts` writes it)."""
+
+    rule: str
+    threshold: float
+    measured: float | None
+    message: str
+
+    def flag_line(self) -> str:
+        """`message` with the key spelled as the command's flag (`--alert-invalid-share`)."""
+        flag = "--" + self.rule.replace("_", "-")
+        return self.message.replace(f"{self.rule} ", f"{flag} ", 1)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "threshold": self.threshold,
+            "measured": self.measured,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """What one run did (see the module docstring)."""
 
@@ -151,6 +179,7 @@ class RunSummary:
     planned_requests: int | None = None
     reconciled: Reconciled | None = None
     migrated: Migrated | None = None
+    alerts: tuple[Alert, ...] = ()  # the thresholds this run breached (flows/_alerts.py)
 
     @property
     def failed(self) -> int:
@@ -253,6 +282,8 @@ class RunSummary:
                 "extras": dict(self.migrated.extras),
                 "carry_extras": self.migrated.carry_extras,
             }
+        if self.alerts:
+            tail["alerts"] = [alert.as_json() for alert in self.alerts]
         return {**head, **body, **tail}
 
     @classmethod
@@ -322,4 +353,5 @@ class RunSummary:
             migrated=Migrated(data["origin"], dict(data["extras"]), bool(data["carry_extras"]))
             if "origin" in data
             else None,
+            alerts=tuple(Alert(**alert) for alert in data.get("alerts", ())),
         )
