@@ -235,3 +235,36 @@ def test_no_new_file_for_longer_than_stale_hours_fails_and_notifies_once(
         "no file matches exports/leads-*.csv and none was imported (alert_stale_hours 24)"
     )
     assert len(hook.posts) == 2 and hook.posts[1][1]["breaches"][0]["measured"] is None
+
+
+@pytest.mark.prefect
+def test_a_prefect_notification_block_is_notified_once(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`alert_block = "custom-webhook/NAME"`: the block is loaded and notified (its own POST)."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    _fake_sync(monkeypatch, counts={"created": 5, "invalid": 5}, rows=10)
+    with receiving() as receiver:
+        CustomWebhookNotificationBlock(
+            name="leadpipe",
+            url=receiver.url,
+            json_data={"subject": "{{subject}}", "text": "{{body}}"},
+            allow_private_urls=True,
+        ).save("leadpipe-test-alerts", overwrite=True)
+        monkeypatch.setenv(HOOK_ENV, "")  # the config's webhook is not the one under test
+        config = _config(tmp_path, 'alert_block = "custom-webhook/leadpipe-test-alerts"\n')
+        config.write_text(config.read_text().replace(f'alert_webhook_env = "{HOOK_ENV}"\n', ""))
+        config.write_text(config.read_text() + "alert_invalid_share = 0.4\n")
+        _export(tmp_path, ["a@example.com,A,B"])
+
+        state = _tick(config, "nightly", NOON)
+
+    assert state.is_failed()
+    assert state.message == "5 of 10 rows invalid (more than alert_invalid_share 0.4)"
+    ((path, sent),) = receiver.posts
+    assert path == f"/hook/{TOKEN}"
+    assert sent["subject"] == "leadpipe: schedule nightly into sandbox:octanist breached 1 alert(s)"
+    assert sent["text"].splitlines()[0] == state.message
+    assert state.result(raise_on_failure=False)["status"] == "imported"
+    assert Ledger.of("nightly").last_imported("sandbox:octanist") == NOON  # not tried again
