@@ -1,12 +1,13 @@
 """The `leadpipe` command line (Typer). Parses arguments, calls a job, shows the outcome.
 
 Exit status: 0 the run finished (row problems are in the report); 1 it finished but breached
-an alert threshold (--max-failed-ratio, --alert-*: one line each; `flows._alerts`); 2 usage or config error (a flag, leadpipe.toml, an
-unusable LEADPIPE_HOME, PREFECT_HOME or --out); 3 the run could not proceed (unreadable file,
-target down, ...); 128 + the signal when a stop signal ended it (130 Ctrl-C, 143 SIGTERM, 129
-SIGHUP), after one line with the run id and, for an import that started sending, the command
-that resumes it (`flows._signals`). Errors are one line on stderr, never a traceback
-(LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the summary and nothing else.
+an alert threshold (--max-failed-ratio, --alert-*: one line each; `flows._alerts`); 2 usage
+or config error (a flag, leadpipe.toml, an unusable LEADPIPE_HOME, PREFECT_HOME or --out); 3
+the run could not proceed (unreadable file, target down, ...); 128 + the signal when a stop
+signal ended it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after one line with the run id and, for
+an import that started sending, the command that resumes it (`flows._signals`). Errors are one
+line on stderr, never a traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the
+summary and nothing else.
 """
 
 from __future__ import annotations
