@@ -261,6 +261,7 @@ def _option_problems(label: str, schedule: Schedule) -> Iterator[str]:
     try:
         schedule.sync_options(Path(schedule.source), run_id="check")
         _stale_hours(schedule.conf)
+        notify_settings(schedule.conf)  # `serve` refuses a bad webhook before it serves
     except ConfigError as exc:
         yield f"{label}: {exc}"
 

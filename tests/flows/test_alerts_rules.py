@@ -163,3 +163,49 @@ def test_the_webhook_may_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert told.webhook is not None and told.webhook.reveal().endswith("abc-s3cret")
     assert "s3cret" not in repr(told)
     assert not notify_settings({})
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ("alert_stale_hours = 0", "alert_stale_hours must be a number of hours above 0, not 0"),
+        ('alert_stale_hours = "a day"', "alert_stale_hours must be a number of hours above 0"),
+        ("alert_throttled = 2", "alert_throttled must be a number from 0 to 1, not 2"),
+        ('alert_webhook = "http://hooks.example.com/s3cret"', "alert_webhook must use https"),
+        ('alert_blok = "a/b"', "unknown key(s) alert_blok"),
+    ],
+)
+def test_a_schedules_alert_keys_are_checked_when_it_is_loaded(
+    tmp_path: Path, keys: str, message: str
+) -> None:
+    from flows.options import load_config
+    from flows.schedules import load_schedules
+
+    config = tmp_path / "leadpipe.toml"
+    config.write_text(
+        '[[schedules]]\nname = "n"\ncron = "0 6 * * *"\nsource = "a.csv"\n'
+        f'target = "sandbox:omni"\n{keys}\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_schedules(load_config(config), config)
+    assert f"schedule 'n': {message}" in str(info.value)
+    assert "s3cret" not in str(info.value)
+
+
+def test_a_schedule_takes_every_alert_key(tmp_path: Path) -> None:
+    from flows.options import load_config
+    from flows.schedules import load_schedules
+
+    config = tmp_path / "leadpipe.toml"
+    config.write_text(
+        'alert_block = "slack-webhook/ops"\nalert_stale_hours = 30\n'
+        '[[schedules]]\nname = "n"\ncron = "0 6 * * *"\nsource = "a.csv"\n'
+        'target = "sandbox:omni"\nalert_failed_share = 0.2\nalert_invalid_share = 0.3\n'
+        "alert_throttled = 0.5\nalert_stale_hours = 12\n"
+        'alert_webhook = "https://hooks.example.com/x"\n'
+    )
+    (schedule,) = load_schedules(load_config(config), config)
+    assert schedule.conf["alert_stale_hours"] == 12  # the entry wins over the top level
+    assert schedule.conf["alert_block"] == "slack-webhook/ops"
+    options = schedule.sync_options(tmp_path / "a.csv", run_id="r1")
+    assert thresholds_of(options) == Thresholds(0.2, "alert_failed_share", 0.3, 0.5)
