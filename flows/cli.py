@@ -667,18 +667,6 @@ def _finish(summary: RunSummary, as_json: bool) -> None:
         _show_summary(summary)
 
 
-def _fail_over_ratio(summary: RunSummary, ratio: float) -> None:
-    """Exit 1 when the share of failed rows is above `--max-failed-ratio` (default 1: never)."""
-    if summary.failed_share() > ratio:
-        _err.print(
-            f"leadpipe: {summary.failed} of {summary.rows} rows failed "
-            f"(more than --max-failed-ratio {ratio})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
-
-
 def _alert_settings(options: CheckOptions, flags: Flags) -> Any:
     """Where a breached run is told (`flows._alerts.notify_settings`), for a run that has
     thresholds; None for `check`."""

@@ -7,7 +7,7 @@ one-row-per-record invariant of every run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,21 +207,29 @@ def test_a_bad_key_stops_the_import_at_its_first_request(
     assert json.loads(again.stdout)["counts"]["created"] == 5
 
 
-def test_max_failed_ratio_exits_1() -> None:
+def test_max_failed_ratio_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
-    from flows.cli import _fail_over_ratio, _guard
+    from flows.cli import _fail_on_alerts, _guard
+    from schemas.alerts import MAX_FAILED_RATIO, Thresholds, breaches
     from tests.reports.report_frames import summary_of
 
     summary = summary_of(job="import", counts={"failed": 6}, rows=10)
-    _fail_over_ratio(summary, 1.0)  # the default never fails a run
-    _fail_over_ratio(summary, 0.6)
+
+    def judged(ratio: float) -> Any:
+        said = Thresholds(failed_share=ratio, failed_key=MAX_FAILED_RATIO)
+        return replace(summary, alerts=breaches(summary, said))
+
+    _fail_on_alerts(judged(1.0), None, "local")  # the default never fails a run
+    _fail_on_alerts(judged(0.6), None, "local")
+    assert breaches(summary, Thresholds()) == ()
     with pytest.raises(typer.Exit) as info:
-        _fail_over_ratio(summary, 0.5)
+        _fail_on_alerts(judged(0.5), None, "local")
     assert info.value.exit_code == 1
+    assert "6 of 10 rows failed (more than --max-failed-ratio 0.5)" in capsys.readouterr().err
     # through the command's guard too: exit 1, not "internal error" and exit 3
     with pytest.raises(typer.Exit) as guarded:
-        _guard(lambda: _fail_over_ratio(summary, 0.5))
+        _guard(lambda: _fail_on_alerts(judged(0.5), None, "local"))
     assert guarded.value.exit_code == 1
 
 
