@@ -22,11 +22,14 @@ database errors become `JournalUnavailable` with one line naming the host. Parsi
 registers the password with `_redact` (masked in every message and log record from then on),
 and a password with an unescaped `@` is refused: the parser would take its tail for the host.
 The schema is versioned (`journal_meta.version`); `_migrate` brings an older journal up to date.
+Version 3 keeps, per update, what it sent and what the lead held before (`sent`, `previous`:
+JSON objects of canonical fields), so `leadpipe revert` can put a run's changes back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -57,7 +60,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OP_STATES = ("planned", "sent", "succeeded", "failed", "ambiguous")
 # Connections per process on a server database: the group commit holds one, reads take another.
 POOL_SIZE, POOL_OVERFLOW = 2, 4
@@ -97,6 +100,10 @@ ops = sa.Table(
     sa.Column("error_code", sa.Text),
     sa.Column("error_message", sa.Text),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    # What the op sends and what the lead held before (version 3; null for older runs and for
+    # creates' `previous`): JSON objects {canonical field: value}, read by `leadpipe revert`.
+    sa.Column("sent", sa.Text),
+    sa.Column("previous", sa.Text),
 )
 sa.Index("ops_by_state", ops.c.run_id, ops.c.state)
 sa.Index("ops_by_op", ops.c.op_id)  # every run looks up its creates in earlier runs
@@ -202,12 +209,17 @@ class Journal:
             raise RuntimeError(
                 f"journal schema {found} is newer than this leadpipe ({SCHEMA_VERSION})"
             )
-        elif found < 2:
-            # 1 -> 2: runs know their target, ops are found by op id across runs.
-            if "target" not in {c["name"] for c in sa.inspect(db).get_columns("runs")}:
-                db.execute(sa.text("ALTER TABLE runs ADD COLUMN target VARCHAR(400)"))
-            for index in runs.indexes | ops.indexes:
-                index.create(db, checkfirst=True)
+        elif found < SCHEMA_VERSION:
+            if found < 2:
+                # 1 -> 2: runs know their target, ops are found by op id across runs.
+                if "target" not in _columns(db, "runs"):
+                    db.execute(sa.text("ALTER TABLE runs ADD COLUMN target VARCHAR(400)"))
+                for index in runs.indexes | ops.indexes:
+                    index.create(db, checkfirst=True)
+            # 2 -> 3: ops keep what they sent and what the lead held before (revert).
+            for column in ("sent", "previous"):
+                if column not in _columns(db, "ops"):
+                    db.execute(sa.text(f"ALTER TABLE ops ADD COLUMN {column} TEXT"))
             db.execute(journal_meta.update().values(version=SCHEMA_VERSION))
 
     def start_run(
@@ -222,6 +234,12 @@ class Journal:
                 self._insert_new(runs).values(**row, created_at=_now()).returning(runs.c.run_id)
             ).first()
         return added is not None
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """A run's record (profile, source, mode, created_at, target), or None if unknown."""
+        with self._guard("read"), self._engine.connect() as db:
+            row = db.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        return dict(row) if row is not None else None
 
     def has_run(self, run_id: str) -> bool:
         """Whether a run of this id reached its push (`start_run`) in this journal."""
@@ -280,7 +298,8 @@ class Journal:
         return dialect.insert(table).on_conflict_do_nothing()
 
     def plan(self, run_id: str, planned: Iterable[Mapping[str, Any]]) -> int:
-        """Add `planned` ops ({op_id, source_row, op}) not yet journaled; returns how many."""
+        """Add `planned` ops ({op_id, source_row, op}, and optionally `sent` and `previous`:
+        mappings of canonical fields, or their JSON) not yet journaled; returns how many."""
         with self._guard("write"), self._engine.begin() as db:
             known = {r[0] for r in db.execute(sa.select(ops.c.op_id).where(ops.c.run_id == run_id))}
             fresh = [
@@ -292,6 +311,8 @@ class Journal:
                     "state": "planned",
                     "attempts": 0,
                     "updated_at": _now(),
+                    "sent": _as_json(p.get("sent")),
+                    "previous": _as_json(p.get("previous")),
                 }
                 for p in planned
                 if p["op_id"] not in known
@@ -523,6 +544,18 @@ def _first_line(exc: sa.exc.DBAPIError, url: sa.URL) -> str:
     line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
     # replaced here even when too short for the registry; `redact` masks the other secrets
     return redact(line.replace(url.password, "***") if url.password else line)
+
+
+def _columns(db: sa.Connection, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(db).get_columns(table)}
+
+
+def _as_json(value: Any) -> str | None:
+    """A mapping of canonical fields as JSON (text passes through; values JSON cannot hold,
+    e.g. dates, as text)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(dict(value), default=str, ensure_ascii=False, sort_keys=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

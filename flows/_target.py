@@ -65,6 +65,7 @@ from transforms.normalise import normalise, normalise_target
 from transforms.outcomes import apply_outcomes, existing_leads, planned_requests, report_columns
 from transforms.plan import pending_reads, plan, requested
 from transforms.read import read_source
+from transforms.revert import previous_values
 from transforms.snapshot import mark_live, snapshot_from_export
 from transforms.validate import collect_warnings
 
@@ -362,9 +363,20 @@ def push_plan(
         target=_address(target),
     )
     ops = ops_from_plan(frame, vendor)
+    # What each op sends and what its lead held before: `leadpipe revert` puts them back.
+    previous = dict(previous_values(frame).iter_rows())
     journal.plan(
         options.run_id,
-        [{"op_id": o.op_id, "source_row": o.source_row, "op": o.op} for o in ops],
+        [
+            {
+                "op_id": o.op_id,
+                "source_row": o.source_row,
+                "op": o.op,
+                "sent": o.fields,
+                "previous": previous.get(o.op_id),
+            }
+            for o in ops
+        ],
     )
     if not mapper.distributed:
         try:

@@ -510,6 +510,48 @@ def migrate_command(
     _guard(lambda: _run("migrate", flags, as_json))
 
 
+@app.command("revert")
+def revert_command(
+    run_id: Annotated[str, typer.Argument(help="The run to undo (its summary.json names it).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan the revert and report it; send nothing.")
+    ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Target profile to write to (default: the run's own profile)."),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Continue revert REVERT_ID: nothing that succeeded is sent again."),
+    ] = None,
+    wait: WaitOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Put back every field run RUN_ID updated; fields changed in the target since are left
+    alone, and leads it created are listed (they cannot be deleted through the API)."""
+
+    def _revert() -> None:
+        from flows.options import revert_options
+        from flows.revert import revert
+
+        options = revert_options(
+            config,
+            reverts=run_id,
+            target=target,
+            out=out,
+            dry_run=dry_run,
+            resume=resume,
+            wait=wait,
+        )
+        with _progress(enabled=not as_json):
+            summary = revert(options)
+        _finish(summary, as_json)
+
+    _guard(_revert)
+
+
 def _run(job: Job, flags: Flags, as_json: bool) -> None:
     """Build the job's options once, check where it writes, run it, show what it did; exit 1
     over the failed ratio, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM)."""

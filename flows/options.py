@@ -46,6 +46,7 @@ __all__ = [
     "Flags",
     "Job",
     "MigrateOptions",
+    "RevertOptions",
     "check_config_keys",
     "check_places",
     "folder_problem",
@@ -69,6 +70,7 @@ __all__ = [
     "null_tokens_choice",
     "partition_rows",
     "pick",
+    "revert_options",
     "sync_options",
 ]
 
@@ -662,4 +664,57 @@ def check_config_keys(conf: dict[str, Any], path: Path | None) -> None:
         hints.append(f"{key!r} (did you mean {near[0]!r}?)" if near else repr(key))
     raise ConfigError(
         f"config file {path}: unknown key(s) {', '.join(hints)}; known: {', '.join(sorted(known))}"
+    )
+
+
+@dataclass(frozen=True)
+class RevertOptions:
+    """`leadpipe revert RUN_ID`: the run to undo (`reverts`), this run's id and directory, and
+    where to write (`target`; empty: the reverted run's own profile)."""
+
+    reverts: str
+    run_id: str
+    out_dir: Path
+    home: Path = DEFAULT_HOME
+    target: str = ""
+    targets: dict[str, Any] = field(default_factory=dict)  # [targets.*] tables of the config
+    dry_run: bool = False
+    resume: bool = False  # --resume REVERT_ID: continue that revert (its id is `run_id`)
+    journal_url: SecretStr | None = None
+    wait: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_segment(self.reverts, "run id")
+        check_segment(self.run_id, "run id")
+        if isinstance(self.wait, bool) or not isinstance(self.wait, int | float) or self.wait < 0:
+            raise ConfigError(f"--wait must be a number of seconds (0 or more), not {self.wait!r}")
+
+
+def revert_options(
+    config: Path | None,
+    *,
+    reverts: str,
+    target: str | None = None,
+    out: Path | None = None,
+    dry_run: bool = False,
+    resume: str | None = None,
+    wait: float | None = None,
+) -> RevertOptions:
+    """Options of `leadpipe revert`: the flags over the config file (targets, journal_url)."""
+    conf = load_config(config)
+    check_config_keys(conf, config)
+    if target:
+        check_target(target, conf.get("targets", {}), config)
+    run_id = resume or new_run_id()
+    return RevertOptions(
+        reverts=reverts,
+        run_id=run_id,
+        out_dir=Path(out or f"runs/{run_id}"),
+        home=leadpipe_home(),
+        target=target or "",
+        targets=dict(conf.get("targets", {})),
+        dry_run=dry_run,
+        resume=resume is not None,
+        journal_url=_journal_url(conf.get("journal_url")),
+        wait=pick(wait, conf, "wait", 0.0),
     )
