@@ -10,8 +10,10 @@ field the run updated is, by the three-way rule of `transforms.diff`:
 - `target_edit`: changed in the target since the run: left alone and listed;
 - `not_clearable`: it was blank before, and the vendor offers no way to clear it;
 - `not_settable`: the status before is one the vendor cannot set (Octanist's `open`);
-- `unverifiable`: the vendor does not return the field (Omni's time zone): no way to tell
-  whether someone changed it since, so it is left alone;
+- `unverifiable`: a field the diff never compares with the live lead (`VendorSpec.send_once`:
+  the vendor does not echo it, like Omni's time zone, or a write may append, like Octanist's
+  note) or one it does not return: no way to tell whether someone changed it since, so it is
+  left alone;
 - `not_restorable`: custom entries and checklist items (sent per key: not restored);
 - `no_previous`: the run sent it beside another field (a companion): its value before is
   unknown.
@@ -55,8 +57,8 @@ LEFT_ALONE: dict[str, str] = {
     "target_edit": "changed in {vendor} since run {run} ({live}): left alone",
     "not_clearable": "blank before run {run}, and {vendor} offers no way to clear it: left alone",
     "not_settable": "its status before run {run} ({previous}) cannot be set in {vendor}",
-    "unverifiable": "{vendor} does not return it, so a change since run {run} cannot be seen: "
-    "left alone",
+    "unverifiable": "{vendor} does not echo it reliably, so a change since run {run} cannot be "
+    "seen: left alone",
     "not_restorable": "entries are sent per key and not restored: left alone",
     "no_previous": "sent beside another field; its value before run {run} is unknown",
 }
@@ -180,7 +182,7 @@ def _state(field: str, vendor: VendorSpec) -> pl.Expr:
         .then(None)
         .when(pl.lit(field in _ENTRIES))
         .then(pl.lit("not_restorable"))
-        .when(pl.lit(field not in vendor.diffable))
+        .when(pl.lit(field not in vendor.diffable or field in vendor.send_once))
         .then(pl.lit("unverifiable"))
         .when(~pl.col(f"_has_{field}"))
         .then(pl.lit("no_previous"))
