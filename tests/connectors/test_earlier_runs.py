@@ -152,7 +152,7 @@ def test_a_version_1_journal_is_upgraded(tmp_path: Path) -> None:
     assert journal.start_run("new", profile="p", source="f", mode="upsert", target=TARGET)
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT version FROM journal_meta").fetchall() == [(2,)]
+    assert db.execute("SELECT version FROM journal_meta").fetchall() == [(3,)]  # 1 -> 2 -> 3
     assert db.execute("SELECT run_id, target FROM runs ORDER BY run_id").fetchall() == [
         ("new", TARGET),
         ("old", None),

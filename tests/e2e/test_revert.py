@@ -178,6 +178,14 @@ def test_revert_on_octanist_restores_status_and_value_and_leaves_a_target_edit(
     assert (bob["outcome"], bob["reason_code"]) == ("skipped", "target_edit")
     assert [(w["field"], w["code"]) for w in bob["warnings"]] == [("value", "target_edit")]
 
+    # A resumed revert sends nothing that succeeded, and reports it as done.
+    httpx.delete(f"{sandbox_url}/_sandbox/requests").raise_for_status()
+    again = _cli(
+        "revert", run2["run_id"], "--resume", undo["run_id"], "--out", str(tmp_path / "again")
+    )
+    assert again["run_id"] == undo["run_id"] and _counts(again) == {"updated": 2, "skipped": 1}
+    assert not [e for e in _log(sandbox_url, "octanist") if e["method"] in WRITES]
+
     redo = _cli("revert", undo["run_id"], "--out", str(tmp_path / "redo"))
     assert _counts(redo) == {"updated": 2}
     assert _octanist(sandbox_url, ids["ann@x.io"]) == ("won", 100.0)
