@@ -209,8 +209,20 @@ def _planned(
     warnings = pl.concat_list(
         [pl.lit([], pl.List(WARNING_ENTRY))] + [_warning(f, vendor, reverts) for f in fields]
     ).list.drop_nulls()
-    frame = frame.with_columns(restore.alias("changed_fields"), warnings.alias("warnings"))
     kind = _kind(reverts, vendor)
+    # An op with nothing to revert (a create, a failed update, a gone lead) lists no fields.
+    nothing = kind.is_not_null()
+    none: list[str] = []
+    frame = frame.with_columns(
+        pl.when(nothing)
+        .then(pl.lit(none, pl.List(pl.String)))
+        .otherwise(restore)
+        .alias("changed_fields"),
+        pl.when(nothing)
+        .then(pl.lit(none, pl.List(WARNING_ENTRY)))
+        .otherwise(warnings)
+        .alias("warnings"),
+    )
     update = pl.col("changed_fields").list.len() > 0
     outcome = (
         pl.when(kind.is_not_null())
@@ -231,7 +243,10 @@ def _planned(
         .then(pl.lit(f"already_restored|holds what it held before run {reverts}"))
     )
     send = pl.struct(
-        [pl.when(pl.col(f"_st_{f}") == "restore").then(pl.col(f"_p_{f}")).alias(f) for f in fields]
+        [
+            pl.when(~nothing & (pl.col(f"_st_{f}") == "restore")).then(pl.col(f"_p_{f}")).alias(f)
+            for f in fields
+        ]
     )
     changes = _changes(fields)
     op = pl.when(kind.is_null() & update).then(pl.lit("update"))

@@ -190,3 +190,10 @@ def test_revert_on_octanist_restores_status_and_value_and_leaves_a_target_edit(
     assert _counts(redo) == {"updated": 2}
     assert _octanist(sandbox_url, ids["ann@x.io"]) == ("won", 100.0)
     assert _octanist(sandbox_url, ids["cy@x.io"]) == ("won", 350.0)
+
+
+def test_an_unknown_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["revert", "no-such-run", "--out", str(tmp_path / "u")])
+    assert result.exit_code == 2
+    assert "revert no-such-run: no run of that id" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "u").exists()

@@ -115,6 +115,8 @@ def test_creates_are_listed_with_their_lead_never_planned() -> None:
     assert planned["reason_code"].to_list() == ["created_by_run", "not_applied"]
     assert planned["target_id"].to_list() == ["L9", None]
     assert "L9" in planned["reason"][0] and planned["op"].null_count() == 2
+    assert planned["warnings"].to_list() == [[], []]
+    assert planned["changed_fields"].to_list() == [[], []]
 
 
 def test_a_value_the_vendor_stores_differently_still_counts_as_what_was_sent() -> None:
