@@ -8,6 +8,7 @@ the second run; a dry run sends nothing (the sandbox's request log).
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,18 @@ def test_revert_on_octanist_restores_status_and_value_and_leaves_a_target_edit(
     bob = rows.filter(pl.col("target_id") == ids["bob@x.io"]).row(0, named=True)
     assert (bob["outcome"], bob["reason_code"]) == ("skipped", "target_edit")
     assert [(w["field"], w["code"]) for w in bob["warnings"]] == [("value", "target_edit")]
+
+    with sqlite3.connect(tmp_path / "home" / "journal.db") as db:  # LEADPIPE_HOME (conftest)
+        run = db.execute("SELECT mode, source FROM runs WHERE run_id = ?", (undo["run_id"],))
+        assert run.fetchall() == [("revert", run2["run_id"])]
+        ops = db.execute("SELECT sent, previous FROM ops WHERE run_id = ?", (undo["run_id"],))
+        journaled = sorted(
+            ((json.loads(a), json.loads(b)) for a, b in ops.fetchall()), key=lambda p: len(p[0])
+        )
+    assert journaled == [
+        ({"status": "qualified"}, {"status": "won"}),
+        ({"status": "qualified", "value": 300.0}, {"status": "won", "value": 350.0}),
+    ]
 
     # A resumed revert sends nothing that succeeded, and reports it as done.
     httpx.delete(f"{sandbox_url}/_sandbox/requests").raise_for_status()
