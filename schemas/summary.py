@@ -147,7 +147,7 @@ class Alert:
 class RunSummary:
     """What one run did (see the module docstring)."""
 
-    job: str  # check, plan, import, reconcile, migrate
+    job: str  # check, plan, import, reconcile, migrate, revert (mode `revert` too)
     mode: str
     dry_run: bool
     run_id: str

@@ -251,3 +251,8 @@ def test_updated_and_restored_leads() -> None:
             "first_name": "Ann",
         }
     ]
+
+
+def test_a_run_without_ops_plans_nothing() -> None:
+    planned = _plan([], pl.DataFrame(schema={"id": pl.String}))
+    assert planned.height == 0 and {"outcome", "op", "op_id", SEND} <= set(planned.columns)
