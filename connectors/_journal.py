@@ -555,7 +555,11 @@ def _as_json(value: Any) -> str | None:
     e.g. dates, as text)."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(dict(value), default=str, ensure_ascii=False, sort_keys=True)
+    return _ENCODER.encode(value if isinstance(value, dict) else dict(value))
+
+
+# One encoder for every op (json.dumps with options builds one per call).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, sort_keys=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
