@@ -364,7 +364,7 @@ def push_plan(
     )
     ops = ops_from_plan(frame, vendor)
     # What each op sends and what its lead held before: `leadpipe revert` puts them back.
-    previous = dict(previous_values(frame).iter_rows())
+    previous = dict(zip(*previous_values(frame).to_dict(as_series=False).values(), strict=True))
     journal.plan(
         options.run_id,
         [

@@ -204,7 +204,7 @@ def _push(
     vendor = VENDORS[target.profile.vendor]
     frame = requested(planned)
     ops = ops_from_plan(frame, vendor)
-    previous = dict(previous_values(frame).iter_rows())
+    previous = dict(zip(*previous_values(frame).to_dict(as_series=False).values(), strict=True))
     journal = _journal(options)
     try:
         journal.start_run(
