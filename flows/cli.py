@@ -1,9 +1,11 @@
 """The `leadpipe` command line (Typer). Parses arguments, calls a job, shows the outcome.
 
 Exit status: 0 the run finished (row problems are in the report); 1 it finished but breached
-an alert threshold (--max-failed-ratio, --alert-*: one line each; `flows._alerts`); 2 usage
-or config error (a flag, leadpipe.toml, an unusable LEADPIPE_HOME, PREFECT_HOME or --out); 3
-the run could not proceed (unreadable file, target down, ...); 128 + the signal when a stop
+an alert threshold (--max-failed-ratio, --alert-*: one line each; `flows._alerts`), or an
+--approve import's question was not answered in time (a rejected plan exits 0: a person
+decided); 2 usage or config error (a flag, leadpipe.toml, an unusable LEADPIPE_HOME,
+PREFECT_HOME or --out; also --approve in-process with no terminal to ask on); 3 the run could
+not proceed (unreadable file, target down, ...); 128 + the signal when a stop
 signal ended it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after one line with the run id and, for
 an import that started sending, the command that resumes it (`flows._signals`). Errors are one
 line on stderr, never a traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the
@@ -321,6 +323,25 @@ def plan_command(
     _guard(lambda: _run("plan", flags, as_json))
 
 
+ApproveOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--approve/--no-approve",
+        help="Plan, then wait for a person's yes before sending: y/N on a terminal; under "
+        "Prefect, the UI's Resume form or leadpipe approve RUN_ID.",
+        show_default=False,
+    ),
+]
+ApproveTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--approve-timeout",
+        help="Seconds an --approve run waits for the answer under Prefect (default 3600); "
+        "then nothing is sent.",
+    ),
+]
+
+
 @app.command("import")
 def import_command(
     source: Annotated[Path, typer.Argument(help="The export to import.")],
@@ -350,6 +371,8 @@ def import_command(
     alert_failed_share: FailedShareOpt = None,
     alert_invalid_share: InvalidShareOpt = None,
     alert_throttled: ThrottledOpt = None,
+    approve: ApproveOpt = None,
+    approve_timeout: ApproveTimeoutOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
     engine: EngineOpt = None,
@@ -362,6 +385,8 @@ def import_command(
         alert_failed_share=alert_failed_share,
         alert_invalid_share=alert_invalid_share,
         alert_throttled=alert_throttled,
+        approve=approve,
+        approve_timeout=approve_timeout,
         on_target_edit=on_target_edit,
         allow_reopen=allow_reopen,
         verify_target=verify_target,
@@ -563,8 +588,10 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
     made_out_dir = not options.out_dir.exists()
     check_places(options, out_given=flags.out is not None)
     stopping = _Stopping(job, options, _command_words(job, flags, as_json))
+    # The terminal's question (--approve, in-process) is not drawn over by the progress bars.
+    bars = not as_json and not _asks_here(options, engine)
     try:
-        with _progress(enabled=not as_json), listening(stopping), stop_signals(stopping.say):
+        with _progress(enabled=bars), listening(stopping), stop_signals(stopping.say):
             summary = _JOBS[job]()(options, engine)
     except BaseException as exc:
         if made_out_dir:  # left empty (a failed run's scratch is gone): do not leave it
@@ -578,6 +605,8 @@ def _run(job: Job, flags: Flags, as_json: bool) -> None:
     _finish(summary, as_json)
     if job == "migrate" and not as_json:
         _out.print(f"Crosswalk: {summary.out_dir}/crosswalk.csv")
+    if isinstance(options, SyncOptions):
+        _say_approval(summary)
     _fail_on_alerts(summary, told, engine)
 
 
@@ -741,6 +770,57 @@ def _fail_on_alerts(summary: RunSummary, told: Any, engine: Engine) -> None:
     for alert in summary.alerts:
         _note(alert.flag_line())
     raise typer.Exit(1)
+
+
+def _asks_here(options: CheckOptions, engine: Engine) -> bool:
+    """Whether the run asks for approval on this terminal (an in-process --approve import)."""
+    asks = isinstance(options, SyncOptions) and options.approve and not options.dry_run
+    return asks and engine == "local"
+
+
+def _say_approval(summary: RunSummary) -> None:
+    """One line when an --approve import sent nothing; exit 1 when nobody answered in time."""
+    approval = summary.approval
+    if approval is None or approval.verdict not in ("rejected", "timed_out"):
+        return
+    if approval.verdict == "rejected":
+        by = f" by {approval.by}" if approval.by else ""
+        _note(f"run {summary.run_id}: the plan was rejected{by}; nothing was sent")
+        return
+    _note(f"run {summary.run_id}: nobody approved the plan in time; nothing was sent")
+    raise typer.Exit(1)
+
+
+ApproveRunOpt = Annotated[str, typer.Argument(help="The run id (its summary.json names it).")]
+CommentOpt = Annotated[
+    str | None, typer.Option("--comment", help="Why; kept in the run's summary.json.")
+]
+
+
+@app.command("approve")
+def approve_command(run_id: ApproveRunOpt, comment: CommentOpt = None) -> None:
+    """Send the plan of an --approve import paused under Prefect (needs PREFECT_API_URL)."""
+    _guard(lambda: _answer(run_id, True, comment))
+
+
+@app.command("reject")
+def reject_command(run_id: ApproveRunOpt, comment: CommentOpt = None) -> None:
+    """Send nothing of an --approve import paused under Prefect; its report says so."""
+    _guard(lambda: _answer(run_id, False, comment))
+
+
+def _answer(run_id: str, approve: bool, comment: str | None) -> None:
+    """Resume run `run_id`'s paused flow run with the answer (flows._approval.resume)."""
+    from flows._approval import resume
+
+    if not configured_api_url():
+        raise ConfigError(
+            "leadpipe approve/reject answers a run paused on a Prefect server: set "
+            "PREFECT_API_URL to that server (e.g. http://127.0.0.1:4200/api)"
+        )
+    flow_run = resume(run_id, approve, comment=comment)
+    said = "approved: it sends its plan now" if approve else "rejected: it sends nothing"
+    _note(f"run {run_id} (flow run {flow_run}) {said}")
 
 
 @app.command()

@@ -12,6 +12,8 @@
     memory = false                        # neither remember a --mapping nor apply one
     strict = true                         # any bad value rejects its row (all-or-nothing)
     null_tokens = ["null", "N/A", "-"]    # cells read as blank; [] reads every value as given
+    approve = true                        # an import waits for a person's yes before it sends
+    approve_timeout = 3600                # seconds to wait for that answer (then: not sent)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from schemas.choices import Blanks, DuplicatePolicy, Mode, OnTargetEdit
 __all__ = [
     "ALERT_KEYS",
     "ALERT_SHARES",
+    "DEFAULT_APPROVE_TIMEOUT_S",
     "DEFAULT_ENGINE",
     "DEFAULT_NULL_TOKENS",
     "DEFAULT_PARTITION_ROWS",
@@ -81,6 +84,8 @@ EngineSetting = Literal["auto", "prefect", "local"]
 DEFAULT_HOME = Path(".leadpipe")
 DEFAULT_ENGINE: EngineSetting = "auto"
 DEFAULT_DUPLICATES: DuplicatePolicy = "last"
+# How long an `--approve` import waits for a person's answer before it sends nothing.
+DEFAULT_APPROVE_TIMEOUT_S = 3600.0
 _ENGINES = ("auto", "prefect", "local")
 RunnerName = Literal["local", "dask"]
 _RUNNERS = ("local", "dask")
@@ -199,9 +204,19 @@ class SyncOptions(CheckOptions):
     alert_failed_share: float | None = None
     alert_invalid_share: float | None = None
     alert_throttled: float | None = None
+    # --approve: the import plans, then waits (up to `approve_timeout` s) for a person's answer
+    approve: bool = False
+    approve_timeout: float = DEFAULT_APPROVE_TIMEOUT_S
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.approve, bool):
+            raise ConfigError(f"approve must be true or false, not {self.approve!r}")
+        waits = self.approve_timeout
+        if isinstance(waits, bool) or not isinstance(waits, int | float) or waits <= 0:
+            raise ConfigError(
+                f"--approve-timeout must be a number of seconds above 0, not {waits!r}"
+            )
         if self.on_target_edit not in ("keep", "overwrite"):
             raise ConfigError(
                 f"--on-target-edit must be keep or overwrite, not {self.on_target_edit!r}"
@@ -465,6 +480,10 @@ def sync_options(
         refresh_target=pick(flags.get("refresh_target"), conf, "refresh_target", False),
         wait=pick(flags.get("wait"), conf, "wait", 0.0),
         **{name: pick(flags.get(name), conf, name) for name in ALERT_SHARES},
+        approve=pick(flags.get("approve"), conf, "approve", False),
+        approve_timeout=pick(
+            flags.get("approve_timeout"), conf, "approve_timeout", DEFAULT_APPROVE_TIMEOUT_S
+        ),
     )
 
 
@@ -530,6 +549,8 @@ class Flags:
     alert_failed_share: float | None = None  # --alert-failed-share etc. (ALERT_SHARES)
     alert_invalid_share: float | None = None
     alert_throttled: float | None = None
+    approve: bool | None = None  # import --approve: a person says yes before anything is sent
+    approve_timeout: float | None = None  # seconds to wait for that answer
     origin: str | None = None  # migrate --from
     carry_extras: bool = False
     dry_run: bool = False  # migrate --dry-run (plan is the dry run of import)

@@ -117,6 +117,8 @@ OPTION_KEYS = (
     "wait",
     *ALERT_SHARES,
     *ALERT_KEYS,
+    "approve",  # the run pauses for a person's answer (flows/_approval.py) before it sends
+    "approve_timeout",
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SANDBOXES = tuple(f"sandbox:{vendor}" for vendor in VENDORS)
@@ -462,6 +464,16 @@ def _import(
     result = _result(
         "imported", source, sha256, options.run_id, str(options.out_dir), dict(summary.counts)
     )
+    approval = summary.approval
+    if approval is not None and not approval.sends and approval.verdict != "nothing_to_send":
+        # Not sent: not recorded in the ledger, so the next run plans the file again. A plan
+        # nobody answered in time fails the run (and is told, like a breached threshold).
+        said = f"{source.name} was not sent: the plan was {approval.verdict.replace('_', ' ')}"
+        if approval.verdict == "timed_out":
+            late = Alert("approve_timeout", options.approve_timeout, None, said)
+            return result, (*summary.alerts, late)
+        logger.info("%s", said)
+        return result, summary.alerts
     # Too many failed rows: the file is tried again next tick (invalid rows or throttling
     # would come back the same, so those breaches do not hold the file back).
     if not any(a.rule in (FAILED_SHARE, MAX_FAILED_RATIO) for a in summary.alerts):

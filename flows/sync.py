@@ -1,16 +1,19 @@
 """`leadpipe plan` and `leadpipe import`: the check stages, then the target.
 
     read -> map -> normalise -> validate -> dedupe -> snapshot -> match -> diff -> plan
-         -> push -> report
+         -> (approve) -> push -> report
 
-`plan` is the same job as a dry run (push sends nothing). `run_sync` runs it with either
-engine (in-process, or as the Prefect flow `import-leads`, one task per stage).
+`plan` is the same job as a dry run (push sends nothing). `import --approve` waits for a
+person's answer between plan and push (`flows._approval`); a plan not approved is pushed as
+a dry run. `run_sync` runs it with either engine (in-process, or as the Prefect flow
+`import-leads`, one task per stage).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flows._approval import approve_plan, noted, push_options
 from flows._prefect import failing_quietly, lazy_flow
 from flows._prepare import prepare
 from flows._runner import Engine, Run, run_job
@@ -49,12 +52,15 @@ def sync(options: SyncOptions, engine: Engine) -> RunSummary:
         parts = run.stage("diff", diff_rows, parts, leads, base, vendor, file.mapping, options)
         del leads  # the target's leads in the file's normal form were for `diff` alone
         parts = run.stage("plan", plan_rows, parts, vendor, options, target.profile)
-        pushed = run.fanned("push", push_plan, parts, options, target, run.mapper, run.listener)
+        approval = approve_plan(parts, options, run)  # in the flow itself: a task cannot pause
+        sending = push_options(options, approval)
+        pushed = run.fanned("push", push_plan, parts, sending, target, run.mapper, run.listener)
         reported = run.stage(
             "report", report_sync, parts, pushed, snapshot, target, options, rundir
         )
         del parts  # written: what report.html needs is in `reported`
         summary = sync_summary(options, file, target, snapshot, pushed, reported, run, clock)
+        summary = noted(summary, approval)
         finish_sync(summary, reported, pushed, target, options, rundir)
     return summary
 

@@ -4,9 +4,9 @@ DESIGN.md's "Run directory" contract has it).
 
 Every job has the common part (run, source, mapping, options, counts, reasons, requests,
 timings); a run against a target adds `target`, `state_source` and `snapshot`; a plan or an
-import adds `planned_requests`; a reconcile adds `reconciled`; a migration `migrated`. A run
-that breached an alert threshold (`schemas.alerts`) ends with `alerts`, one `Alert` per
-breach (the key is left out otherwise).
+import adds `planned_requests`; an import run with `--approve` adds `approval`; a reconcile adds
+`reconciled`; a migration `migrated`. A run that breached an alert threshold
+(`schemas.alerts`) ends with `alerts`, one `Alert` per breach (the key is left out otherwise).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "Alert",
+    "ApprovalFacts",
     "MappingFacts",
     "RegionFacts",
     "Migrated",
@@ -88,6 +89,22 @@ class SnapshotFacts:
     fetched: int = 0
     reads: int = 0
     facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What became of an `--approve` import's plan (flows/_approval.py): `approved`,
+    `rejected`, `timed_out`, or `nothing_to_send` (a plan of no requests is not asked about);
+    who answered and their comment, when given."""
+
+    verdict: str
+    by: str | None = None
+    comment: str | None = None
+
+    @property
+    def sends(self) -> bool:
+        """Whether the push may send the plan (only an approved one is sent)."""
+        return self.verdict == "approved"
 
 
 @dataclass(frozen=True)
@@ -180,6 +197,7 @@ class RunSummary:
     reconciled: Reconciled | None = None
     migrated: Migrated | None = None
     alerts: tuple[Alert, ...] = ()  # the thresholds this run breached (flows/_alerts.py)
+    approval: ApprovalFacts | None = None
 
     @property
     def failed(self) -> int:
@@ -195,6 +213,10 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         """summary.json: the keys of this job, in the contract's order."""
         head: dict[str, Any] = {"job": self.job, "mode": self.mode, "dry_run": self.dry_run}
+        if self.approval is not None:
+            head["approval"] = self.approval.verdict
+            head["approved_by"] = self.approval.by
+            head["approval_comment"] = self.approval.comment
         head["target"] = (
             {"profile": self.target.profile, "vendor": self.target.vendor} if self.target else None
         )
@@ -354,4 +376,9 @@ class RunSummary:
             if "origin" in data
             else None,
             alerts=tuple(Alert(**alert) for alert in data.get("alerts", ())),
+            approval=ApprovalFacts(
+                data["approval"], data.get("approved_by"), data.get("approval_comment")
+            )
+            if "approval" in data
+            else None,
         )
