@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -225,7 +226,9 @@ def _ask_prefect(view: PlanView, options: SyncOptions) -> ApprovalFacts:
     form = _input_model().with_initial_data(description=_description(view, options))
     try:
         given = pause_flow_run(
-            wait_for_input=form, timeout=int(options.approve_timeout), poll_interval=POLL_S
+            wait_for_input=form,
+            timeout=math.ceil(options.approve_timeout),  # Prefect counts whole seconds
+            poll_interval=POLL_S,
         )
     except FlowPauseTimeout:
         _running_again(flow_run.id)
