@@ -84,18 +84,23 @@ class PlanView:
 
     @classmethod
     def of(cls, parts: Parts) -> PlanView:
-        """The view of a plan, read partition by partition (only the few columns it shows)."""
+        """The view of an import's plan (spilled or in memory: no recorded steps): its few
+        columns it counts read in one pass, and the first partitions' requests as the sample."""
+        if not parts.items:  # a file of no rows
+            return cls({}, 0, [], pl.DataFrame())
         shown = ["source_row", "outcome", "reason_code", "reason", "op"]
-        frames = [f.select(shown) for f in parts.frames()]
-        rows = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
-        sends = [requested(f).head(SAMPLE_ROWS) for f in parts.frames()]
-        sample = pl.concat(sends, how="vertical_relaxed").head(SAMPLE_ROWS) if sends else rows
-        columns = [c for c in _SAMPLE_COLUMNS if c in sample.columns]
+        rows = parts.scan().select(shown).collect()
+        samples: list[pl.DataFrame] = []
+        for frame in parts.frames():  # the first partitions with requests are enough
+            samples.append(requested(frame).head(SAMPLE_ROWS))
+            if sum(sample.height for sample in samples) >= SAMPLE_ROWS:
+                break
+        sample = pl.concat(samples, how="vertical_relaxed").head(SAMPLE_ROWS) if samples else rows
         return cls(
             counts={k: v for k, v in count_outcomes(rows, PLAN_OUTCOMES).items() if v},
-            requests=int(rows["op"].is_not_null().sum()) if rows.height else 0,
-            reasons=top_reasons(rows, limit=5) if rows.height else [],
-            sample=sample.select(columns),
+            requests=requested(rows).height,
+            reasons=top_reasons(rows, limit=5),
+            sample=sample.select(c for c in _SAMPLE_COLUMNS if c in sample.columns),
         )
 
     def lines(self) -> list[str]:
@@ -216,7 +221,15 @@ def _ask_prefect(view: PlanView, options: SyncOptions) -> ApprovalFacts:
     from prefect.context import FlowRunContext
     from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import pause_flow_run
+    from prefect.settings import PREFECT_API_URL
 
+    if not PREFECT_API_URL.value():
+        raise ApprovalNeeded(
+            f"run {options.run_id} needs approval and nothing was sent: Prefect's temporary "
+            "server of this process cannot be answered from the UI or `leadpipe approve`; set "
+            "PREFECT_API_URL to a Prefect server (`prefect server start`), or run it on a "
+            "terminal with --engine local"
+        )
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise ConfigError("--approve under Prefect needs a flow run to pause")

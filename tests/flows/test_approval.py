@@ -217,3 +217,21 @@ def test_resume_finds_runs_by_their_tag() -> None:
     assert resume("r9", True, by="ana", runs=runs) == uuid.UUID(int=1)
     assert runs.answers == [(uuid.UUID(int=1), {"approve": True, "by": "ana", "comment": None})]
     assert RUN_TAG == "leadpipe-run:"
+
+
+def test_a_pause_on_prefects_temporary_server_is_refused(tmp_path: Path) -> None:
+    """Nobody could answer it (its server lives and dies with this process): one line."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows._approval import ApprovalNeeded, _ask_prefect
+
+    view = PlanView.of(Parts.single(_planned()))
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        with pytest.raises(ApprovalNeeded, match="set PREFECT_API_URL to a Prefect server"):
+            _ask_prefect(view, _options(tmp_path, approve=True))
+
+
+def test_a_plan_of_no_rows_sends_nothing() -> None:
+    assert PlanView.of(Parts(items=(), scratch=None)).requests == 0
+    empty = PlanView.of(Parts.single(_planned().head(0)))
+    assert (empty.counts, empty.requests, empty.reasons) == ({}, 0, [])
