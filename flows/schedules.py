@@ -19,6 +19,7 @@ its import finished, so a failed run is retried on the next tick.
     source = "exports/hubspot-*.csv"  # a path or a glob, relative to the config file's folder
     target = "octanist-prod"
     preset = "hubspot"                # any plan/import option; top-level options apply too
+    approve = true                    # pause for a person's yes before sending (flows/_approval.py)
 
 Relative paths (`source`, `mapping`, `state_file`, `out`) are read from the config file's
 folder, not from where `leadpipe serve` was started. `out` may name `{schedule}` and
@@ -468,7 +469,8 @@ def _import(
     if approval is not None and not approval.sends and approval.verdict != "nothing_to_send":
         # Not sent: not recorded in the ledger, so the next run plans the file again. A plan
         # nobody answered in time fails the run (and is told, like a breached threshold).
-        said = f"{source.name} was not sent: the plan was {approval.verdict.replace('_', ' ')}"
+        how = "rejected" if approval.verdict == "rejected" else "not approved in time"
+        said = f"{source.name} was not sent: the plan was {how}; the next run plans it again"
         if approval.verdict == "timed_out":
             late = Alert("approve_timeout", options.approve_timeout, None, said)
             return result, (*summary.alerts, late)

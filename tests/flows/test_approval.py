@@ -5,6 +5,7 @@ paused flow run by leadpipe's run id (Prefect's client faked at the `PausedRuns`
 from __future__ import annotations
 
 import dataclasses
+import io
 import uuid
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,56 @@ def test_a_plan_of_no_rows_sends_nothing() -> None:
     assert PlanView.of(Parts(items=(), scratch=None)).requests == 0
     empty = PlanView.of(Parts.single(_planned().head(0)))
     assert (empty.counts, empty.requests, empty.reasons) == ({}, 0, [])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "answer"), [("y\n", True), ("\n", False), ("n\n", False)])
+def test_the_terminal_shows_the_plan_and_asks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], typed: str, answer: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(typed))
+    assert _approval._ask_terminal(PlanView.of(Parts.single(_planned()))) is answer
+    said = capsys.readouterr().err
+    assert "plan: would_create 1, would_update 1" in said and "2 requests to send" in said
+    assert "no_identity: 2 rows" in said and "Send? [y/N]" in said
+
+
+def test_no_terminal_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert _approval._ask_terminal(PlanView.of(Parts.single(_planned()))) is None
+
+
+@pytest.mark.parametrize(
+    ("verdict", "failed", "recorded"),
+    [("approved", False, True), ("rejected", False, False), ("timed_out", True, False)],
+)
+def test_a_scheduled_plan_not_sent_is_not_recorded_as_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verdict: str, failed: bool, recorded: bool
+) -> None:
+    import logging
+
+    from prefect.states import State
+
+    from flows import schedules
+
+    config = tmp_path / "leadpipe.toml"
+    config.write_text(
+        '[[schedules]]\nname = "nightly"\ncron = "0 6 * * *"\nsource = "x.csv"\n'
+        'target = "sandbox:omni"\napprove = true\n'
+    )
+    (schedule,) = load_schedules(load_config(config), config)
+    source = tmp_path / "x.csv"
+    source.write_text("Email\na@x.io\n")
+    summary = noted(_summary(), ApprovalFacts(verdict))
+    monkeypatch.setattr(schedules, "run_sync", lambda options, engine: summary)
+    monkeypatch.setattr(schedules, "get_run_logger", lambda: logging.getLogger("test"))
+    ledger = schedules.Ledger.of("nightly", tmp_path)
+    result = schedules._import(schedule, source, "abc", ledger)
+    assert isinstance(result, State) is failed
+    if failed:
+        assert "the plan was not approved in time" in str(result.message)
+    assert (ledger.lookup("sandbox:omni", "abc") is not None) is recorded
