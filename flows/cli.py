@@ -4,12 +4,12 @@ Exit status: 0 the run finished (row problems are in the report); 1 it finished 
 an alert threshold (--max-failed-ratio, --alert-*: one line each; `flows._alerts`), or an
 --approve import's question was not answered in time (a rejected plan exits 0: a person
 decided); 2 usage or config error (a flag, leadpipe.toml, an unusable LEADPIPE_HOME,
-PREFECT_HOME or --out; also --approve in-process with no terminal to ask on); 3 the run could
-not proceed (unreadable file, target down, ...); 128 + the signal when a stop
-signal ended it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after one line with the run id and, for
-an import that started sending, the command that resumes it (`flows._signals`). Errors are one
-line on stderr, never a traceback (LEADPIPE_DEBUG=1 shows it). With --json, stdout carries the
-summary and nothing else.
+PREFECT_HOME or --out; an --approve import with nobody to ask: no terminal, or Prefect's
+temporary server); 3 the run could not proceed (unreadable file, target down, ...); 128 + the
+signal when a stop signal ended it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after one line with
+the run id and, for an import that started sending, the command that resumes it
+(`flows._signals`). Errors are one line on stderr, never a traceback (LEADPIPE_DEBUG=1 shows
+it). With --json, stdout carries the summary and nothing else.
 """
 
 from __future__ import annotations
