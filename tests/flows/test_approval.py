@@ -267,8 +267,7 @@ def test_a_scheduled_plan_not_sent_is_not_recorded_as_imported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verdict: str, failed: bool, recorded: bool
 ) -> None:
     import logging
-
-    from prefect.states import State
+    from datetime import UTC, datetime
 
     from flows import schedules
 
@@ -284,8 +283,11 @@ def test_a_scheduled_plan_not_sent_is_not_recorded_as_imported(
     monkeypatch.setattr(schedules, "run_sync", lambda options, engine: summary)
     monkeypatch.setattr(schedules, "get_run_logger", lambda: logging.getLogger("test"))
     ledger = schedules.Ledger.of("nightly", tmp_path)
-    result = schedules._import(schedule, source, "abc", ledger)
-    assert isinstance(result, State) is failed
+    now = datetime(2026, 12, 7, 6, tzinfo=UTC)
+    result, alerts = schedules._import(schedule, source, "abc", ledger, lambda: now)
+    assert result["status"] == "imported"
+    assert bool(alerts) is failed  # a breach: the tick ends Failed and is told
     if failed:
-        assert "the plan was not approved in time" in str(result.message)
+        assert [a.rule for a in alerts] == ["approve_timeout"]
+        assert "the plan was not approved in time" in alerts[0].message
     assert (ledger.lookup("sandbox:omni", "abc") is not None) is recorded
