@@ -88,3 +88,25 @@ def test_not_sent_and_status_mappings_are_counted_once_per_field_and_word() -> N
             "rows": 2,
         }
     ]
+
+
+def test_warning_counts_count_rows_per_code_and_skip_rows_without_any() -> None:
+    from transforms.report import not_sent_counts, warning_counts
+
+    def note(code: str, field: str = "phone") -> dict[str, str]:
+        return {"field": field, "code": code, "message": "m"}
+
+    notes = [
+        [note("invalid_phone"), note("invalid_phone", "email"), note("not_sent")],
+        None,
+        [],
+        [note("not_sent", "status")],
+        [note("email_typo", "email")],
+    ]
+    rows = pl.DataFrame({"warnings": notes}, schema={"warnings": pl.List(WARNING_ENTRY)})
+    expected = {"not_sent": 2, "email_typo": 1, "invalid_phone": 1}
+    assert warning_counts(rows) == warning_counts(rows.lazy()) == expected
+    assert list(warning_counts(rows)) == ["not_sent", "email_typo", "invalid_phone"]
+    assert not_sent_counts(rows) == {"phone": 1, "status": 1}
+    assert warning_counts(rows.filter(pl.col("warnings").list.len() == 0)) == {}
+    assert warning_counts(pl.DataFrame({"outcome": ["valid"]})) == {}
