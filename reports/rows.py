@@ -33,7 +33,8 @@ def write_report_rows(rows: pl.DataFrame | Iterable[pl.DataFrame], out_dir: Path
     """Write rows.parquet and rows.csv into `out_dir` (each atomically).
 
     `rows` may come as consecutive parts (a report larger than memory): each part is appended
-    to both files as it comes, so only one part is ever held.
+    to both files as it comes, so only a few are held: the one being made and written to
+    rows.csv, and what the Parquet sink has not encoded yet (it takes one part at a time).
     """
     if not isinstance(rows, pl.DataFrame):
         _both_atomically(out_dir, lambda parquet, csv: _write_parts(rows, parquet, csv))
@@ -73,7 +74,8 @@ def _write_parts(parts: Iterable[pl.DataFrame], parquet: Path, csv: Path) -> Non
 
     The sink reads the parts through a polars IO source fed by `_Feed` (a queue of one): no
     Arrow copy of each part, and polars' own encoder (~1/3 less CPU than pyarrow's writer plus
-    `to_arrow` at 1M rows). At most one part waits for the sink beside the one it encodes."""
+    `to_arrow` at 1M rows). A part waits in the queue until the sink takes it, so making the
+    next part waits for a sink that falls behind."""
     feed = _Feed()
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="rows-parquet") as pool,
