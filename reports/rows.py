@@ -162,8 +162,8 @@ def _csv_ready(rows: pl.DataFrame) -> pl.LazyFrame:
     JSON) and formulas neutralised.
 
     What each column needs is read from its values first (null counts and list lengths are
-    cheap): a column with nothing in it, or lists with no entries, costs no string work, and a
-    number column is checked for formulas only when it holds a negative number."""
+    cheap): lists with no entries (or none at all) cost no string work, and an integer column
+    is checked for formulas only when it holds a negative number."""
     return rows.lazy().select(_csv_column(rows.get_column(name)) for name in rows.columns)
 
 
@@ -171,13 +171,10 @@ def _csv_column(values: pl.Series) -> pl.Expr:
     """The expression that writes `values` as rows.csv's text for people."""
     name, dtype = values.name, values.dtype
     col = pl.col(name)
-    if values.null_count() == values.len():
-        # Nothing to write (or no rows): blanks, without joining or encoding a null per row.
-        return pl.repeat(None, pl.len(), dtype=pl.String).alias(name)
-    if isinstance(dtype, pl.List) and dtype != pl.List(pl.String) and not _has_entries(values):
-        # Lists with no entries: `[]`, and warnings blank (no sentence to say).
-        empty = pl.lit(None, pl.String) if dtype == pl.List(WARNING_ENTRY) else pl.lit("[]")
-        return pl.when(col.is_not_null()).then(empty).alias(name)
+    if isinstance(dtype, pl.List) and not _has_entries(values):
+        # Lists with no entries (or nulls only): what an empty list reads as, without joining
+        # or encoding one per row; a null list stays blank.
+        return pl.when(col.is_not_null()).then(_EMPTY_LIST.get(dtype, pl.lit("[]"))).alias(name)
     if dtype == pl.List(WARNING_ENTRY):
         text = neutralise_formulas(_notes_text(name))
     elif dtype == pl.List(pl.String):
@@ -193,6 +190,14 @@ def _csv_column(values: pl.Series) -> pl.Expr:
     else:
         text = neutralise_formulas(col.cast(pl.String))  # `-1.5`, `-inf` and `-0.0` start with `-`
     return text.alias(name)
+
+
+# An empty list in rows.csv: tags joined are an empty text, warnings no sentence (blank),
+# any other list (JSON) `[]`.
+_EMPTY_LIST: dict[pl.DataType, pl.Expr] = {
+    pl.List(pl.String): pl.lit(""),
+    pl.List(WARNING_ENTRY): pl.lit(None, pl.String),
+}
 
 
 def _has_entries(values: pl.Series) -> bool:
