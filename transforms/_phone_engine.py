@@ -3,9 +3,16 @@
 `parse_keys` follows `phonenumbers.parse` + `is_valid_number` + `time_zones_for_number` step by
 step (`parse` and the functions it calls in `phonenumberutil.py`), each step an expression over
 a column, with libphonenumber's own regular expressions and metadata (`transforms._phone_meta`).
-Steps that depend on a numbering plan run once per plan on that plan's rows (`_per_group`), so
+Steps that depend on a numbering plan run once per plan on that plan's rows (`_Spread.groups`), so
 a pattern is compiled once and never evaluated on rows it does not concern. Intermediate
 results are stored as columns because polars evaluates a repeated sub-expression once per use.
+
+The work is spread over polars' threads (`_Spread`): polars runs an eager step on one column
+of one chunk on one thread, and most steps here are one long string expression, so the rows
+are cut into pieces (whole rows for row-wise steps, numbering plans and slices of large plans
+for per-plan steps) that Python threads hand to polars side by side; polars releases the GIL
+while it works. Every step is per row, so the pieces give the rows the sequential run gives;
+whether a plan is too small to compile (`least_group`) is decided on the whole plan.
 
 The engine only answers where it follows libphonenumber exactly. Everything else is marked
 `undecided` for the caller to hand to `phonenumbers`: text with characters outside printable
@@ -16,7 +23,11 @@ patterns polars cannot run, and plans with too few rows to be worth compiling (`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from re import IGNORECASE, Pattern
 
 import polars as pl
@@ -34,7 +45,7 @@ from transforms._phone_meta import (
     zone_prefixes,
 )
 
-__all__ = ["ENGINE_SCHEMA", "LEAST_GROUP", "parse_keys"]
+__all__ = ["ENGINE_SCHEMA", "LEAST_GROUP", "PIECE_ROWS", "parse_keys"]
 
 ENGINE_SCHEMA: dict[str, pl.DataType] = {
     "phone_key": pl.String(),
@@ -106,27 +117,112 @@ _SETTLED: dict[str, pl.DataType] = {
     "_zone": pl.UInt32(),
 }
 LEAST_GROUP = 100
+# The fewest rows worth a piece of their own: below this, a thread's share of the fixed cost
+# of each polars call (~0.1 ms, some 40 calls a piece) outweighs what it saves.
+PIECE_ROWS = 25_000
+
+GroupStep = Callable[[object, pl.DataFrame], pl.DataFrame]
 
 
-def parse_keys(keys: pl.DataFrame, *, least_group: int = LEAST_GROUP) -> pl.DataFrame:
+def parse_keys(
+    keys: pl.DataFrame,
+    *,
+    least_group: int = LEAST_GROUP,
+    workers: int | None = None,
+    piece_rows: int = PIECE_ROWS,
+) -> pl.DataFrame:
     """ENGINE_SCHEMA for each (phone_key, region) row of `keys`, in order.
 
     A row is either `undecided` (ask `phonenumbers`), or has a `parse_error`, or a
     `possibility` (parsed, but invalid), or an `e164` with its `extension` and `zones`.
     Numbering plans with fewer than `least_group` rows are left undecided: compiling their
     patterns would cost more than asking `phonenumbers` about so few numbers.
+
+    The work runs on `workers` threads (default: polars' thread pool size; 1 runs it in
+    turn), in pieces of at least `piece_rows` rows; the result is the same either way.
     """
     keys = keys.select(pl.col("phone_key", "region").cast(pl.String))
-    frame = keys.with_row_index("_row")
+    with _spread(workers or pl.thread_pool_size(), piece_rows) as spread:
+        found = _parse(keys.with_row_index("_row"), least_group, spread)
+        return pl.concat([keys, spread.rows(found, _finish)], how="horizontal")
+
+
+def _parse(frame: pl.DataFrame, least: int, spread: _Spread) -> pl.DataFrame:
+    """The `_SETTLED` columns of every row of `frame`, by `_row`."""
     done: list[pl.DataFrame] = []
-    live = _settle(_read_text(frame), done)
-    live = _settle(_country_code(live, least_group), done)
-    live = _settle(_national_number(live, least_group), done)
-    live = _settle(_per_group(live, "_code", _validate_code, least_group), done)
+    live = _settle(spread.rows(frame, _read_text), done)
+    live = _settle(_country_code(live, least, spread), done)
+    live = _settle(_national_number(live, least, spread), done)
+    live = _settle(spread.groups(live, "_code", _validate_code, least), done)
     done.append(live.filter(~pl.col("_valid")))
-    done.append(_per_group(live.filter("_valid"), "_code", _zone_of))
-    found = pl.concat(done, how="diagonal_relaxed").sort("_row")
-    return pl.concat([keys, _finish(found)], how="horizontal")
+    done.append(spread.groups(live.filter("_valid"), "_code", _zone_of))
+    return pl.concat(done, how="diagonal_relaxed").sort("_row")
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """Runs a step on pieces of a frame, on `pool`'s threads (or in turn without one).
+
+    A step must be per row (its answer for a row depends on that row alone, and on the plan
+    for `groups`): the pieces' results, stacked, are then those of the whole frame, in
+    another order (the caller sorts by `_row` once, at the end).
+    """
+
+    pool: ThreadPoolExecutor | None
+    parts: int  # pieces a frame is cut into at least, so that every thread gets work
+    piece_rows: int
+
+    def rows(
+        self, frame: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]
+    ) -> pl.DataFrame:
+        """`step(piece)` of row-wise slices of `frame`, stacked."""
+        size = max(self.piece_rows, -(-frame.height // self.parts), 1)
+        return self._stacked(
+            [partial(step, piece) for piece in frame.iter_slices(size)], frame, step
+        )
+
+    def groups(self, frame: pl.DataFrame, by: str, step: GroupStep, least: int = 0) -> pl.DataFrame:
+        """`step(value, rows)` for each value of `by` and slices of its rows, stacked. A group
+        of fewer than `least` rows gets `step(None, rows)`, the step's answer for a plan it
+        cannot follow: decided on the whole group, whatever its slices."""
+        # more pieces than threads, so that the plans' pieces even out across the threads
+        size = max(self.piece_rows, -(-frame.height // (2 * self.parts)), 1)
+        pieces = [
+            (value if part.height >= least else None, piece)
+            for (value,), part in frame.partition_by(by, as_dict=True).items()
+            for piece in part.iter_slices(size)
+        ]
+        # the largest first, so that no thread is left with a large piece at the end
+        pieces.sort(key=lambda job: job[1].height, reverse=True)
+        jobs = [partial(step, value, piece) for value, piece in pieces]
+        return self._stacked(jobs, frame, partial(step, None))
+
+    def _stacked(
+        self,
+        jobs: Sequence[Callable[[], pl.DataFrame]],
+        frame: pl.DataFrame,
+        empty: Callable[[pl.DataFrame], pl.DataFrame],
+    ) -> pl.DataFrame:
+        """The jobs' frames stacked; `empty(frame)` (its columns, no rows) when there are none."""
+        if not jobs:
+            return empty(frame)
+        if self.pool is None or len(jobs) == 1:
+            return pl.concat(map(_run, jobs), how="diagonal_relaxed")
+        return pl.concat(self.pool.map(_run, jobs), how="diagonal_relaxed")
+
+
+def _run(job: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    return job()
+
+
+@contextmanager
+def _spread(workers: int, piece_rows: int) -> Iterator[_Spread]:
+    """A `_Spread` over `workers` threads, for the length of the block."""
+    if workers <= 1:
+        yield _Spread(None, 1, piece_rows)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="phone-engine") as pool:
+        yield _Spread(pool, workers, piece_rows)
 
 
 def _settle(frame: pl.DataFrame, done: list[pl.DataFrame]) -> pl.DataFrame:
@@ -151,23 +247,6 @@ def _finish(found: pl.DataFrame) -> pl.DataFrame:
         pl.when(valid).then(pl.format("+{}{}", _CODE, _NSN)).alias("e164"),
         pl.when(valid).then(pl.col("_extension")).alias("extension"),
         pl.when(valid).then(zones).alias("zones"),
-    )
-
-
-def _per_group(
-    frame: pl.DataFrame,
-    by: str,
-    step: Callable[[object, pl.DataFrame], pl.DataFrame],
-    least: int = 0,
-) -> pl.DataFrame:
-    """`step(value, rows)` for each value of `by` and its rows, stacked. A group of fewer than
-    `least` rows gets `step(None, rows)`, the step's answer for a plan it cannot follow."""
-    if frame.is_empty():
-        return step(None, frame)
-    parts = frame.partition_by(by, as_dict=True)
-    return pl.concat(
-        [step(value if part.height >= least else None, part) for (value,), part in parts.items()],
-        how="diagonal_relaxed",
     )
 
 
@@ -260,13 +339,17 @@ def _early_error() -> pl.Expr:
 # -- the calling code: `_maybe_extract_country_code` --
 
 
-def _country_code(frame: pl.DataFrame, least: int) -> pl.DataFrame:
+def _country_code(frame: pl.DataFrame, least: int, spread: _Spread) -> pl.DataFrame:
     """`_code`, the `_nsn` after it (national prefix not yet stripped), the `_plan` to read it."""
     plus = frame.filter(pl.col("_plus")).with_columns(
         pl.lit(True).alias("_idd"), _DIGITS.alias("_full")
     )
-    national = _per_group(frame.filter(~pl.col("_plus")), "_region_plan", _from_region, least)
-    both = pl.concat([plus, national], how="diagonal_relaxed")
+    national = spread.groups(frame.filter(~pl.col("_plus")), "_region_plan", _from_region, least)
+    return spread.rows(pl.concat([plus, national], how="diagonal_relaxed"), _split_code)
+
+
+def _split_code(both: pl.DataFrame) -> pl.DataFrame:
+    """`_code` and `_nsn` from `_full` after an IDD or `+`, or the region's own."""
     length = pl.col("_length")
     coded = _IDD & length.is_not_null()
     with_code = both.with_columns(_code_length().alias("_length")).with_columns(
@@ -368,11 +451,11 @@ def _after_idd(rows: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 # -- the national number: `_maybe_strip_national_prefix_carrier_code`, `_test_number_length` --
 
 
-def _national_number(frame: pl.DataFrame, least: int) -> pl.DataFrame:
+def _national_number(frame: pl.DataFrame, least: int, spread: _Spread) -> pl.DataFrame:
     """The national significant number: national prefix stripped where parse strips it."""
     short = (_NSN.str.len_chars() < _MIN_NSN).alias("_short")
     checked = frame.with_columns(short)
-    stripped = _per_group(checked.filter(~pl.col("_short")), "_plan", _stripped_in_plan, least)
+    stripped = spread.groups(checked.filter(~pl.col("_short")), "_plan", _stripped_in_plan, least)
     length = _NSN.str.len_chars()
     outcome = pl.when(length < _MIN_NSN).then(_SHORT_NSN).when(length > _MAX_NSN).then(_TOO_LONG)
     return pl.concat(
