@@ -3,16 +3,16 @@
 `parse_keys` follows `phonenumbers.parse` + `is_valid_number` + `time_zones_for_number` step by
 step (`parse` and the functions it calls in `phonenumberutil.py`), each step an expression over
 a column, with libphonenumber's own regular expressions and metadata (`transforms._phone_meta`).
-Steps that depend on a numbering plan run once per plan on that plan's rows (`_Spread.groups`), so
-a pattern is compiled once and never evaluated on rows it does not concern. Intermediate
+Steps that depend on a numbering plan run once per plan on that plan's rows (`_Spread.groups`),
+so a pattern is compiled once and never evaluated on rows it does not concern. Intermediate
 results are stored as columns because polars evaluates a repeated sub-expression once per use.
 
 The work is spread over polars' threads (`_Spread`): polars runs an eager step on one column
 of one chunk on one thread, and most steps here are one long string expression, so the rows
-are cut into pieces (whole rows for row-wise steps, numbering plans and slices of large plans
-for per-plan steps) that Python threads hand to polars side by side; polars releases the GIL
-while it works. Every step is per row, so the pieces give the rows the sequential run gives;
-whether a plan is too small to compile (`least_group`) is decided on the whole plan.
+are cut into pieces (slices for row-wise steps; numbering plans, large ones in slices, for
+per-plan steps) that one `pl.collect_all` runs side by side. Every step is per row, so the
+pieces give the rows a run in turn gives; whether a plan is too small to compile
+(`least_group`) is decided on the whole plan.
 
 The engine only answers where it follows libphonenumber exactly. Everything else is marked
 `undecided` for the caller to hand to `phonenumbers`: text with characters outside printable
@@ -23,9 +23,7 @@ patterns polars cannot run, and plans with too few rows to be worth compiling (`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from re import IGNORECASE, Pattern
@@ -121,6 +119,7 @@ LEAST_GROUP = 100
 # of each polars call (~0.1 ms, some 40 calls a piece) outweighs what it saves.
 PIECE_ROWS = 25_000
 
+RowStep = Callable[[pl.DataFrame], pl.DataFrame]
 GroupStep = Callable[[object, pl.DataFrame], pl.DataFrame]
 
 
@@ -138,13 +137,13 @@ def parse_keys(
     Numbering plans with fewer than `least_group` rows are left undecided: compiling their
     patterns would cost more than asking `phonenumbers` about so few numbers.
 
-    The work runs on `workers` threads (default: polars' thread pool size; 1 runs it in
-    turn), in pieces of at least `piece_rows` rows; the result is the same either way.
+    The work is cut into pieces of at least `piece_rows` rows for `workers` of polars' threads
+    (default: its thread pool size; 1 runs it in turn); the result is the same either way.
     """
     keys = keys.select(pl.col("phone_key", "region").cast(pl.String))
-    with _spread(workers or pl.thread_pool_size(), piece_rows) as spread:
-        found = _parse(keys.with_row_index("_row"), least_group, spread)
-        return pl.concat([keys, spread.rows(found, _finish)], how="horizontal")
+    spread = _Spread(workers or pl.thread_pool_size(), piece_rows)
+    found = _parse(keys.with_row_index("_row"), least_group, spread)
+    return pl.concat([keys, spread.rows(found, _finish)], how="horizontal")
 
 
 def _parse(frame: pl.DataFrame, least: int, spread: _Spread) -> pl.DataFrame:
@@ -161,25 +160,27 @@ def _parse(frame: pl.DataFrame, least: int, spread: _Spread) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class _Spread:
-    """Runs a step on pieces of a frame, on `pool`'s threads (or in turn without one).
+    """Runs a step on pieces of a frame as one `pl.collect_all`, whose queries polars runs on
+    its threads side by side (or runs each piece in turn, with `parts` 1).
+
+    Each query is one piece's step, a Python function of eager polars calls: polars releases
+    the GIL while it works, so two steps' polars calls run at once. Being polars' own threads,
+    they keep working where the engine itself runs on one of them (a lookup's `map_batches`);
+    Python threads would leave that thread waiting, and polars one thread short.
 
     A step must be per row (its answer for a row depends on that row alone, and on the plan
     for `groups`): the pieces' results, stacked, are then those of the whole frame, in
     another order (the caller sorts by `_row` once, at the end).
     """
 
-    pool: ThreadPoolExecutor | None
     parts: int  # pieces a frame is cut into at least, so that every thread gets work
     piece_rows: int
 
-    def rows(
-        self, frame: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]
-    ) -> pl.DataFrame:
+    def rows(self, frame: pl.DataFrame, step: RowStep) -> pl.DataFrame:
         """`step(piece)` of row-wise slices of `frame`, stacked."""
         size = max(self.piece_rows, -(-frame.height // self.parts), 1)
-        return self._stacked(
-            [partial(step, piece) for piece in frame.iter_slices(size)], frame, step
-        )
+        jobs = [partial(step, piece) for piece in frame.iter_slices(size)]
+        return self._stacked(jobs or [partial(step, frame)])
 
     def groups(self, frame: pl.DataFrame, by: str, step: GroupStep, least: int = 0) -> pl.DataFrame:
         """`step(value, rows)` for each value of `by` and slices of its rows, stacked. A group
@@ -190,39 +191,26 @@ class _Spread:
         pieces = [
             (value if part.height >= least else None, piece)
             for (value,), part in frame.partition_by(by, as_dict=True).items()
-            for piece in part.iter_slices(size)
+            for piece in (part.iter_slices(size) if self.parts > 1 else [part])
         ]
         # the largest first, so that no thread is left with a large piece at the end
         pieces.sort(key=lambda job: job[1].height, reverse=True)
         jobs = [partial(step, value, piece) for value, piece in pieces]
-        return self._stacked(jobs, frame, partial(step, None))
+        return self._stacked(jobs or [partial(step, None, frame)])
 
-    def _stacked(
-        self,
-        jobs: Sequence[Callable[[], pl.DataFrame]],
-        frame: pl.DataFrame,
-        empty: Callable[[pl.DataFrame], pl.DataFrame],
-    ) -> pl.DataFrame:
-        """The jobs' frames stacked; `empty(frame)` (its columns, no rows) when there are none."""
-        if not jobs:
-            return empty(frame)
-        if self.pool is None or len(jobs) == 1:
-            return pl.concat(map(_run, jobs), how="diagonal_relaxed")
-        return pl.concat(self.pool.map(_run, jobs), how="diagonal_relaxed")
+    def _stacked(self, jobs: Sequence[Callable[[], pl.DataFrame]]) -> pl.DataFrame:
+        if self.parts == 1 or len(jobs) == 1:
+            return pl.concat([job() for job in jobs], how="diagonal_relaxed")
+        # a query of no input whose one step is the job; nothing reads its (unknown) schema
+        queries = [
+            pl.LazyFrame().map_batches(partial(_run, job), validate_output_schema=False)
+            for job in jobs
+        ]
+        return pl.concat(pl.collect_all(queries, engine="in-memory"), how="diagonal_relaxed")
 
 
-def _run(job: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+def _run(job: Callable[[], pl.DataFrame], _: pl.DataFrame) -> pl.DataFrame:
     return job()
-
-
-@contextmanager
-def _spread(workers: int, piece_rows: int) -> Iterator[_Spread]:
-    """A `_Spread` over `workers` threads, for the length of the block."""
-    if workers <= 1:
-        yield _Spread(None, 1, piece_rows)
-        return
-    with ThreadPoolExecutor(workers, thread_name_prefix="phone-engine") as pool:
-        yield _Spread(pool, workers, piece_rows)
 
 
 def _settle(frame: pl.DataFrame, done: list[pl.DataFrame]) -> pl.DataFrame:
