@@ -9,8 +9,8 @@ results are stored as columns because polars evaluates a repeated sub-expression
 
 The work is spread over polars' threads (`_Spread`): polars runs an eager step on one column
 of one chunk on one thread, and most steps here are one long string expression, so the rows
-are cut into pieces (slices for row-wise steps; numbering plans, large ones in slices, for
-per-plan steps) that one `pl.collect_all` runs side by side. Every step is per row, so the
+are cut into row-wise slices that one `pl.collect_all` runs side by side (a per-plan step
+runs on each plan's rows within each slice). Every step is per row, so the
 pieces give the rows a run in turn gives; whether a plan is too small to compile
 (`least_group`) is decided on the whole plan.
 
@@ -183,19 +183,14 @@ class _Spread:
         return self._stacked(jobs or [partial(step, frame)])
 
     def groups(self, frame: pl.DataFrame, by: str, step: GroupStep, least: int = 0) -> pl.DataFrame:
-        """`step(value, rows)` for each value of `by` and slices of its rows, stacked. A group
-        of fewer than `least` rows gets `step(None, rows)`, the step's answer for a plan it
-        cannot follow: decided on the whole group, whatever its slices."""
-        # more pieces than threads, so that the plans' pieces even out across the threads
-        size = max(self.piece_rows, -(-frame.height // (2 * self.parts)), 1)
-        pieces = [
-            (value if part.height >= least else None, piece)
-            for (value,), part in frame.partition_by(by, as_dict=True).items()
-            for piece in (part.iter_slices(size) if self.parts > 1 else [part])
-        ]
-        # the largest first, so that no thread is left with a large piece at the end
-        pieces.sort(key=lambda job: job[1].height, reverse=True)
-        jobs = [partial(step, value, piece) for value, piece in pieces]
+        """`step(value, rows)` for each value of `by` and its rows in each row-wise slice of
+        `frame`, stacked. A group of fewer than `least` rows (in the whole frame, whatever its
+        slices) gets `step(None, rows)`, the step's answer for a plan it cannot follow."""
+        counts = frame.group_by(by).len()
+        small = frozenset(counts.filter(pl.col("len") < least)[by].to_list())
+        size = max(self.piece_rows, -(-frame.height // self.parts), 1)
+        # slices rather than plans: each thread gets as many rows, and sorts its own by plan
+        jobs = [partial(_by_plan, piece, by, step, small) for piece in frame.iter_slices(size)]
         return self._stacked(jobs or [partial(step, None, frame)])
 
     def _stacked(self, jobs: Sequence[Callable[[], pl.DataFrame]]) -> pl.DataFrame:
@@ -211,6 +206,15 @@ class _Spread:
 
 def _run(job: Callable[[], pl.DataFrame], _: pl.DataFrame) -> pl.DataFrame:
     return job()
+
+
+def _by_plan(
+    frame: pl.DataFrame, by: str, step: GroupStep, small: frozenset[object]
+) -> pl.DataFrame:
+    """`step(value, rows)` for each value of `by` in `frame`; `step(None, rows)` if `small`."""
+    parts = frame.partition_by(by, as_dict=True).items()
+    found = [step(None if value in small else value, part) for (value,), part in parts]
+    return pl.concat(found, how="diagonal_relaxed") if found else step(None, frame)
 
 
 def _settle(frame: pl.DataFrame, done: list[pl.DataFrame]) -> pl.DataFrame:
