@@ -10,9 +10,9 @@ results are stored as columns because polars evaluates a repeated sub-expression
 The work is spread over polars' threads (`_Spread`): polars runs an eager step on one column
 of one chunk on one thread, and most steps here are one long string expression, so the rows
 are cut into row-wise slices that one `pl.collect_all` runs side by side (a per-plan step
-runs on each plan's rows within each slice). Every step is per row, so the
-pieces give the rows a run in turn gives; whether a plan is too small to compile
-(`least_group`) is decided on the whole plan.
+runs on each plan's rows within each slice). Every step is per row, so the slices give the
+rows a run in turn gives; whether a plan is too small to compile (`least_group`) is decided
+on the whole plan.
 
 The engine only answers where it follows libphonenumber exactly. Everything else is marked
 `undecided` for the caller to hand to `phonenumbers`: text with characters outside printable

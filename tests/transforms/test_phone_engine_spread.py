@@ -1,9 +1,9 @@
 """The phone engine spread over threads gives, row for row, what it gives in turn.
 
 `parse_keys(..., workers=1)` runs every step on the whole frame in turn; with `workers=2` and
-a tiny `piece_rows` the same keys are cut into many pieces that the pool's threads take, so
-a step that is not per row, a piece that drops or repeats rows, or a plan's size judged on a
-piece rather than the whole plan shows up as a difference.
+a small `piece_rows` the same keys are cut into slices that polars' threads take side by side,
+so a step that is not per row, a slice that drops or repeats rows, or a plan's size judged on
+a slice rather than the whole plan shows up as a difference.
 """
 
 from __future__ import annotations
