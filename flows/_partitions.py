@@ -11,6 +11,11 @@ is worth a stage.
 A step that runs after its own stage (a recorded `map`) is timed on the `StepClock` the
 partitions share, so the engine can give its seconds back to the stage it belongs to.
 
+A lazy step (`map_lazy`, in memory too) is a query on the partition that is collected with
+the lazy steps recorded after it, as one query, when the next plain step runs or the
+partition is read: `diff` then `plan` are one query per partition (polars computes only what
+the plan keeps, and no diffed frame is made between them); its seconds go to the last.
+
     >>> parts = Parts.single(pl.DataFrame({"a": [1, 2]}))
     >>> parts.map(lambda f: f.with_columns(b=pl.col("a") * 2), "twice").collect()["b"].to_list()
     [2, 4]
@@ -29,6 +34,7 @@ import polars as pl
 
 __all__ = [
     "LocalMapper",
+    "LazyStep",
     "PartMapper",
     "Parts",
     "Step",
@@ -53,6 +59,14 @@ class Step:
     run: Callable[[pl.DataFrame], pl.DataFrame]
 
 
+@dataclass(frozen=True)
+class LazyStep:
+    """A query on one partition, collected with the lazy steps next to it (`Parts.map_lazy`)."""
+
+    name: str
+    query: Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
 class StepClock:
     """Seconds that recorded steps spent running after their own stage, by step name."""
 
@@ -74,7 +88,7 @@ class Parts:
 
     items: tuple[Source, ...]
     scratch: Path | None
-    steps: tuple[Step, ...] = ()
+    steps: tuple[Step | LazyStep, ...] = ()
     clock: StepClock = field(default_factory=StepClock, compare=False)
 
     @classmethod
@@ -117,6 +131,11 @@ class Parts:
             return replace(self, items=tuple(step(frame) for frame in self.frames()), steps=())
         return replace(self, steps=(*self.steps, Step(name, step)))
 
+    def map_lazy(self, query: Callable[[pl.LazyFrame], pl.LazyFrame], name: str) -> Parts:
+        """`query` on every partition, recorded (in memory too) and collected with the lazy
+        steps next to it when the partitions are next read or mapped."""
+        return replace(self, steps=(*self.steps, LazyStep(name, query)))
+
     def frames(self) -> Iterator[pl.DataFrame]:
         """Each partition in turn, read and put through the recorded steps."""
         for item in self.items:
@@ -139,6 +158,13 @@ class Parts:
             return Parts.build(narrow, scratch=None, name=name, clock=self.clock)
         return Parts.build(narrow, scratch=self.scratch / name, name=name, clock=self.clock)
 
+    def scan_columns(self, names: Sequence[str], name: str) -> pl.LazyFrame:
+        """Just the columns `names` of all partitions, as one lazy frame in row order: read
+        straight from the partitions when nothing is left to run on them (Parquet reads only
+        those columns), else from a narrow copy (`columns`)."""
+        ready = not self.steps and all(isinstance(i, pl.DataFrame | Path) for i in self.items)
+        return (self if ready else self.columns(names, name)).scan().select(names)
+
     def scan(self) -> pl.LazyFrame:
         """All partitions as one lazy frame, in row order (none may have steps to run)."""
         assert not self.steps, "spill() first: a scan cannot run the recorded steps"
@@ -157,10 +183,25 @@ class Parts:
         return pl.concat(list(self.frames()), how="vertical", rechunk=False)
 
     def _run_steps(self, frame: pl.DataFrame) -> pl.DataFrame:
+        query: pl.LazyFrame | None = None  # lazy steps not yet collected
         for step in self.steps:
+            if isinstance(step, LazyStep):
+                query = step.query(frame.lazy() if query is None else query)
+                last = step.name
+                continue
+            if query is not None:
+                frame, query = self._collected(query, last), None
             started = time.perf_counter()
             frame = step.run(frame)
             self.clock.add(step.name, time.perf_counter() - started)
+        return frame if query is None else self._collected(query, last)
+
+    def _collected(self, query: pl.LazyFrame, name: str) -> pl.DataFrame:
+        started = time.perf_counter()
+        # In memory: the partition is, and polars 2.1's streaming engine panicked on some
+        # partitions of these steps (a string view index out of bounds in a `when` chain).
+        frame = query.collect(engine="in-memory")
+        self.clock.add(name, time.perf_counter() - started)
         return frame
 
     def _consumed(self) -> Iterator[pl.DataFrame]:

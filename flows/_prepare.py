@@ -74,8 +74,11 @@ class Mapped(NamedTuple):
 
 
 class Normalised(NamedTuple):
+    """Rows with `normalise` recorded (on disk it runs as `validate` writes each partition),
+    and the phone books its numbers go to: saved once every partition has been normalised."""
+
     parts: Parts
-    phones: dict[str, int]  # the phone cache's facts for the summary
+    books: PhoneBooks
 
 
 @dataclass(frozen=True)
@@ -184,22 +187,26 @@ def _mapped(
 def normalise_rows(parts: Parts, home: Path, region: str | None, mapper: PartMapper) -> Normalised:
     books = PhoneBooks(home, parts.scratch)
     step = NormalisePart(books.known, region)
-    # Written once mapped and normalised: the partitions' one copy on disk.
-    normalised = mapper.map_keeping(parts, step, "normalise", books.set_aside).spill("normalise")
-    return Normalised(normalised, books.save())
+    return Normalised(mapper.map_keeping(parts, step, "normalise", books.set_aside), books)
 
 
-def validate_rows(parts: Parts, mapper: PartMapper, strict: bool = False) -> Parts:
-    # On disk, validation runs as each partition is next read (dedupe, then the report):
-    # every check is per row, and running it twice costs less than writing its result.
-    return mapper.map(parts, functools.partial(validate, strict=strict), "validate")
+def validate_rows(
+    normalised: Normalised, mapper: PartMapper, strict: bool = False
+) -> tuple[Parts, dict[str, int]]:
+    """The rows validated, and the phone cache's facts. On disk each partition is mapped,
+    normalised and validated in one pass and written once (validated: every later pass reads
+    it as it is, so validation runs once); the phone cache is saved after that pass."""
+    step = functools.partial(validate, strict=strict)
+    parts = mapper.map(normalised.parts, step, "validate").spill("validate")
+    return parts, normalised.books.save()
 
 
 def dedupe_rows(parts: Parts, policy: Any) -> Parts:
     if len(parts.items) == 1:
         return parts.map(lambda frame: dedupe(frame.lazy(), policy).collect(), "dedupe")
-    keys = parts.columns(DEDUPE_COLUMNS, "keys")
-    marks = duplicate_marks(keys.scan(), policy).collect()
+    # Only the key columns of the written partitions are read (a narrow copy is written first
+    # when steps are still to run on them).
+    marks = duplicate_marks(parts.scan_columns(DEDUPE_COLUMNS, "keys"), policy).collect()
     return parts.map(
         lambda frame: frame.join(marks, on="source_row", how="left", maintain_order="left"),
         "dedupe",
@@ -219,8 +226,8 @@ def checked(mapped: Mapped, options: CheckOptions, run: Run) -> Prepared:
     """normalise -> validate -> dedupe of mapped rows (a migration rekeys them first)."""
     table, mapping, region, parts = mapped
     home, mapper = options.home, run.mapper
-    parts, phones = run.fanned("normalise", normalise_rows, parts, home, region.region, mapper)
-    parts = run.fanned("validate", validate_rows, parts, mapper, options.strict)
+    normalised = run.fanned("normalise", normalise_rows, parts, home, region.region, mapper)
+    parts, phones = run.fanned("validate", validate_rows, normalised, mapper, options.strict)
     parts = run.stage("dedupe", dedupe_rows, parts, options.duplicates)
     return Prepared(FileFacts(table, mapping, region, phones), parts)
 

@@ -118,10 +118,11 @@ def requested(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("op").is_not_null())
 
 
-def pending_reads(planned: pl.DataFrame, *, every_match: bool = False) -> pl.DataFrame:
+def pending_reads(planned: pl.LazyFrame, *, every_match: bool = False) -> pl.LazyFrame:
     """What a plan made against the stored state must read first, as one row: `creates`
     (whether it creates: a lead made meanwhile may exist) and `ids` (the leads it updates;
-    every matched lead when `every_match`). Invalid rows read nothing."""
+    every matched lead when `every_match`). Invalid rows read nothing. Lazy: asked of a lazy
+    plan, it computes only the columns it reads (`op`, `outcome`, `matched_id`)."""
     valid = planned.filter(pl.col("outcome") != "invalid")
     writes = (pl.col("op") == "update") | (pl.lit(every_match) & pl.col("matched_id").is_not_null())
     return valid.select(

@@ -90,6 +90,38 @@ def test_a_duplicate_pair_split_across_partitions_is_found(tmp_path: Path) -> No
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["rows"] == 10
 
 
+def test_each_partition_is_validated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validated partitions are what is written: dedupe's key pass and the report read them
+    as they are (validation used to run again at each read)."""
+    import flows._prepare as prepare_module
+
+    heights: list[int] = []
+    real = prepare_module.validate
+
+    def counted(frame: pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
+        heights.append(frame.height)
+        return real(frame, **kwargs)
+
+    monkeypatch.setattr(prepare_module, "validate", counted)
+    summary = _check(SAMPLES / "demo_leads.csv", tmp_path / "out", tmp_path / "home", 250, "last")
+    assert sum(heights) == summary["rows"] > 250 * 7
+    assert len(heights) == -(-summary["rows"] // 250)  # one call per partition
+
+
+def test_key_columns_are_read_from_the_written_partitions_without_a_copy(tmp_path: Path) -> None:
+    from flows._partitions import Parts
+
+    frames = [pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}), pl.DataFrame({"a": [3], "b": ["z"]})]
+    parts = Parts.build(iter(frames), scratch=tmp_path / "parts", name="p")
+    assert parts.scan_columns(["a"], "keys").collect()["a"].to_list() == [1, 2, 3]
+    assert not (tmp_path / "parts" / "keys").exists()
+    # With a step still to run, the step runs and a narrow copy is what is scanned.
+    tenfold = parts.map(lambda frame: frame.with_columns(pl.col("a") * 10), "ten")
+    assert tenfold.scan_columns(["a"], "keys").collect().columns == ["a"]
+    assert tenfold.scan_columns(["a"], "keys").collect()["a"].to_list() == [10, 20, 30]
+    assert (tmp_path / "parts" / "keys").exists()
+
+
 def test_the_partition_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADPIPE_PARTITION_ROWS", "250_000")
     assert CheckOptions(source=Path("a"), out_dir=Path("b"), run_id="r").partition_rows == 250_000
@@ -158,3 +190,55 @@ def test_plan_and_import_in_partitions_report_as_in_one_piece(tmp_path: Path, ve
         "again": {"unchanged": 40, **flawed},
     }
     assert whole["requests"]["sent"] == 0  # the no-change re-run
+
+
+@pytest.mark.parametrize(("vendor", "planned"), [("octanist", 1), ("omni", 6)])
+def test_the_plan_before_a_read_stops_where_a_listed_target_must_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendor: str, planned: int
+) -> None:
+    """A listed target (Octanist) lists its changes whatever the plan writes: the first
+    partition that creates settles the read, and the other five are not planned twice. Omni
+    reads the leads each update touches, so every partition is planned before it reads."""
+    import flows._target as target_module
+    from flows.options import SyncOptions
+    from flows.sync import run_sync
+    from tests.reliability.support import people, write_csv
+
+    calls: list[int] = []
+    real = target_module.pending_reads
+
+    def counted(planned: pl.LazyFrame, **kwargs: Any) -> pl.LazyFrame:
+        calls.append(1)
+        return real(planned, **kwargs)
+
+    monkeypatch.setattr(target_module, "pending_reads", counted)
+    source = write_csv(tmp_path / "leads.csv", people(40, vendor, seed=5))
+    options = SyncOptions(
+        source=source,
+        out_dir=tmp_path / "out",
+        run_id="r",
+        home=tmp_path / "home",
+        target=f"sandbox:{vendor}",
+        dry_run=True,
+        partition_rows=7,
+    )
+    summary = run_sync(options, "local").as_json()
+    assert summary["counts"]["would_create"] == 40
+    assert len(calls) == planned
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_lazy_steps_run_as_one_query_timed_on_the_last(tmp_path: Path, on_disk: bool) -> None:
+    from flows._partitions import Parts
+
+    frames = [pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"a": [3]})]
+    parts = Parts.build(iter(frames), scratch=tmp_path / "p" if on_disk else None, name="p")
+    lazy = parts.map_lazy(lambda lf: lf.with_columns(b=pl.col("a") + 1), "diff").map_lazy(
+        lambda lf: lf.select(pl.col("b") * 2), "plan"
+    )
+    assert lazy.collect()["b"].to_list() == [4, 6, 8]
+    assert set(parts.clock.drain()) == {"plan"}  # the query's seconds go to its last step
+    ended = lazy.map(lambda frame: frame.with_columns(c=pl.col("b") - 1), "notes")
+    assert ended.collect().rows() == [(4, 3), (6, 5), (8, 7)]
+    # In memory the plain step runs now (its stage times it); the query it reads is timed.
+    assert set(parts.clock.drain()) == ({"plan", "notes"} if on_disk else {"plan"})

@@ -361,3 +361,24 @@ def test_requested_are_the_rows_with_an_op_every_column_kept() -> None:
     sent = requested(planned)
     assert sent.select("source_row", "op").rows() == [(2, "create"), (4, "update")]
     assert sent.columns == planned.columns
+
+
+def test_pending_reads_of_a_lazy_plan_name_the_creates_and_the_updated_leads() -> None:
+    """The pre-pass asks a lazy plan for what to read: whether it creates, and the leads it
+    updates (every matched lead with `every_match`); invalid rows read nothing."""
+    from transforms.plan import pending_reads
+
+    rows = _rows(
+        {"email": "a@x.io"},
+        {"match_status": "matched", "matched_id": "L1", "changed_fields": ["email"]},
+        {"match_status": "matched", "matched_id": "L2", "changed_fields": []},
+        {"outcome": "invalid", "match_status": "matched", "matched_id": "L3"},
+    ).with_columns(pl.struct(pl.col("email").alias("email")).alias("send"))
+    planned = plan(rows, OCTANIST, profile="p")
+    assert isinstance(pending_reads(planned), pl.LazyFrame)
+    assert pending_reads(planned).collect().rows() == [(True, ["L1"])]
+    assert pending_reads(planned, every_match=True).collect().rows() == [(True, ["L1", "L2"])]
+    none = plan(rows.filter(pl.col("match_status") == "matched"), OCTANIST, profile="p")
+    assert pending_reads(none.filter(pl.col("matched_id") == "L2")).collect().rows() == [
+        (False, [])
+    ]
