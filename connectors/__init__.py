@@ -38,6 +38,7 @@ from connectors._results import OpResult
 from connectors._retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after
 from connectors._secrets import Secret
 from connectors._snapshot import BASE_SCHEMA, Snapshot, SnapshotStore
+from connectors._spill import LeadBuckets, SpillLayout
 from connectors.ops import ops_from_plan
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ __all__ = [
     "DoctorCheck",
     "GroupCommit",
     "Journal",
+    "LeadBuckets",
     "LeadClient",
     "LeasedBudget",
     "LocalBudget",
@@ -74,6 +76,7 @@ __all__ = [
     "Snapshot",
     "TargetBusy",
     "SnapshotStore",
+    "SpillLayout",
     "TargetProfile",
     "WriteResult",
     "api_key_for",

@@ -10,6 +10,9 @@ wrote, updated from responses, refreshed per id for the leads a plan writes to
 (`read_feed`: id, names, email, phone of every lead, 500 per page) when it is empty, when a
 plan would create leads (the feed since the newest creation it has seen), or on request.
 
+A target too large for memory is loaded `ids_only` (the leads' ids; the rest stays in
+`leads.parquet`) and read through its bucketed copy (`buckets`, connectors/_spill.py).
+
 Beside the leads, `base.parquet` keeps each lead's base for the three-way diff: what the file
 said when leadpipe last synced the lead (`record_base`, field by field).
 """
@@ -20,7 +23,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from connectors._client import LeadClient, RemoteLead
+from connectors._spill import LeadBuckets
 from schemas.files import atomic_write
 from schemas.frames import TARGET_LEAD_SCHEMA
 
@@ -41,6 +45,7 @@ BASE_SCHEMA: dict[str, pl.DataType] = {
     k: v for k, v in TARGET_LEAD_SCHEMA.items() if k != "updated_at"
 }
 _KEYS = ("external_id", "email", "phone", "first_name", "last_name")
+_IDS_SCHEMA = {"id": pl.String()}
 _CONCURRENCY = 16  # GETs in flight while refreshing by id (the sandbox profile's concurrency)
 
 
@@ -55,6 +60,9 @@ class Snapshot:
     facts: dict[str, Any] = field(default_factory=dict)
     base: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BASE_SCHEMA))
     feed_mark: str | None = None  # Omni: the newest `createdAt` its feed has shown us
+    # `leads` holds the ids alone: the target is too large for memory, and the rest of each
+    # lead stays in the store (`SnapshotStore.leads_chunks`, `SnapshotStore.buckets`).
+    ids_only: bool = False
 
 
 def leads_frame(leads: Iterable[RemoteLead]) -> pl.DataFrame:
@@ -128,15 +136,35 @@ class SnapshotStore:
         """Nothing stored yet (a new target, or a lost LEADPIPE_HOME)."""
         return not (self.folder / "leads.parquet").exists()
 
-    def load(self) -> Snapshot:
-        """The stored snapshot. A file that cannot be read (a disk filled mid-write by another
-        tool, a hand edit) is ignored with a warning: the snapshot is then empty, so the next
-        plan reads the whole target again rather than trust a part of it."""
+    @property
+    def buckets(self) -> LeadBuckets:
+        """The bucketed copy of the stored leads (made and read by a plan of a large target)."""
+        return LeadBuckets(self.folder)
+
+    def stored_leads(self) -> int:
+        """How many leads the stored snapshot holds, from its state file (0: none, or unknown)."""
+        meta = self._read(self.folder / "state.json", lambda p: json.loads(p.read_text()), {})
+        count = meta.get("leads") if isinstance(meta, dict) else None
+        return count if isinstance(count, int) and not self.empty else 0
+
+    def leads_chunks(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The stored leads, `rows` at a time (a target too large to read at once)."""
+        path = self.folder / "leads.parquet"
+        total = pl.scan_parquet(path).select(pl.len()).collect().item()
+        for offset in range(0, total, rows):
+            yield pl.scan_parquet(path).slice(offset, rows).collect()
+
+    def load(self, *, ids_only: bool = False) -> Snapshot:
+        """The stored snapshot (`ids_only`: its leads' ids alone, see `Snapshot.ids_only`). A
+        file that cannot be read (a disk filled mid-write by another tool, a hand edit) is
+        ignored with a warning: the snapshot is then empty, so the next plan reads the whole
+        target again rather than trust a part of it."""
         leads_path, meta_path = self.folder / "leads.parquet", self.folder / "state.json"
         base = self.load_base()
         meta = self._read(meta_path, lambda p: json.loads(p.read_text()), {})
-        leads = self._read(leads_path, pl.read_parquet, None)
-        if not isinstance(meta, dict) or leads is None or leads.schema != TARGET_LEAD_SCHEMA:
+        leads = self._read(leads_path, _ids_reader if ids_only else pl.read_parquet, None)
+        whole = _IDS_SCHEMA if ids_only else TARGET_LEAD_SCHEMA
+        if not isinstance(meta, dict) or leads is None or leads.schema != whole:
             if leads is not None:
                 self._damaged(leads_path, "not a snapshot of this leadpipe")
             return Snapshot(
@@ -148,6 +176,7 @@ class SnapshotStore:
             self.state_source,
             base=base,
             feed_mark=meta.get("feed_mark"),
+            ids_only=ids_only,
         )
 
     def load_base(self) -> pl.DataFrame:
@@ -199,11 +228,14 @@ class SnapshotStore:
         }
         atomic_write(self.folder / "state.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
 
-    async def refresh(self, client: LeadClient, *, full: bool = False) -> Snapshot:
+    async def refresh(
+        self, client: LeadClient, *, full: bool = False, ids_only: bool = False
+    ) -> Snapshot:
         """Fetch what changed since the high-water mark (everything when `full`: leads the
-        listing no longer has are gone), merge, store, and return it. A `written` snapshot
-        (Omni) reads its feed instead (`read_feed`)."""
-        stored = self.load()
+        listing no longer has are gone), merge, store, and return it (`ids_only`: its ids
+        alone, as `load`; a merge still reads every stored lead). A `written` snapshot (Omni)
+        reads its feed instead (`read_feed`)."""
+        stored = self.load(ids_only=ids_only)
         if self.state_source == "written":
             return await self.read_feed(client, full=full)
         since = None if full else stored.high_water
@@ -211,6 +243,8 @@ class SnapshotStore:
         if not fresh and not full and not self.empty:
             # Nothing changed: no merge, and no rewrite of a million stored leads.
             return replace(stored, state_source="listed", fetched=0)
+        if ids_only:
+            stored = self.load()
         deleted = [lead.id for lead in fresh if lead.deleted]
         old = stored.leads.clear() if full else stored.leads
         leads = merge_leads(old, leads_frame(fresh), deleted)
@@ -219,7 +253,7 @@ class SnapshotStore:
         high_water = max([*stamps, *marks], default=None)
         snapshot = replace(stored, leads=leads, high_water=high_water, fetched=len(fresh))
         self.save(snapshot)
-        return snapshot
+        return replace(snapshot, leads=leads.select("id"), ids_only=True) if ids_only else snapshot
 
     async def read_feed(self, client: LeadClient, *, full: bool = False) -> Snapshot:
         """Omni: the leads its analytics feed lists (all when `full` or never read, else those
@@ -345,6 +379,15 @@ class SnapshotStore:
         snapshot = replace(stored, leads=merge_fields(stored.leads, leads_frame(list(written))))
         self.save(snapshot)
         return snapshot
+
+
+def _ids_reader(path: Path) -> pl.DataFrame:
+    """The stored leads' ids alone (only `id` is read), or, when the file is not a snapshot
+    of this leadpipe, an empty frame of its schema (which `load` then refuses)."""
+    schema = pl.read_parquet_schema(path)
+    if schema != TARGET_LEAD_SCHEMA:
+        return pl.DataFrame(schema=schema)
+    return pl.read_parquet(path, columns=["id"])
 
 
 def _segment(name: str) -> str:

@@ -51,6 +51,7 @@ from flows._partitions import PartMapper, Parts
 from flows._phonebook import PhoneBooks, load_phone_book
 from flows._prepare import Reported, write_rows
 from flows._runner import Run
+from flows._spilled import matched_leads, partition_leads, spilled_index
 from flows._targets import Target, resolve_target, with_rate_budget
 from flows.exceptions import ConfigError
 from flows.options import SyncOptions
@@ -60,7 +61,7 @@ from schemas.vendors import VENDORS, VendorSpec
 from transforms.defaults import fill_new
 from transforms.diff import diff, next_base
 from transforms.mapping import ResolvedMapping, apply_mapping, resolve_mapping
-from transforms.match import match_index, match_rows
+from transforms.match import BucketedIndex, match_index, match_rows
 from transforms.normalise import normalise, normalise_target
 from transforms.outcomes import apply_outcomes, existing_leads, planned_requests, report_columns
 from transforms.plan import pending_reads, plan, requested
@@ -118,12 +119,14 @@ def read_target(
     export)."""
     if options.state_file is None:
         store = _store(options.home, target)
-        snapshot = store.load()  # once: a million stored leads are not read twice
+        # A plan of a target too large for memory loads its ids alone (flows/_spilled.py).
+        lean = not fresh and store.stored_leads() > partition_leads()
+        snapshot = store.load(ids_only=lean)  # once: a million stored leads are not read twice
         empty_feed = store.state_source == "written" and not snapshot.feed_mark
         if fresh or options.refresh_target or empty_feed:
             # reconcile reads the whole target: its answer must not rest on what we stored
             full = fresh or options.refresh_target
-            return asyncio.run(_refresh(target, store, full=full))
+            return asyncio.run(_refresh(target, store, full=full, ids_only=lean))
         return replace(snapshot, facts={"damaged": store.damaged}) if store.damaged else snapshot
     table = read_source(options.state_file, scratch=rundir.scratch)
     mapping = resolve_mapping(table.headers, preset=target.profile.vendor)
@@ -135,9 +138,11 @@ def read_target(
     return Snapshot(leads, state_source="file", facts=facts)
 
 
-async def _refresh(target: Target, store: SnapshotStore, *, full: bool = False) -> Snapshot:
+async def _refresh(
+    target: Target, store: SnapshotStore, *, full: bool = False, ids_only: bool = False
+) -> Snapshot:
     async with _client(target) as client:
-        snapshot = await store.refresh(client, full=full)
+        snapshot = await store.refresh(client, full=full, ids_only=ids_only)
         # A listing is the target's state; Omni's feed is only a lead's keys and names.
         live = store.state_source != "written"
         return replace(snapshot, facts={"reads": client.http.stats.sent, "live": live})
@@ -168,6 +173,8 @@ def match_rows_to_target(
     Otherwise (a plan or import, whose `mapping` is given) the target is read only where the
     plan against the stored state would write (see the module docstring)."""
     vendor = VENDORS[target.profile.vendor]
+    if snapshot.ids_only and not fresh and options.state_file is None and mapping is not None:
+        return _match_spilled(parts, snapshot, options, target, mapping)
     # The target's leads in the file's normal form, computed once: `match` and `diff` both
     # read them (left lazy, the normalising ran twice: ~5 s of a 1M-lead plan).
     leads = _normal_target(snapshot, options.home, live=bool(snapshot.facts.get("live")))
@@ -192,10 +199,53 @@ def match_rows_to_target(
     return Matched(_matched(parts, leads, vendor), snapshot, leads)
 
 
-def _matched(parts: Parts, leads: pl.DataFrame, vendor: VendorSpec) -> Parts:
-    index = match_index(leads.lazy())
+def _matched(parts: Parts, leads: pl.DataFrame | BucketedIndex, vendor: VendorSpec) -> Parts:
+    index = leads if isinstance(leads, BucketedIndex) else match_index(leads.lazy())
     aliases = dict(vendor.status_aliases)
     return parts.map(lambda frame: match_rows(frame, index, aliases), "match")
+
+
+def _match_spilled(
+    parts: Parts, snapshot: Snapshot, options: SyncOptions, target: Target, mapping: ResolvedMapping
+) -> Matched:
+    """`match_rows_to_target` of a target too large for memory (flows/_spilled.py): matched
+    against its buckets, and `diff` handed the matched leads alone. The same reads where the
+    plan writes; a read that changed the stored leads has their buckets built again."""
+    vendor, store = VENDORS[target.profile.vendor], _store(options.home, target)
+    live: bool | pl.Series = bool(snapshot.facts.get("live"))
+    matched, leads = _spilled_match(parts, store, options.home, vendor, live, "match")
+    creates, ids = _planned_reads(matched, leads, snapshot.base, vendor, mapping, options, target)
+    if not creates and ids.is_empty():
+        return Matched(matched, snapshot, leads)  # nothing to write: nothing to read
+    del leads
+    snapshot = asyncio.run(_read_live(target, snapshot, options.home, creates, ids))
+    if not snapshot.ids_only:  # Omni's reads return every lead: keep their ids alone
+        snapshot = replace(snapshot, leads=snapshot.leads.select("id"), ids_only=True)
+    live = True if snapshot.state_source != "written" else ids
+    matched, leads = _spilled_match(parts, store, options.home, vendor, live, "rematch")
+    return Matched(matched, snapshot, leads)
+
+
+def _spilled_match(
+    parts: Parts,
+    store: SnapshotStore,
+    home: Path,
+    vendor: VendorSpec,
+    live: bool | pl.Series,
+    name: str,
+) -> tuple[Parts, pl.DataFrame]:
+    """The rows matched against the stored target's buckets, and the leads they matched. On
+    disk, each matched partition is written once (`name`): the ids, the planned reads, diff
+    and plan read it, rather than match it again; the checked partitions are kept for a
+    second match after a read (`spill` would delete them)."""
+    index = spilled_index(store, home)
+    matched = _matched(parts, index, vendor)
+    if matched.scratch is not None and matched.steps:
+        matched = Parts.build(
+            matched.frames(), scratch=matched.scratch, name=name, clock=matched.clock
+        )
+    ids = matched.columns(["matched_id"], "matched").collect()["matched_id"]
+    return matched, matched_leads(store, index, ids, live)
 
 
 def _planned_reads(
@@ -247,7 +297,8 @@ async def _read_live(
         # a lead that is gone (one the plan reads, or a sample of the stored ones) means the
         # whole target is read again.
         if store.state_source != "written":
-            read = await store.refresh(client, full=await store.lost(client, snapshot.leads))
+            lost = await store.lost(client, snapshot.leads)
+            read = await store.refresh(client, full=lost, ids_only=snapshot.ids_only)
         else:
             read = snapshot
             if not ids.is_empty():

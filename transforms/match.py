@@ -26,17 +26,22 @@ otherwise set only on a `conflict`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from transforms.buckets import BUCKET, bucket_of
 from transforms.report import build_report
 
 __all__ = [
     "DEFAULT_MATCH_KEYS",
     "MATCH_STATUSES",
+    "BucketedIndex",
     "MatchIndex",
+    "key_leads",
+    "key_lookups",
+    "lookup_kinds",
     "match",
     "match_index",
     "match_rows",
@@ -63,6 +68,29 @@ class MatchIndex:
     # A personal key's ids by (`_value`, `_name`: first and last name, lower case), when the
     # snapshot has names: the same person whose email changed.
     by_name: Mapping[str, pl.LazyFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BucketedIndex:
+    """A `MatchIndex` too large for memory, split into `buckets` by a hash of each key's value
+    (`transforms.buckets.bucket_of`): `lookup(key, kind, bucket)` reads one bucket of one of
+    the key's lookups (`key_lookups`: kind "value", "email" or "name"). `kinds` names the
+    lookups each key has; a key the snapshot has no column for has none."""
+
+    keys: tuple[str, ...]
+    buckets: int
+    kinds: Mapping[str, tuple[str, ...]]
+    lookup: Callable[[str, str, int], pl.LazyFrame]
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        """The keys whose rows get `_held_<key>` (a personal key where the leads have emails)."""
+        return tuple(k for k in self.keys if "email" in self.kinds.get(k, ()))
+
+    def bucket(self, key: str, bucket: int) -> MatchIndex:
+        """The `MatchIndex` of `key` alone, over one bucket."""
+        lookups = {kind: self.lookup(key, kind, bucket) for kind in self.kinds.get(key, ())}
+        return _index_of((key,), {key: lookups})
 
 
 def match_index(snapshot: pl.LazyFrame, keys: Sequence[str] = DEFAULT_MATCH_KEYS) -> MatchIndex:
@@ -92,10 +120,16 @@ def match(
     are the ones tried).
     """
     index = snapshot if isinstance(snapshot, MatchIndex) else _lazy_index(snapshot, keys)
-    keys = index.keys
     found = pl.concat(
-        [source, *(_candidates(source, index, key) for key in keys)], how="horizontal"
+        [source, *(_candidates(source, index, key) for key in index.keys)], how="horizontal"
     )
+    return _resolve(found, index.keys, tuple(k for k in index.keys if k in index.by_email))
+
+
+def _resolve(found: pl.LazyFrame, keys: Sequence[str], personal: Collection[str]) -> pl.LazyFrame:
+    """The rule that decides, from each key's candidates (`_cand_<key>`, and `_held_<key>` of
+    the `personal` keys): the match columns, the candidates dropped. One rule for the
+    in-memory and the bucketed index."""
     lists = [pl.col(f"_cand_{key}") for key in keys]
     first = pl.coalesce([pl.when(c.list.len() > 0).then(c) for c in lists])
     first_key = pl.coalesce(
@@ -112,7 +146,7 @@ def match(
         .then(pl.lit("conflict"))
         .otherwise(pl.lit("matched"))
     )
-    held = [pl.col(f"_held_{key}") for key in keys if key in index.by_email]
+    held = [pl.col(f"_held_{key}") for key in keys if key in personal]
     held_by = pl.coalesce(held) if held else pl.lit(None, pl.String)
     return found.with_columns(
         status.alias("match_status"),
@@ -122,17 +156,16 @@ def match(
         .then(held_by)
         .otherwise(_reason(first, first_key, lists, keys, status))
         .alias("match_reason"),
-    ).drop(
-        [f"_cand_{key}" for key in keys] + [f"_held_{key}" for key in keys if key in index.by_email]
-    )
+    ).drop([f"_cand_{key}" for key in keys] + [f"_held_{key}" for key in keys if key in personal])
 
 
 def match_rows(
-    frame: pl.DataFrame, index: MatchIndex, status_aliases: Mapping[str, str]
+    frame: pl.DataFrame, index: MatchIndex | BucketedIndex, status_aliases: Mapping[str, str]
 ) -> pl.DataFrame:
     """One partition of checked rows, matched: the check's outcome, then `match` against
     `index`; only a `valid` row keeps what the match found (an invalid or duplicate row is
-    never sent, so it names no lead).
+    never sent, so it names no lead). A `BucketedIndex` is matched one key and one bucket at
+    a time (`_bucketed_candidates`), then decided by the same rule.
 
     `status_aliases` turn the file's status words into the vendor's (Octanist has no "new":
     a new lead is "open"), so the diff compares like with like.
@@ -140,13 +173,18 @@ def match_rows(
     rows = build_report(frame.lazy()).with_columns(
         pl.col("status").replace(dict(status_aliases)) if status_aliases else pl.col("status")
     )
+    if isinstance(index, BucketedIndex):
+        checked = rows.collect(engine="in-memory")
+        found = pl.concat([checked, _bucketed_candidates(checked, index)], how="horizontal")
+        matched, personal = _resolve(found.lazy(), index.keys, index.personal), index.personal
+    else:
+        matched, personal = match(rows, index), tuple(index.by_email)
     return (
-        match(rows, index)
-        .with_columns(
+        matched.with_columns(
             pl.when(pl.col("outcome") == "valid").then(pl.col(c)).alias(c)
             for c in ("match_status", "match_by", "matched_id", "match_reason")
         )
-        .pipe(_taken_in_file, index.by_email)
+        .pipe(_taken_in_file, personal)
         # In memory: the partition is, and polars 2.1's streaming engine panicked on some
         # partitions of these per-partition steps (a string view index out of bounds).
         .collect(engine="in-memory")
@@ -155,40 +193,118 @@ def match_rows(
 
 def _lazy_index(snapshot: pl.LazyFrame, keys: Sequence[str]) -> MatchIndex:
     schema = snapshot.collect_schema()
-    by_value, by_email, by_name = {}, {}, {}
+    lookups = {}
     for key in keys:
-        column = "id" if key == "target_id" else key
-        if column not in schema:
-            continue
-        # Sorted by id first: a group keeps its rows' order, so each list comes sorted
-        # (sorting every group's list instead costs ~3x as much at 1M leads).
-        leads = (
-            snapshot.filter(pl.col(column).is_not_null())
-            .select(
-                pl.col(column).cast(pl.String).alias("_value"),
-                pl.col("id").cast(pl.String),
-                (pl.col("email") if "email" in schema else pl.lit(None))
-                .cast(pl.String)
-                .alias("_email"),
-                _full_name(schema).alias("_name"),
-            )
-            .sort("id")
+        leads = key_leads(snapshot, key)
+        if leads is not None:
+            lookups[key] = key_lookups(leads, lookup_kinds(schema, key))
+    return _index_of(tuple(keys), lookups)
+
+
+def _index_of(
+    keys: tuple[str, ...], lookups: Mapping[str, Mapping[str, pl.LazyFrame]]
+) -> MatchIndex:
+    """A `MatchIndex` of each key's lookups (`key_lookups`), by kind."""
+    by_kind: dict[str, dict[str, pl.LazyFrame]] = {"value": {}, "email": {}, "name": {}}
+    for key, kinds in lookups.items():
+        for kind, frame in kinds.items():
+            by_kind[kind][key] = frame
+    return MatchIndex(keys, by_kind["value"], by_kind["email"], by_kind["name"])
+
+
+def lookup_kinds(schema: pl.Schema, key: str) -> tuple[str, ...]:
+    """The lookups `match` makes of a snapshot of `schema` for `key`: by value; for a personal
+    key also by (value, email) when the leads have emails, and by (value, name) when they have
+    first and last names. None when the snapshot has no column for `key`."""
+    if ("id" if key == "target_id" else key) not in schema:
+        return ()
+    if key not in PERSONAL_KEYS or "email" not in schema:
+        return ("value",)
+    named = "first_name" in schema and "last_name" in schema
+    return ("value", "email", "name") if named else ("value", "email")
+
+
+def key_leads(snapshot: pl.LazyFrame, key: str) -> pl.LazyFrame | None:
+    """The leads holding `key`, narrow (`_value`, `id`, `_email`, `_name`), sorted by id; None
+    when the snapshot has no column for it. What `key_lookups` groups, whole or one bucket
+    (`_bucket` by `_value`) at a time: every lead sharing a value is in its bucket.
+
+        >>> snap = pl.LazyFrame({"id": ["L2", "L1"], "email": ["a@x.io", None]})
+        >>> key_leads(snap, "email").collect()["id"].to_list()
+        ['L2']
+    """
+    schema = snapshot.collect_schema()
+    column = "id" if key == "target_id" else key
+    if column not in schema:
+        return None
+    return (
+        snapshot.filter(pl.col(column).is_not_null())
+        .select(
+            pl.col(column).cast(pl.String).alias("_value"),
+            pl.col("id").cast(pl.String),
+            (pl.col("email") if "email" in schema else pl.lit(None))
+            .cast(pl.String)
+            .alias("_email"),
+            _full_name(schema).alias("_name"),
         )
-        if key not in PERSONAL_KEYS or "email" not in schema:
-            by_value[key] = leads.group_by("_value").agg(pl.col("id").alias("_ids"))
-            continue
-        holder = pl.format("{} ({})", pl.col("id"), pl.col("_email").fill_null("no email"))
-        by_value[key] = leads.group_by("_value").agg(
+        .sort("id")
+    )
+
+
+def key_lookups(leads: pl.LazyFrame, kinds: Sequence[str]) -> dict[str, pl.LazyFrame]:
+    """One key's lookups of its `key_leads`, by kind: "value" (`_value` -> `_ids`, with
+    `_holder` "<id> (<email>)" when there are personal kinds), "email" ((`_value`,
+    `_email`) -> `_ids`, the lead's email null included), "name" ((`_value`, `_name`) ->
+    `_ids`: the same person whose email changed)."""
+    # Sorted by id first (`key_leads`): a group keeps its rows' order, so each list comes
+    # sorted (sorting every group's list instead costs ~3x as much at 1M leads).
+    if "email" not in kinds:
+        return {"value": leads.group_by("_value").agg(pl.col("id").alias("_ids"))}
+    holder = pl.format("{} ({})", pl.col("id"), pl.col("_email").fill_null("no email"))
+    found = {
+        "value": leads.group_by("_value").agg(
             pl.col("id").alias("_ids"), holder.first().alias("_holder")
+        ),
+        "email": leads.group_by("_value", "_email").agg(pl.col("id").alias("_ids")),
+    }
+    if "name" in kinds:
+        found["name"] = (
+            leads.filter(pl.col("_name").is_not_null())
+            .group_by("_value", "_name")
+            .agg(pl.col("id").alias("_ids"))
         )
-        by_email[key] = leads.group_by("_value", "_email").agg(pl.col("id").alias("_ids"))
-        if "first_name" in schema and "last_name" in schema:
-            by_name[key] = (
-                leads.filter(pl.col("_name").is_not_null())
-                .group_by("_value", "_name")
-                .agg(pl.col("id").alias("_ids"))
+    return found
+
+
+def _bucketed_candidates(rows: pl.DataFrame, index: BucketedIndex) -> pl.DataFrame:
+    """`_cand_<key>` (and `_held_<key>`) of each of `rows`, in their order: for each key, the
+    rows of each bucket looked up in that bucket alone (`_candidates`, as `match` does over
+    the whole index). Collected bucket by bucket on purpose: one bucket's lookups are in
+    memory at a time, never the whole target's."""
+    found = []
+    for key in index.keys:
+        if key not in rows.columns or key not in index.kinds or rows.is_empty():
+            found.append(_candidates(rows.lazy(), index.bucket(key, 0), key).collect())
+            continue
+        # What `_candidates` reads of a row: the key, and a personal key's email and names.
+        needed = [c for c in (key, "email", "first_name", "last_name") if c in rows.columns]
+        keyed = (
+            rows.select(list(dict.fromkeys(needed)))
+            .with_row_index("_row")
+            .with_columns(bucket_of(key, index.buckets))
+        )
+        pieces = [
+            pl.concat(
+                [
+                    part.select("_row"),
+                    _candidates(part.lazy(), index.bucket(key, b), key).collect(),
+                ],
+                how="horizontal",
             )
-    return MatchIndex(tuple(keys), by_value, by_email, by_name)
+            for (b,), part in keyed.partition_by(BUCKET, as_dict=True).items()
+        ]
+        found.append(pl.concat(pieces).sort("_row").drop("_row"))
+    return pl.concat(found, how="horizontal")
 
 
 def _full_name(schema: pl.Schema) -> pl.Expr:
@@ -285,12 +401,12 @@ def _personal_candidates(
     )
 
 
-def _taken_in_file(rows: pl.LazyFrame, by_email: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+def _taken_in_file(rows: pl.LazyFrame, personal: Collection[str]) -> pl.LazyFrame:
     """New rows of this partition sharing a personal key (another person's: the file's rows
     sharing it and an email are one by `dedupe`): the first row takes it; the others'
     `match_reason` names that row, as a lead the vendor does not know yet would be named.
     Only the partition is seen: a row of another partition sharing the value is not."""
-    for key in by_email:
+    for key in personal:
         if key not in rows.collect_schema():
             continue
         fresh = (pl.col("match_status") == "new") & pl.col("match_reason").is_null()
