@@ -14,7 +14,7 @@ from connectors import Snapshot, SnapshotStore
 from flows._phonebook import PhoneBooks
 from flows._spilled import matched_leads, spilled_index
 from schemas.frames import TARGET_LEAD_SCHEMA
-from tests.transforms.test_match_buckets import checked, source_rows, target_leads
+from tests.transforms.test_match_buckets import case, checked, target_leads
 from transforms.match import match_index, match_rows
 from transforms.normalise import normalise_target
 
@@ -48,7 +48,7 @@ def test_spilled_target_matches_as_the_in_memory_one_and_fetches_the_matched_lea
     store: SnapshotStore, tmp_path: Path
 ) -> None:
     index = spilled_index(store, tmp_path, chunk=700)  # 5 chunks of leads
-    frame = checked(source_rows(target_leads()))
+    frame = case()[1]
     leads = normal(store, tmp_path)
     expected = match_rows(frame, match_index(leads.lazy()), {})
     got = match_rows(frame, index, {})

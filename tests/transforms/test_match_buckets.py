@@ -5,6 +5,7 @@ external ids, name case, keys of one row in different buckets, conflicts)."""
 from __future__ import annotations
 
 import random
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -92,6 +93,13 @@ def checked(rows: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
+@cache
+def case() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The leads and the checked rows (normalised once for the module: phones take time)."""
+    leads = target_leads()
+    return leads, checked(source_rows(leads))
+
+
 def in_buckets(leads: pl.DataFrame, buckets: int) -> BucketedIndex:
     """The bucketed index of `leads`, each bucket's lookups made in memory from its leads."""
     keys = ("target_id", "external_id", "email", "phone")
@@ -108,8 +116,7 @@ def in_buckets(leads: pl.DataFrame, buckets: int) -> BucketedIndex:
 
 @pytest.mark.parametrize("buckets", [1, 4, 8])
 def test_bucketed_match_gives_the_rows_of_the_in_memory_match(buckets: int) -> None:
-    leads = target_leads()
-    frame = checked(source_rows(leads))
+    leads, frame = case()
     expected = match_rows(frame, match_index(leads.lazy()), {"new": "open"})
     got = match_rows(frame, in_buckets(leads, buckets), {"new": "open"})
     assert_frame_equal(got.sort("source_row"), expected.sort("source_row"))
