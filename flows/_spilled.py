@@ -33,7 +33,14 @@ from transforms.match import (
 from transforms.normalise import normalise_target
 from transforms.snapshot import mark_live
 
-__all__ = ["BUCKETS", "PARTITION_LEADS", "matched_leads", "partition_leads", "spilled_index"]
+__all__ = [
+    "BUCKETS",
+    "PARTITION_LEADS",
+    "matched_leads",
+    "partition_leads",
+    "spill_version",
+    "spilled_index",
+]
 
 # Above this many stored leads the target is matched from buckets: ~0.5 GB per million leads
 # in memory, so a 1M-lead target stays in memory (faster) and a 10M-lead one does not.
@@ -55,6 +62,12 @@ def _buckets() -> int:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip().replace("_", "")
     return int(value) if value.isdigit() else default
+
+
+def spill_version(store: SnapshotStore) -> str:
+    """The version of the stored leads the buckets are (or would be) of: it changes with
+    every write of the snapshot."""
+    return store.buckets.version(_buckets())
 
 
 def spilled_index(

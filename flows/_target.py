@@ -51,7 +51,7 @@ from flows._partitions import PartMapper, Parts
 from flows._phonebook import PhoneBooks, load_phone_book
 from flows._prepare import Reported, write_rows
 from flows._runner import Run
-from flows._spilled import matched_leads, partition_leads, spilled_index
+from flows._spilled import matched_leads, partition_leads, spill_version, spilled_index
 from flows._targets import Target, resolve_target, with_rate_budget
 from flows.exceptions import ConfigError
 from flows.options import SyncOptions
@@ -210,10 +210,14 @@ def _match_spilled(
 ) -> Matched:
     """`match_rows_to_target` of a target too large for memory (flows/_spilled.py): matched
     against its buckets, and `diff` handed the matched leads alone. The same reads where the
-    plan writes; a read that changed the stored leads has their buckets built again."""
+    plan writes; a read that changed the stored leads has their buckets built again and the
+    rows matched again (one that changed nothing keeps the match: the same rows, same buckets).
+    """
     vendor, store = VENDORS[target.profile.vendor], _store(options.home, target)
     live: bool | pl.Series = bool(snapshot.facts.get("live"))
-    matched, leads = _spilled_match(parts, store, options.home, vendor, live, "match")
+    version = spill_version(store)
+    matched, found = _spilled_match(parts, store, options.home, vendor, "match")
+    leads = matched_leads(store, spilled_index(store, options.home), found, live)
     creates, ids = _planned_reads(matched, leads, snapshot.base, vendor, mapping, options, target)
     if not creates and ids.is_empty():
         return Matched(matched, snapshot, leads)  # nothing to write: nothing to read
@@ -222,7 +226,9 @@ def _match_spilled(
     if not snapshot.ids_only:  # Omni's reads return every lead: keep their ids alone
         snapshot = replace(snapshot, leads=snapshot.leads.select("id"), ids_only=True)
     live = True if snapshot.state_source != "written" else ids
-    matched, leads = _spilled_match(parts, store, options.home, vendor, live, "rematch")
+    if spill_version(store) != version:
+        matched, found = _spilled_match(parts, store, options.home, vendor, "rematch")
+    leads = matched_leads(store, spilled_index(store, options.home), found, live)
     return Matched(matched, snapshot, leads)
 
 
@@ -231,10 +237,9 @@ def _spilled_match(
     store: SnapshotStore,
     home: Path,
     vendor: VendorSpec,
-    live: bool | pl.Series,
     name: str,
-) -> tuple[Parts, pl.DataFrame]:
-    """The rows matched against the stored target's buckets, and the leads they matched. On
+) -> tuple[Parts, pl.Series]:
+    """The rows matched against the stored target's buckets, and the ids they matched. On
     disk, each matched partition is written once (`name`): the ids, the planned reads, diff
     and plan read it, rather than match it again; the checked partitions are kept for a
     second match after a read (`spill` would delete them)."""
@@ -244,8 +249,7 @@ def _spilled_match(
         matched = Parts.build(
             matched.frames(), scratch=matched.scratch, name=name, clock=matched.clock
         )
-    ids = matched.columns(["matched_id"], "matched").collect()["matched_id"]
-    return matched, matched_leads(store, index, ids, live)
+    return matched, matched.columns(["matched_id"], "matched").collect()["matched_id"]
 
 
 def _planned_reads(
