@@ -32,6 +32,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -419,49 +420,89 @@ class Journal:
 class GroupCommit:
     """Journal updates of concurrent requests, committed together; each caller waits for its own.
 
-    A request's `sent` is still committed before it leaves and its result after it returns:
-    `await sent(...)` / `await record(...)` return only once the transaction holding them has
-    committed. Updates that arrive while a commit runs go into the next one, so under load one
-    commit serves many requests instead of two commits per request.
+    A request's `sent` is still committed before it leaves: `await sent(...)` returns only once
+    the transaction holding it has committed. A result (`record`) is committed in the next
+    transaction too, but by default its caller does not wait for it: a worker goes straight on
+    to its next op, whose `sent` joins the same transaction. So one commit carries a request's
+    result and the next request's `sent` (and those of every other request ready at that
+    moment) instead of two commits per request. A crash before that commit leaves the op
+    `sent`, which a resume looks up before it sends again: never lost, never sent blindly.
+    `record(..., wait=True)` waits, for a result something is about to act on (a new lead's id
+    before its follow-up update). `drain()` waits for everything queued (the end of a push).
+
+    Updates of one op in one batch are merged in the order they came (a later value wins), so
+    the row ends as if they had been committed one by one. A failed commit fails every waiter;
+    one nobody waited for fails the next `sent` and `drain` instead.
     """
 
     def __init__(self, journal: Journal, run_id: str) -> None:
         self.journal = journal
         self.run_id = run_id
-        self._pending: list[tuple[str, dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[str, dict[str, Any], asyncio.Future[None] | None]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None  # a failed commit nobody waited for
         self.commits = 0
+        self.updates = 0  # op updates those commits carried
+        self.seconds = 0.0  # time inside the commits (the transaction, not the queue)
 
     async def sent(self, op_id: str) -> None:
-        await self._queue(op_id, {"state": "sent"})
+        self._raise_unwaited()
+        await self._queue(op_id, {"state": "sent"}, wait=True)
 
-    async def record(self, op_id: str, result: OpResult) -> None:
+    async def record(self, op_id: str, result: OpResult, *, wait: bool = False) -> None:
         if result.state not in OP_STATES:
             raise ValueError(f"unknown op state {result.state!r}")
-        await self._queue(op_id, dict(result.__dict__))
+        await self._queue(op_id, dict(result.__dict__), wait=wait)
 
-    async def _queue(self, op_id: str, values: dict[str, Any]) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def drain(self) -> None:
+        """Return once every update queued so far has committed (or raise why it did not)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+        self._raise_unwaited()
+
+    def _raise_unwaited(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    async def _queue(self, op_id: str, values: dict[str, Any], *, wait: bool) -> None:
+        done = asyncio.get_running_loop().create_future() if wait else None
         self._pending.append((op_id, values, done))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
-        await done
+        if done is not None:
+            await done
 
     async def _flush(self) -> None:
         while self._pending:
             await asyncio.sleep(0)  # let the requests running now add their updates first
             batch, self._pending = self._pending, []
+            merged: dict[str, dict[str, Any]] = {}
+            for op_id, values, _ in batch:
+                merged.setdefault(op_id, {}).update(values)
             try:
                 # In a worker thread: requests keep flowing while SQLite commits.
-                updates = [(op_id, values) for op_id, values, _ in batch]
-                await asyncio.to_thread(self.journal.apply, self.run_id, updates)
+                await asyncio.to_thread(self._apply, list(merged.items()))
             except Exception as exc:  # noqa: BLE001 - every waiter learns of the failure
-                for _, _, done in batch:
-                    done.set_exception(exc)
+                waiters = [done for _, _, done in batch if done is not None]
+                for done in waiters:
+                    if not done.done():  # its caller may have been cancelled meanwhile
+                        done.set_exception(exc)
+                if len(waiters) < len(batch):
+                    self._error = exc
                 continue
             self.commits += 1
-            for _, _, done in batch:
-                done.set_result(None)
+            self.updates += len(merged)
+            for _, _, waiter in batch:
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def _apply(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        started = time.perf_counter()
+        try:
+            self.journal.apply(self.run_id, updates)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 @lru_cache(maxsize=16)

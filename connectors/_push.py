@@ -111,6 +111,7 @@ class PushReport:
     leads: list[RemoteLead] = field(default_factory=list)
     stopped: str | None = None
     commits: int = 0  # journal transactions the group commit needed
+    commit_seconds: float = 0.0  # time inside those transactions
     # A resumed run: ops an earlier attempt of it sent that this attempt did not plan again
     # (the target shows them done), by source row: (op, result), creates first.
     earlier: dict[int, tuple[str, OpResult]] = field(default_factory=dict)
@@ -179,11 +180,14 @@ async def push(
         check_first=check_first,
         began=_since(None),
     )
-    gate = asyncio.Semaphore(concurrency)
-    meter = _Progress(len(ops))
+    meter = _Progress(len(ops), progress)
+    queue = iter(ops)
 
-    async def one(op: PlannedOp) -> None:
-        async with gate:
+    async def worker() -> None:
+        # A pool of `concurrency` workers, each taking the next op when its last is done (not
+        # a task per op: no 100k tasks parked on a semaphore). A worker goes straight from one
+        # op's result to the next op's `sent`, so both ride in one group commit.
+        for op in queue:
             if report.stopped:
                 report.results[op.op_id] = OpResult(
                     "failed", error_code="skipped", error_message=report.stopped
@@ -191,11 +195,27 @@ async def push(
             else:
                 report.results[op.op_id] = await _execute(session, op, before.get(op.op_id))
             meter.advance()
-            if progress:
-                progress(1)
 
-    await asyncio.gather(*(one(op) for op in ops))
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, concurrency))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        # A crash (an exception out of a request, or a cancel): the other workers stop where
+        # they are (a request in flight stays `sent`), the results queued so far are committed
+        # as far as the journal allows, then the exception goes on.
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            await session.log.drain()
+        except Exception:  # noqa: BLE001 - the first failure is the one to raise
+            logger.warning("the journal could not record the last results", exc_info=True)
+        meter.finish()
+        raise
+    await session.log.drain()
+    meter.finish()
     report.commits = session.log.commits
+    report.commit_seconds = session.log.seconds
     return report
 
 
@@ -372,7 +392,7 @@ async def _created(s: _Session, op: PlannedOp, created: OpResult) -> OpResult:
     """The lead of a create exists: send what the create could not carry, then record it."""
     if op.then_update:
         # The new id is committed first: a kill before the follow-up answers never re-creates.
-        await s.log.record(op.op_id, replace(created, state="sent"))
+        await s.log.record(op.op_id, replace(created, state="sent"), wait=True)
         return await _follow_up(s, op, created)
     return await _record(s.log, op, created)
 
@@ -397,15 +417,20 @@ async def _follow_up(s: _Session, op: PlannedOp, created: OpResult) -> OpResult:
 
 
 class _Progress:
-    """One INFO line at most every half second: done, total, rows/s, time left (for the CLI)."""
+    """One INFO line at most every half second: done, total, rows/s, time left (for the CLI);
+    the listener (`progress`) hears the steps at most every 0.1 s, not once per request."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, listener: Callable[[int], None] | None = None) -> None:
         self.total, self.done = total, 0
-        self.started = self.shown = time.monotonic()
+        self.listener, self.heard = listener, 0
+        self.started = self.shown = self.told = time.monotonic()
 
     def advance(self) -> None:
         self.done += 1
         now = time.monotonic()
+        if self.listener is not None and (now - self.told >= 0.1 or self.done == self.total):
+            self.told = now
+            self._tell()
         if now - self.shown < 0.5 and self.done < self.total:
             return
         self.shown = now
@@ -414,6 +439,15 @@ class _Progress:
         logger.info(
             "pushed %d of %d (%.0f rows/s, about %.0f s left)", self.done, self.total, rate, left
         )
+
+    def finish(self) -> None:
+        """The steps not yet told (a push that stopped early, or ended between two ticks)."""
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.listener is not None and self.done > self.heard:
+            self.listener(self.done - self.heard)
+            self.heard = self.done
 
 
 def earlier_results(
@@ -525,7 +559,10 @@ def _failure(state: str, exc: VendorError, code: str | None = None) -> OpResult:
 
 
 async def _record(log: GroupCommit, op: PlannedOp, result: OpResult) -> OpResult:
-    await log.record(op.op_id, result)  # committed before the result is acted on
+    """Queue an op's final result: it rides in the next group commit with the next requests'
+    `sent` (the worker does not wait for it: nothing acts on it before the push ends, and a
+    crash before it commits leaves the op `sent`, which a resume looks up)."""
+    await log.record(op.op_id, result, wait=False)
     return result
 
 
