@@ -444,6 +444,12 @@ class GroupCommit:
         self.commits = 0
         self.updates = 0  # op updates those commits carried
         self.seconds = 0.0  # time inside the commits (the transaction, not the queue)
+        # SQLite commits on the event loop itself: a WAL commit without fsync takes ~0.3 ms,
+        # less than handing it to a thread and back (which costs the loop the GIL for several
+        # ms on a loaded machine: 3-4 ms a commit measured so, 0.3 ms inline). Responses that
+        # arrive meanwhile wait in the sockets and join the next commit. A server's commit is a
+        # network round trip: it stays in a thread, and requests keep flowing meanwhile.
+        self._inline = journal.dialect == "sqlite"
 
     async def sent(self, op_id: str) -> None:
         self._raise_unwaited()
@@ -481,8 +487,11 @@ class GroupCommit:
             for op_id, values, _ in batch:
                 merged.setdefault(op_id, {}).update(values)
             try:
-                # In a worker thread: requests keep flowing while SQLite commits.
-                await asyncio.to_thread(self._apply, list(merged.items()))
+                if self._inline:
+                    self._apply(list(merged.items()))
+                else:
+                    # In a worker thread: requests keep flowing while the server commits.
+                    await asyncio.to_thread(self._apply, list(merged.items()))
             except Exception as exc:  # noqa: BLE001 - every waiter learns of the failure
                 waiters = [done for _, _, done in batch if done is not None]
                 for done in waiters:
