@@ -336,10 +336,17 @@ class Journal:
     def _update(self, run_id: str, op_id: str, **values: Any) -> None:
         self.apply(run_id, [(op_id, values)])
 
-    def apply(self, run_id: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    def apply(
+        self,
+        run_id: str,
+        updates: Sequence[tuple[str, Mapping[str, Any]]],
+        held: sa.Connection | None = None,
+    ) -> None:
         """Several op updates in one transaction (one commit): what `GroupCommit` flushes.
 
-        Updates of the same shape go out as one prepared statement (executemany).
+        Updates of the same shape go out as one prepared statement (executemany). `held`
+        (SQLite only, `hold`): a connection kept for the push, driven through the driver itself
+        (0.12 ms a commit instead of 0.3 ms with a pool checkout and SQLAlchemy's transaction).
         """
         stamp = _now()
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -347,6 +354,9 @@ class Journal:
             shapes.setdefault(tuple(sorted(values)), []).append(
                 {**values, "b_run_id": run_id, "b_op_id": op_id, "updated_at": stamp}
             )
+        if held is not None:
+            self._apply_sqlite(held, shapes)
+            return
         with self._guard("write"), self._engine.begin() as db:
             if self.dialect == "postgresql":
                 self._lock_in_order(db, run_id, {op_id for op_id, _ in updates})
@@ -358,6 +368,39 @@ class Journal:
                     db.exec_driver_sql(_sqlite_update(columns), rows)
                 else:
                     db.execute(_update_statement(columns), rows)
+
+    def hold(self) -> sa.Connection | None:
+        """A connection for one thread's many small commits (`apply(held=)`): SQLite only,
+        None elsewhere. Close it when done."""
+        if self.dialect != "sqlite":
+            return None
+        with self._guard("open"):
+            return self._engine.connect()
+
+    def _apply_sqlite(
+        self, held: sa.Connection, shapes: Mapping[tuple[str, ...], list[dict[str, Any]]]
+    ) -> None:
+        import sqlite3
+
+        raw = held.connection.dbapi_connection
+        assert raw is not None
+        try:
+            cursor = raw.cursor()
+            cursor.execute("BEGIN")
+            try:
+                for columns, rows in shapes.items():
+                    cursor.executemany(_sqlite_update(columns), rows)
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JournalUnavailable(
+                f"cannot write the journal {_where(self._url)}: {redact(line)}"
+            ) from None
 
     @staticmethod
     def _lock_in_order(db: sa.Connection, run_id: str, op_ids: set[str]) -> None:
@@ -450,6 +493,7 @@ class GroupCommit:
         # arrive meanwhile wait in the sockets and join the next commit. A server's commit is a
         # network round trip: it stays in a thread, and requests keep flowing meanwhile.
         self._inline = journal.dialect == "sqlite"
+        self._held: sa.Connection | None = None  # SQLite: one connection for every commit
 
     async def sent(self, op_id: str) -> None:
         self._raise_unwaited()
@@ -488,6 +532,8 @@ class GroupCommit:
                 merged.setdefault(op_id, {}).update(values)
             try:
                 if self._inline:
+                    if self._held is None:
+                        self._held = self.journal.hold()
                     self._apply(list(merged.items()))
                 else:
                     # In a worker thread: requests keep flowing while the server commits.
@@ -506,10 +552,16 @@ class GroupCommit:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
 
+    def close(self) -> None:
+        """Give back the connection the commits held (after `drain`)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
+
     def _apply(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
         started = time.perf_counter()
         try:
-            self.journal.apply(self.run_id, updates)
+            self.journal.apply(self.run_id, updates, self._held)
         finally:
             self.seconds += time.perf_counter() - started
 

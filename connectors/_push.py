@@ -16,7 +16,9 @@ For each op, with at most `concurrency` in flight (the client's limiter sets the
    email (else its phone) among the leads made since the push began: one made meanwhile by
    someone else is not made again (the row is a `conflict` naming that lead; the next run
    matches it). It costs a request per create, so it is off unless a profile asks for it;
-6. otherwise `sent` is committed, the request goes out, and the result is committed.
+6. otherwise `sent` is committed, the request goes out, and the result is committed (in the
+   next group commit, with the `sent` of the worker's next op: `connectors._journal.GroupCommit`;
+   the push waits for all of them before it returns, and after a crash).
 
 An ambiguous write (sent, no answer, or a gateway's 502/504 to a write that is not idempotent)
 gets the same treatment at once: look, then send once more only if it did not take effect, up
@@ -210,9 +212,13 @@ async def push(
             await session.log.drain()
         except Exception:  # noqa: BLE001 - the first failure is the one to raise
             logger.warning("the journal could not record the last results", exc_info=True)
+        session.log.close()
         meter.finish()
         raise
-    await session.log.drain()
+    try:
+        await session.log.drain()
+    finally:
+        session.log.close()
     meter.finish()
     report.commits = session.log.commits
     report.commit_seconds = session.log.seconds
