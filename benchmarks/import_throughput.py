@@ -149,7 +149,7 @@ class ImportResult:
             Row(
                 "  push: time per commit",
                 measured=f"{1000 * commit_s / max(commits, 1):.2f} ms",
-                note=f"{commit_s:.2f} s inside transactions (SQLite, WAL, a worker thread)",
+                note=f"{commit_s:.2f} s inside transactions (SQLite, WAL, on the event loop)",
             ),
             Row(
                 "leadpipe import, push stage",
