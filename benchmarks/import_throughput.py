@@ -112,8 +112,9 @@ class ImportResult:
         return [
             f"import: {self.rows:,} new leads into {TARGET} (a sandbox process, uvicorn, real "
             f"sockets), concurrency {CONCURRENCY}; first import {counts}, requests {requests}. "
-            "push ratio = push-stage rows/s / bare-loop rows/s (the bare loop sends the same "
-            "create bodies, no journal, no report); whole run = wall time of the command."
+            "push vs bare = the median of interleaved rounds' push rows/s / bare-loop rows/s "
+            "(the bare loop sends the same create bodies, no journal, no report); import ratios "
+            "= the import's push stage or wall time against the rounds' bare rate."
         ]
 
     def _throughput_rows(self) -> list[Row]:
