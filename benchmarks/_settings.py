@@ -25,6 +25,7 @@ class Settings:
     import_rows: int
     bare_sample: int
     warm_check: bool = False
+    check_10m: bool = False  # BENCH_CHECK_10M=1: also `check` 10 x BENCH_ROWS (~3.5 min)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
             import_rows=knob("BENCH_IMPORT_ROWS", 100_000),
             bare_sample=knob("BENCH_BARE_SAMPLE", 10_000),
             warm_check=os.environ.get("BENCH_WARM_CHECK", "") not in ("", "0"),
+            check_10m=os.environ.get("BENCH_CHECK_10M", "") not in ("", "0"),
         )
 
     @property
