@@ -54,7 +54,7 @@ from flows._runner import Run
 from flows._spilled import matched_leads, partition_leads, spill_version, spilled_index
 from flows._targets import Target, resolve_target, with_rate_budget
 from flows.exceptions import ConfigError
-from flows.options import SyncOptions
+from flows.options import RevertOptions, SyncOptions
 from reports import RunDir
 from schemas.summary import RunSummary
 from schemas.vendors import VENDORS, VendorSpec
@@ -80,6 +80,7 @@ __all__ = [
     "diff_rows",
     "finish_sync",
     "holding",
+    "journal_ops",
     "match_rows_to_target",
     "plan_rows",
     "push_plan",
@@ -87,7 +88,9 @@ __all__ = [
     "refuse_unknown_resume",
     "read_target",
     "report_sync",
+    "run_journal",
     "sync_target",
+    "target_address",
 ]
 
 
@@ -427,30 +430,15 @@ def push_plan(
     vendor = VENDORS[target.profile.vendor]
     # Only the rows that send something, partition by partition.
     frame = pl.concat([requested(f) for f in parts.frames()], how="vertical")
-    journal = _journal(options)
+    journal = run_journal(options)
     journal.start_run(
         options.run_id,
         profile=target.profile.name,
         source=str(options.source),
         mode=options.mode,
-        target=_address(target),
+        target=target_address(target),
     )
-    ops = ops_from_plan(frame, vendor)
-    # What each op sends and what its lead held before: `leadpipe revert` puts them back.
-    previous = dict(zip(*previous_values(frame).to_dict(as_series=False).values(), strict=True))
-    journal.plan(
-        options.run_id,
-        [
-            {
-                "op_id": o.op_id,
-                "source_row": o.source_row,
-                "op": o.op,
-                "sent": o.fields,
-                "previous": previous.get(o.op_id),
-            }
-            for o in ops
-        ],
-    )
+    ops = journal_ops(journal, options.run_id, frame, vendor)
     if not mapper.distributed:
         try:
             report, requests = asyncio.run(_send(target, journal, options.run_id, ops, listener))
@@ -484,7 +472,7 @@ class PushPart:
         target = with_rate_budget(
             resolve_target(opts.target, opts.targets, opts.home, self.sandbox_url)
         )
-        journal = _journal(opts)
+        journal = run_journal(opts)
 
         async def send() -> tuple[PushReport, dict[str, int]]:
             async with _client(target) as client:
@@ -494,7 +482,7 @@ class PushPart:
                     opts.run_id,
                     ops,
                     concurrency=target.profile.concurrency,
-                    target=_address(target),
+                    target=target_address(target),
                     check_first=_check_first(target, client),
                 )
                 return pushed, client.http.stats.counts()
@@ -510,7 +498,7 @@ def refuse_unknown_resume(options: SyncOptions) -> None:
     LEADPIPE_HOME or journal_url), not a fresh import under that id: say so before any work."""
     if not options.resume:
         return
-    journal = _journal(options)
+    journal = run_journal(options)
     try:
         known = journal.has_run(options.run_id)
     finally:
@@ -523,7 +511,28 @@ def refuse_unknown_resume(options: SyncOptions) -> None:
         )
 
 
-def _journal(options: SyncOptions) -> Journal:
+def journal_ops(
+    journal: Journal, run_id: str, frame: pl.DataFrame, vendor: VendorSpec
+) -> list[PlannedOp]:
+    """The requests of planned rows, journaled as planned with what each op sends and what its
+    lead held before (`leadpipe revert` puts that back)."""
+    ops = ops_from_plan(frame, vendor)
+    previous = dict(zip(*previous_values(frame).to_dict(as_series=False).values(), strict=True))
+    planned = [
+        {
+            "op_id": o.op_id,
+            "source_row": o.source_row,
+            "op": o.op,
+            "sent": o.fields,
+            "previous": previous.get(o.op_id),
+        }
+        for o in ops
+    ]
+    journal.plan(run_id, planned)
+    return ops
+
+
+def run_journal(options: SyncOptions | RevertOptions) -> Journal:
     """The run's journal (SQLAlchemy is imported here, by the runs that send: ~0.1 s)."""
     from connectors import open_journal
 
@@ -549,7 +558,7 @@ async def _send(
             ops,
             concurrency=target.profile.concurrency,
             progress=progress,
-            target=_address(target),
+            target=target_address(target),
             check_first=_check_first(target, client),
         )
         return pushed, client.http.stats.counts()
@@ -625,7 +634,7 @@ def _setting_hints(vendor: VendorSpec, profile: TargetProfile) -> dict[str, str]
     }
 
 
-def _address(target: Target) -> str:
+def target_address(target: Target) -> str:
     """The target's address in the journal: its lease, and the runs that wrote to it."""
     return lease_key(target.profile.vendor, target.profile.base_url)
 
@@ -642,16 +651,16 @@ def sync_target(options: SyncOptions) -> Target:
 
 
 @contextmanager
-def holding(options: SyncOptions, target: Target) -> Iterator[None]:
-    """An import holds its target's lease (connectors.hold_lease) from before it reads the
-    target until its report is written: one writer per target at a time. A dry run writes
-    nothing and holds nothing."""
+def holding(options: SyncOptions | RevertOptions, target: Target) -> Iterator[None]:
+    """An import (or a revert) holds its target's lease (connectors.hold_lease) from before it
+    reads the target until its report is written: one writer per target at a time. A dry run
+    writes nothing and holds nothing."""
     if options.dry_run:
         yield
         return
-    journal = _journal(options)
+    journal = run_journal(options)
     try:
-        with hold_lease(journal, _address(target), options.run_id, wait=options.wait):
+        with hold_lease(journal, target_address(target), options.run_id, wait=options.wait):
             yield
     finally:
         journal.close()

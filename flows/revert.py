@@ -26,10 +26,7 @@ from connectors import (
     RequestStats,
     SnapshotStore,
     earlier_attempts_frame,
-    hold_lease,
-    lease_key,
     open_client,
-    ops_from_plan,
     push,
     push_results_frame,
 )
@@ -37,6 +34,7 @@ from connectors.exceptions import FatalVendorError
 from flows._artifacts import publish_summary
 from flows._phonebook import PhoneBooks
 from flows._summary import Clock
+from flows._target import holding, journal_ops, run_journal, target_address
 from flows._targets import Target, resolve_target
 from flows.exceptions import ConfigError
 from flows.options import RevertOptions
@@ -55,10 +53,10 @@ from transforms.normalise import normalise_target
 from transforms.outcomes import apply_outcomes, report_columns
 from transforms.plan import requested
 from transforms.report import count_outcomes, top_reasons, warning_counts
-from transforms.revert import leads_of, previous_values, restored_leads, revert_plan, updated_leads
+from transforms.revert import leads_of, restored_leads, revert_plan, updated_leads
 
 if TYPE_CHECKING:
-    from connectors import Journal
+    pass
 
 __all__ = ["revert"]
 
@@ -70,7 +68,7 @@ def revert(options: RevertOptions) -> RunSummary:
         run, ops = _journaled(options)
     target = _revert_target(options, run)
     vendor = VENDORS[target.profile.vendor]
-    with _holding(options, target):
+    with holding(options, target):
         with times("snapshot"):
             live, reads = _read_live(options, target, ops)
         with times("plan"):
@@ -107,17 +105,10 @@ class _Times(dict[str, float]):
             self[name] = round(time.perf_counter() - started, 3)
 
 
-def _journal(options: RevertOptions) -> Journal:
-    from connectors import open_journal
-
-    url = options.journal_url.get_secret_value() if options.journal_url else None
-    return open_journal(options.home, url)
-
-
 def _journaled(options: RevertOptions) -> tuple[dict[str, Any], pl.DataFrame]:
     """The reverted run's record and its ops (with what each sent and what it replaced); a
     ConfigError for a run (or a `--resume` of a revert) the journal does not know."""
-    journal = _journal(options)
+    journal = run_journal(options)
     try:
         run = journal.run(options.reverts)
         if run is None:
@@ -142,32 +133,13 @@ def _revert_target(options: RevertOptions, run: dict[str, Any]) -> Target:
     """The profile to write to (`--target`, else the run's own), which must reach the very
     target the run wrote to."""
     target = resolve_target(options.target or str(run["profile"]), options.targets, options.home)
-    address = _address(target)
+    address = target_address(target)
     if run.get("target") and run["target"] != address:
         raise ConfigError(
             f"run {options.reverts} wrote to {run['target']}, but --target "
             f"{target.profile.name} is {address}: a revert goes to the target the run wrote to"
         )
     return target
-
-
-def _address(target: Target) -> str:
-    return lease_key(target.profile.vendor, target.profile.base_url)
-
-
-@contextmanager
-def _holding(options: RevertOptions, target: Target) -> Iterator[None]:
-    """The target's lease from the read to the report (one writer per target); a dry run
-    writes nothing and holds nothing."""
-    if options.dry_run:
-        yield
-        return
-    journal = _journal(options)
-    try:
-        with hold_lease(journal, _address(target), options.run_id, wait=options.wait):
-            yield
-    finally:
-        journal.close()
 
 
 def _read_live(
@@ -203,30 +175,16 @@ def _push(
         return None, RequestStats().counts()
     vendor = VENDORS[target.profile.vendor]
     frame = requested(planned)
-    ops = ops_from_plan(frame, vendor)
-    previous = dict(zip(*previous_values(frame).to_dict(as_series=False).values(), strict=True))
-    journal = _journal(options)
+    journal = run_journal(options)
     try:
         journal.start_run(
             options.run_id,
             profile=target.profile.name,
             source=options.reverts,
             mode="revert",
-            target=_address(target),
+            target=target_address(target),
         )
-        journal.plan(
-            options.run_id,
-            [
-                {
-                    "op_id": o.op_id,
-                    "source_row": o.source_row,
-                    "op": o.op,
-                    "sent": o.fields,
-                    "previous": previous.get(o.op_id),
-                }
-                for o in ops
-            ],
-        )
+        ops = journal_ops(journal, options.run_id, frame, vendor)
 
         async def send() -> tuple[PushReport, dict[str, int]]:
             async with open_client(target.profile, transport=target.transport) as client:
@@ -236,7 +194,7 @@ def _push(
                     options.run_id,
                     ops,
                     concurrency=target.profile.concurrency,
-                    target=_address(target),
+                    target=target_address(target),
                 )
                 return report, client.http.stats.counts()
 
