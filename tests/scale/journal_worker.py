@@ -4,7 +4,8 @@
 
 Waits for GO_FILE (so the workers start together), opens the journal, starts and plans the
 whole run (every worker races to), then pushes its share (op i where i % WORKERS == WORKER)
-through a GroupCommit: `sent`, then `succeeded` with target `L<i>`. Meanwhile it also writes to
+through a GroupCommit: `sent`, then `succeeded` with target `L<i>`, drained at the end as the
+push drains it. Meanwhile it also writes to
 the first CONTESTED ops, which every worker touches (attempts and request id only, in its own
 shuffled order and in two statement shapes), so writers overlap on rows. Prints its commits.
 """
@@ -51,6 +52,8 @@ async def _push(journal: Journal, worker: int, workers: int, n_ops: int, contest
 
     mine = [one(i) for i in range(worker, n_ops, workers)]
     await asyncio.gather(*mine, _contest(journal, worker, contested))
+    await log.drain()  # results ride in the next commit: the end of a push waits for them
+    log.close()
     return log.commits
 
 
