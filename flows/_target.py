@@ -82,6 +82,7 @@ __all__ = [
     "holding",
     "journal_ops",
     "match_rows_to_target",
+    "normal_leads",
     "plan_rows",
     "push_plan",
     "reach_target",
@@ -89,8 +90,10 @@ __all__ = [
     "read_target",
     "report_sync",
     "run_journal",
+    "send_ops",
     "sync_target",
     "target_address",
+    "target_store",
 ]
 
 
@@ -121,7 +124,7 @@ def read_target(
     export of it (`--state-file`, read with the vendor's own preset: it is the target's
     export)."""
     if options.state_file is None:
-        store = _store(options.home, target)
+        store = target_store(options.home, target)
         # A plan of a target too large for memory loads its ids alone (flows/_spilled.py).
         lean = not fresh and store.stored_leads() > partition_leads()
         snapshot = store.load(ids_only=lean)  # once: a million stored leads are not read twice
@@ -151,7 +154,7 @@ async def _refresh(
         return replace(snapshot, facts={"reads": client.http.stats.sent, "live": live})
 
 
-def _store(home: Path, target: Target) -> SnapshotStore:
+def target_store(home: Path, target: Target) -> SnapshotStore:
     """The target's stored snapshot: its profile's, at its address."""
     profile = target.profile
     return SnapshotStore(home, profile.name, profile.vendor, profile.base_url)
@@ -216,7 +219,7 @@ def _match_spilled(
     plan writes; a read that changed the stored leads has their buckets built again and the
     rows matched again (one that changed nothing keeps the match: the same rows, same buckets).
     """
-    vendor, store = VENDORS[target.profile.vendor], _store(options.home, target)
+    vendor, store = VENDORS[target.profile.vendor], target_store(options.home, target)
     live: bool | pl.Series = bool(snapshot.facts.get("live"))
     version = spill_version(store)
     matched, found = _spilled_match(parts, store, options.home, vendor, "match")
@@ -282,7 +285,7 @@ def _planned_reads(
         pending = pending_reads(planned(diffed(frame.lazy())), every_match=everything)
         return pending.collect(engine="in-memory")
 
-    listed = _store(options.home, target).state_source != "written"
+    listed = target_store(options.home, target).state_source != "written"
     creates, ids = False, pl.Series("ids", [], pl.String)
     for pending in matched.map(step, "reads").frames():
         creates = creates or bool(pending["creates"].any())
@@ -298,7 +301,7 @@ async def _read_live(
     """The target's state where the plan writes: a listed target's changes since the stored
     high-water mark; Omni's new leads (its feed, when the plan creates) and the leads it updates
     (by id)."""
-    store = _store(home, target)
+    store = target_store(home, target)
     async with _client(target) as client:
         # A target wiped or replaced since the last run would make every stored match a lie:
         # a lead that is gone (one the plan reads, or a sample of the stored ones) means the
@@ -322,14 +325,20 @@ async def _read_live(
 def _normal_target(
     snapshot: Snapshot, home: Path, *, live: bool = False, live_ids: pl.Series | None = None
 ) -> pl.DataFrame:
-    """The snapshot's leads in the file's normal form, `_live` where read this run (all when
-    `live`, else those of `live_ids`); the numbers parsed for it join the phone cache, so the
-    next plan against the same target only looks them up."""
+    """The snapshot's leads in the file's normal form (`normal_leads`), `_live` where read this
+    run (all when `live`, else those of `live_ids`)."""
+    normal = normal_leads(snapshot.leads.lazy(), home)
+    return mark_live(normal, live_ids if live_ids is not None else live)
+
+
+def normal_leads(leads: pl.LazyFrame, home: Path) -> pl.DataFrame:
+    """A target's leads in the file's normal form (for match and diff); the numbers parsed for
+    them join the phone cache, so the next plan against the same target only looks them up."""
     books = PhoneBooks(home, scratch=None)
     with books.book() as book:
-        normal = normalise_target(snapshot.leads.lazy(), book).collect()
+        normal = normalise_target(leads, book).collect()
     books.save()
-    return mark_live(normal, live_ids if live_ids is not None else live)
+    return normal
 
 
 async def _refresh_matched(
@@ -337,7 +346,7 @@ async def _refresh_matched(
 ) -> Snapshot:
     """A `written` snapshot (Omni) re-reads the leads this plan touches, by id."""
     ids = matched.drop_nulls().unique().to_list()
-    store = _store(home, target)
+    store = target_store(home, target)
     async with _client(target) as client:
         refreshed = await store.refresh_ids(client, ids)
         reads = snapshot.facts.get("reads", 0) + client.http.stats.sent
@@ -441,7 +450,7 @@ def push_plan(
     ops = journal_ops(journal, options.run_id, frame, vendor)
     if not mapper.distributed:
         try:
-            report, requests = asyncio.run(_send(target, journal, options.run_id, ops, listener))
+            report, requests = asyncio.run(send_ops(target, journal, options.run_id, ops, listener))
         finally:
             journal.close()
         return Pushed(report, requests)
@@ -473,22 +482,8 @@ class PushPart:
             resolve_target(opts.target, opts.targets, opts.home, self.sandbox_url)
         )
         journal = run_journal(opts)
-
-        async def send() -> tuple[PushReport, dict[str, int]]:
-            async with _client(target) as client:
-                pushed = await push(
-                    client,
-                    journal,
-                    opts.run_id,
-                    ops,
-                    concurrency=target.profile.concurrency,
-                    target=target_address(target),
-                    check_first=_check_first(target, client),
-                )
-                return pushed, client.http.stats.counts()
-
         try:
-            return asyncio.run(send())
+            return asyncio.run(send_ops(target, journal, opts.run_id, ops))
         finally:
             journal.close()
 
@@ -540,16 +535,16 @@ def run_journal(options: SyncOptions | RevertOptions) -> Journal:
     return open_journal(options.home, url)
 
 
-async def _send(
-    target: Target, journal: Journal, run_id: str, ops: Sequence[PlannedOp], listener: Listener
+async def send_ops(
+    target: Target,
+    journal: Journal,
+    run_id: str,
+    ops: Sequence[PlannedOp],
+    listener: Listener | None = None,
 ) -> tuple[PushReport, dict[str, int]]:
-    total, done = len(ops), 0
-
-    def progress(steps: int) -> None:
-        nonlocal done
-        done += steps
-        listener.pushed(done, total)
-
+    """Push journaled `ops` to `target` through one client; the listener (if any) hears the
+    steps. The import, a Dask worker's partition and a revert all send this way."""
+    progress = _told(listener, len(ops)) if listener is not None else None
     async with _client(target) as client:
         pushed = await push(
             client,
@@ -562,6 +557,18 @@ async def _send(
             check_first=_check_first(target, client),
         )
         return pushed, client.http.stats.counts()
+
+
+def _told(listener: Listener, total: int) -> Callable[[int], None]:
+    """The push's progress callback: steps done so far, told to `listener` as (done, total)."""
+    done = 0
+
+    def progress(steps: int) -> None:
+        nonlocal done
+        done += steps
+        listener.pushed(done, total)
+
+    return progress
 
 
 def _merge(
@@ -614,7 +621,7 @@ def report_sync(
 
     rows, page = write_rows(parts, rows_of, rundir)
     if writes:
-        store = _store(options.home, target)
+        store = target_store(options.home, target)
         store.remember(pl.concat(writes, how="vertical_relaxed"), report.leads)
         store.record_base(pl.concat(bases, how="vertical_relaxed"))
     return Reported(rows, page, pl.concat(plans, how="vertical"))

@@ -24,17 +24,22 @@ import polars as pl
 from connectors import (
     PushReport,
     RequestStats,
-    SnapshotStore,
     earlier_attempts_frame,
     open_client,
-    push,
     push_results_frame,
 )
 from connectors.exceptions import FatalVendorError
 from flows._artifacts import publish_summary
-from flows._phonebook import PhoneBooks
 from flows._summary import Clock
-from flows._target import holding, journal_ops, run_journal, target_address
+from flows._target import (
+    holding,
+    journal_ops,
+    normal_leads,
+    run_journal,
+    send_ops,
+    target_address,
+    target_store,
+)
 from flows._targets import Target, resolve_target
 from flows.exceptions import ConfigError
 from flows.options import RevertOptions
@@ -49,7 +54,6 @@ from schemas.summary import (
     TargetFacts,
 )
 from schemas.vendors import VENDORS
-from transforms.normalise import normalise_target
 from transforms.outcomes import apply_outcomes, report_columns
 from transforms.plan import requested
 from transforms.report import count_outcomes, top_reasons, warning_counts
@@ -150,20 +154,15 @@ def _read_live(
     ids = updated_leads(ops)
     if not ids:
         return pl.DataFrame(schema={"id": pl.String}), 0
-    profile = target.profile
-    store = SnapshotStore(options.home, profile.name, profile.vendor, profile.base_url)
+    store = target_store(options.home, target)
 
     async def read() -> tuple[pl.DataFrame, int]:
-        async with open_client(profile, transport=target.transport) as client:
+        async with open_client(target.profile, transport=target.transport) as client:
             snapshot = await store.refresh_ids(client, ids)
             return snapshot.leads, client.http.stats.sent
 
     leads, reads = asyncio.run(read())
-    books = PhoneBooks(options.home, scratch=None)
-    with books.book() as book:
-        normal = normalise_target(leads_of(leads.lazy(), ids), book).collect()
-    books.save()
-    return normal, reads
+    return normal_leads(leads_of(leads.lazy(), ids), options.home), reads
 
 
 def _push(
@@ -185,20 +184,7 @@ def _push(
             target=target_address(target),
         )
         ops = journal_ops(journal, options.run_id, frame, vendor)
-
-        async def send() -> tuple[PushReport, dict[str, int]]:
-            async with open_client(target.profile, transport=target.transport) as client:
-                report = await push(
-                    client,
-                    journal,
-                    options.run_id,
-                    ops,
-                    concurrency=target.profile.concurrency,
-                    target=target_address(target),
-                )
-                return report, client.http.stats.counts()
-
-        return asyncio.run(send())
+        return asyncio.run(send_ops(target, journal, options.run_id, ops))
     finally:
         journal.close()
 
@@ -225,9 +211,7 @@ def _remember(
 ) -> None:
     written = restored_leads(applied)
     if written.height:
-        profile = target.profile
-        store = SnapshotStore(options.home, profile.name, profile.vendor, profile.base_url)
-        store.remember(written, report.leads)
+        target_store(options.home, target).remember(written, report.leads)
 
 
 def _summary(
