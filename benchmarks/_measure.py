@@ -72,6 +72,21 @@ class Measurement:
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of_run(
+        cls,
+        name: str,
+        rows: int,
+        run: RunResult,
+        *,
+        ok: bool,
+        note: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> Measurement:
+        """A measured command's line; a failed one's note is why (its exit and stderr)."""
+        why = note if ok else f"exit {run.returncode}: {run.stderr_tail()}"
+        return cls(name, rows, run.seconds, run.peak_rss_mb, ok, why, extra or {})
+
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else float("nan")

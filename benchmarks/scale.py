@@ -129,15 +129,8 @@ def measure_check_at(
             shutil.copyfile(f"{tmp}/out/rows.parquet", keep_rows)
     summary = run.json_stdout() or {}
     ok = run.returncode == 0 and summary.get("rows") == rows
-    return Measurement(
-        name="check",
-        rows=rows,
-        seconds=run.seconds,
-        peak_rss_mb=run.peak_rss_mb,
-        ok=ok,
-        note="" if ok else f"exit {run.returncode}: {run.stderr_tail()}",
-        extra={"durations": summary.get("durations", {})},
-    )
+    durations = {"durations": summary.get("durations", {})}
+    return Measurement.of_run("check", rows, run, ok=ok, extra=durations)
 
 
 def measure_scale(rows: int | None = None, seed: int = 7) -> ScaleResult:
@@ -168,28 +161,33 @@ def measure_plans(rows: int, checked: Path, seed: int = 7) -> tuple[Measurement,
     """``leadpipe plan`` of the ``rows``-row export against a ``rows``-lead snapshot in a
     fresh home (cold phone cache), again in that home (warm), and against a ``10 * rows``-lead
     snapshot in a fresh home."""
-    from connectors import Snapshot, SnapshotStore, sandbox_profile
-
     source = scaled_export(rows, rows, seed)
     found: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="leadpipe-bench-plan-") as tmp:
+        home, held = Path(tmp) / "home", 0
         for number, (name, factor, same_home) in enumerate(_PLAN_RUNS):
-            home = Path(tmp) / f"home{number - 1 if same_home else number}"
-            leads = snapshot_leads(checked, rows * factor)
-            if not same_home:
-                profile = sandbox_profile(_VENDOR, _IN_PROCESS_URL)
-                store = SnapshotStore(home, profile.name, _VENDOR, profile.base_url)
-                store.save(Snapshot(leads, high_water=_HIGH_WATER))
-                _seed_sample(home, leads)
+            if not same_home:  # a fresh home in place of the last (10M leads are gigabytes)
+                shutil.rmtree(home, ignore_errors=True)
+                held = _stored_target(home, checked, rows * factor)
             env = {**os.environ, "LEADPIPE_HOME": str(home), "LEADPIPE_ENGINE": "local"}
             env.pop("LEADPIPE_SANDBOX_URL", None)
             command = [*leadpipe_command(), "plan", str(source), "--target", f"sandbox:{_VENDOR}"]
             command += ["--out", f"{tmp}/out{number}", "--json"]
-            found.append(_plan_measurement(name, rows, leads.height, command, env))
-            del leads
-            if not same_home and number + 1 < len(_PLAN_RUNS) and not _PLAN_RUNS[number + 1][2]:
-                shutil.rmtree(home, ignore_errors=True)  # 10M leads' files are gigabytes
+            found.append(_plan_measurement(name, rows, held, command, env))
     return tuple(found)
+
+
+def _stored_target(home: Path, checked: Path, count: int) -> int:
+    """A home whose stored snapshot holds `count` leads (`snapshot_leads`), the few a plan
+    checks seeded into its sandbox; the leads stored."""
+    from connectors import Snapshot, SnapshotStore, sandbox_profile
+
+    leads = snapshot_leads(checked, count)
+    profile = sandbox_profile(_VENDOR, _IN_PROCESS_URL)
+    store = SnapshotStore(home, profile.name, _VENDOR, profile.base_url)
+    store.save(Snapshot(leads, high_water=_HIGH_WATER))
+    _seed_sample(home, leads)
+    return leads.height
 
 
 def _seed_sample(home: Path, leads: pl.DataFrame) -> None:
@@ -228,15 +226,8 @@ def _plan_measurement(
     note = f"vs {leads:,} leads: " + ", ".join(
         f"{k} {v:,}" for k, v in counts.items() if v and k in ("would_create", "would_update")
     )
-    return Measurement(
-        name=name,
-        rows=rows,
-        seconds=run.seconds,
-        peak_rss_mb=run.peak_rss_mb,
-        ok=ok,
-        note=note if ok else f"exit {run.returncode}: {run.stderr_tail()}",
-        extra={"durations": summary.get("durations", {})},
-    )
+    durations = {"durations": summary.get("durations", {})}
+    return Measurement.of_run(name, rows, run, ok=ok, note=note, extra=durations)
 
 
 def snapshot_leads(checked: Path, leads: int) -> pl.DataFrame:
@@ -375,7 +366,7 @@ def measure(settings: Settings, log: Callable[[str], None]) -> ScalePart:
             log(f"check of {10 * base:,} rows (an export made of 10 shifted copies) …")
             ten = (measure_check_at(10 * base, base, settings.seed),)
         else:
-            skipped = f"skipped: BENCH_CHECK_10M=1 measures it (~{base // 5_000} s on 2 cores)"
+            skipped = f"skipped: BENCH_CHECK_10M=1 checks {10 * base:,} rows (~3.5 min at 10M)"
         log(f"plan of {base:,} rows against a snapshot of {base:,} leads (cold, warm, whole) …")
         plans = measure_plans(base, checked, settings.seed) if checked.exists() else ()
     return ScalePart(ScaleResult((one, *ten), plans, skipped))

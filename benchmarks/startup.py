@@ -96,15 +96,7 @@ def measure(settings: Settings, log: object = None) -> StartupResult:
 
 def _help_once(command: list[str]) -> Measurement:
     run = run_measured([*command, "--help"], env=dict(os.environ), timeout=60)
-    ok = run.returncode == 0
-    return Measurement(
-        name="--help",
-        rows=0,
-        seconds=run.seconds,
-        peak_rss_mb=run.peak_rss_mb,
-        ok=ok,
-        note="" if ok else f"exit {run.returncode}: {run.stderr_tail()}",
-    )
+    return Measurement.of_run("--help", 0, run, ok=run.returncode == 0)
 
 
 def _heavy_loaded_by_help() -> tuple[list[str] | None, str]:
@@ -135,15 +127,7 @@ def _check_once(command: list[str], source: Path, tmp: Path, number: int) -> Mea
         env.pop(name, None)  # the default engine, as an analyst's terminal has it
     out = tmp / f"out{number}"
     run = run_measured([*command, "check", str(source), "--out", str(out)], env=env, timeout=120)
-    ok = run.returncode == 0
-    return Measurement(
-        name="check",
-        rows=SMALL_FILE_ROWS,
-        seconds=run.seconds,
-        peak_rss_mb=run.peak_rss_mb,
-        ok=ok,
-        note="" if ok else f"exit {run.returncode}: {run.stderr_tail()}",
-    )
+    return Measurement.of_run("check", SMALL_FILE_ROWS, run, ok=run.returncode == 0)
 
 
 def _median_row(what: str, runs: list[Measurement], goal: float | None = None) -> Row:
